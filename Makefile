@@ -1,0 +1,38 @@
+# macvfio top-level targets.  `make demo` and `make check` are the two
+# commands the README opens with; both work on a fresh Debian 12 as root.
+SHELL := /bin/bash
+BUILD       ?= build/host
+ASAN_BUILD  ?= build/asan
+FUZZ_BUILD  ?= build/fuzz
+FUZZ_SECONDS ?= 30
+LONG_FUZZ_SECONDS ?= 600
+
+.PHONY: all deps build check demo bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
+	@ninja -C $(BUILD)
+
+check: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/check.sh
+
+demo: build
+	@scripts/demo.sh $(BUILD)
+
+bench: build
+	@scripts/bench.sh $(BUILD)
+
+fuzz: deps
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) \
+	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@meson configure $(FUZZ_BUILD) -Dfuzz_seconds=$(LONG_FUZZ_SECONDS)
+	@ninja -C $(FUZZ_BUILD)
+	@meson test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs --timeout-multiplier 0
+
+clean:
+	rm -rf build

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host-layer benchmark against a running macvfiod serving sim:dmatest:
+ * prints round trips (p50/p99) of trapped MMIO and config reads, DMA
+ * map+unmap rates (single and batched), and doorbell-to-interrupt
+ * latency through an eventfd.  Prints figures only; asserts nothing.
+ *
+ *   bench_host --socket PATH [--iterations N]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macvfio/macvfio.h"
+#include "sim/dmatest.h"
+
+#define G MVF_DART_GRANULE
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void report(const char *what, double *ns, int n)
+{
+    qsort(ns, (size_t)n, sizeof(*ns), cmp_double);
+    printf("%-44s p50 %7.2f us  p99 %7.2f us  (%d samples)\n", what,
+           ns[n / 2] / 1e3, ns[(int)(n * 0.99)] / 1e3, n);
+}
+
+static int die(const char *what, int ret)
+{
+    fprintf(stderr, "bench_host: %s: %s (%s)\n", what, strerror(-ret),
+            mvf_last_error());
+    exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    const char *sock = NULL;
+    int iters = 20000, ret, mfd, efd;
+    struct mvf_handle *h;
+    uint64_t v, handle, iova;
+    double *ns, t0;
+    uint32_t cmd;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--socket") && i + 1 < argc)
+            sock = argv[++i];
+        else if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
+            iters = atoi(argv[++i]);
+    }
+    if (!sock || iters < 100) {
+        fprintf(stderr, "usage: bench_host --socket PATH [--iterations N>=100]\n");
+        return 2;
+    }
+    ns = calloc((size_t)iters, sizeof(*ns));
+    if (!ns)
+        return 1;
+    if ((ret = mvf_connect(sock, &h)) || (ret = mvf_device_open(h, 0)) ||
+        (ret = mvf_claim(h)))
+        die("connect/open/claim", ret);
+
+    for (int i = 0; i < iters; i++) {
+        t0 = now_ns();
+        if ((ret = mvf_mmio_read(h, 0, MVF_DMATEST_REG_SCRATCH, 4, &v)))
+            die("mmio read", ret);
+        ns[i] = now_ns() - t0;
+    }
+    report("trapped MMIO read round trip", ns, iters);
+    for (int i = 0; i < iters; i++) {
+        t0 = now_ns();
+        if ((ret = mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, (uint64_t)i)))
+            die("mmio write", ret);
+        ns[i] = now_ns() - t0;
+    }
+    report("trapped MMIO write round trip", ns, iters);
+    for (int i = 0; i < iters; i++) {
+        uint32_t c;
+        t0 = now_ns();
+        if ((ret = mvf_config_read(h, 0x04, 2, &c)))
+            die("config read", ret);
+        ns[i] = now_ns() - t0;
+    }
+    report("config read round trip", ns, iters);
+
+    /* DMA map+unmap of one 16 KiB granule, one call each. */
+    mfd = memfd_create("bench", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0 || ftruncate(mfd, 64 << 20) < 0 ||
+        fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+        return 1;
+    if ((ret = mvf_dma_register_fd(h, mfd, 0, 64 << 20, &handle)))
+        die("register", ret);
+    t0 = now_ns();
+    for (int i = 0; i < iters; i++) {
+        if ((ret = mvf_dma_map(h, handle, (uint64_t)(i % 4096) * G, G,
+                               MVF_DMA_READ | MVF_DMA_WRITE, &iova)) ||
+            (ret = mvf_dma_unmap(h, iova, G)))
+            die("map/unmap", ret);
+    }
+    printf("%-44s %9.0f pairs/s\n", "DMA map+unmap, one call each",
+           iters / ((now_ns() - t0) / 1e9));
+
+    /* Batched: 256 maps in one call, 256 unmaps in another. */
+    {
+        enum { B = 256 };
+        struct mvf_dma_map_req req[B];
+        struct mvf_dma_map_res res[B];
+        struct mvf_dma_unmap_req ureq[B];
+        int32_t st[B];
+        int rounds = iters / B > 10 ? iters / B : 10;
+
+        t0 = now_ns();
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < B; i++)
+                req[i] = (struct mvf_dma_map_req){ handle, (uint64_t)i * G, G,
+                                                   MVF_DMA_READ | MVF_DMA_WRITE, 0 };
+            if ((ret = mvf_dma_map_batch(h, req, res, B)))
+                die("map batch", ret);
+            for (int i = 0; i < B; i++) {
+                if (res[i].status)
+                    die("map batch entry", res[i].status);
+                ureq[i] = (struct mvf_dma_unmap_req){ res[i].iova, G };
+            }
+            if ((ret = mvf_dma_unmap_batch(h, ureq, st, B)))
+                die("unmap batch", ret);
+            for (int i = 0; i < B; i++)
+                if (st[i])
+                    die("unmap batch entry", st[i]);
+        }
+        printf("%-44s %9.0f pairs/s\n", "DMA map+unmap, batches of 256",
+               rounds * B / ((now_ns() - t0) / 1e9));
+    }
+
+    /* Doorbell write -> device DMA -> MSI-X -> eventfd readable. */
+    efd = eventfd(0, EFD_CLOEXEC);
+    if ((ret = mvf_config_read(h, 0x04, 2, &cmd)) ||
+        (ret = mvf_config_write(h, 0x04, 2, cmd | 0x6)) ||
+        (ret = mvf_irq_set_eventfds(h, MVF_IRQ_MSIX, 0, 1, &efd)) ||
+        (ret = mvf_dma_map(h, handle, 0, G, MVF_DMA_READ | MVF_DMA_WRITE, &iova)))
+        die("irq setup", ret);
+    mvf_mmio_write(h, 0, MVF_DMATEST_REG_DMA_IOVA_LO, 4, (uint32_t)iova);
+    mvf_mmio_write(h, 0, MVF_DMATEST_REG_DMA_IOVA_HI, 4, iova >> 32);
+    mvf_mmio_write(h, 0, MVF_DMATEST_REG_DMA_LEN, 4, 64);
+    mvf_mmio_write(h, 0, MVF_DMATEST_REG_DMA_DIR, 4, MVF_DMATEST_DIR_FROM_DEVICE);
+    mvf_mmio_write(h, 0, MVF_DMATEST_REG_DMA_VECTOR, 4, 0);
+    for (int i = 0; i < iters / 4; i++) {
+        struct pollfd p = { .fd = efd, .events = POLLIN };
+        uint64_t cnt;
+
+        t0 = now_ns();
+        if ((ret = mvf_mmio_write(h, 0, MVF_DMATEST_REG_DOORBELL, 4,
+                                  MVF_DMATEST_DOORBELL_GO)))
+            die("doorbell", ret);
+        if (poll(&p, 1, 1000) != 1 || read(efd, &cnt, sizeof(cnt)) != sizeof(cnt))
+            die("interrupt", -ETIMEDOUT);
+        ns[i] = now_ns() - t0;
+    }
+    report("doorbell -> 64 B DMA -> MSI-X eventfd", ns, iters / 4);
+
+    close(efd);
+    close(mfd);
+    mvf_close(h);
+    free(ns);
+    return 0;
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/* Core, device and session lifecycle; ownership and cleanup. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_internal.h"
+
+#define MVF_MAX_DEVICES 256u
+
+int mvf_fail(struct mvf_call *call, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(call->err, sizeof(call->err), fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+static void vlog(struct mvf_core *c, enum mvf_log_level lvl, const char *prefix,
+                 const char *fmt, va_list ap)
+{
+    char msg[512];
+    int n = snprintf(msg, sizeof(msg), "%s", prefix);
+
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        n = 0;
+    vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+    if (c->hops && c->hops->log)
+        c->hops->log(c->host, lvl, msg);
+}
+
+void mvf_core_log(struct mvf_core *c, enum mvf_log_level lvl,
+                  const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(c, lvl, "", fmt, ap);
+    va_end(ap);
+}
+
+void mvf_device_log(struct mvf_device *dev, enum mvf_log_level lvl,
+                    const char *fmt, ...)
+{
+    char prefix[64];
+    va_list ap;
+
+    snprintf(prefix, sizeof(prefix), "%04x:%02x:%02x.%u %s: ",
+             dev->prov.domain, dev->prov.bus, dev->prov.devfn >> 3,
+             dev->prov.devfn & 7, dev->prov.name ? dev->prov.name : "?");
+    va_start(ap, fmt);
+    vlog(dev->core, lvl, prefix, fmt, ap);
+    va_end(ap);
+}
+
+bool mvf_device_bus_master(const struct mvf_device *dev)
+{
+    uint32_t cmd = 0;
+
+    if (!dev->owner)
+        return false;
+    if (dev->prov.ops->config_read(dev->prov.priv, MVF_PCI_COMMAND, 2, &cmd))
+        return false;
+    return (cmd & MVF_PCI_COMMAND_MASTER) != 0;
+}
+
+void mvf_call_init(struct mvf_call *call)
+{
+    call->n_out = 0;
+    call->struct_out_len = 0;
+    call->obj_out = -1;
+    call->err[0] = '\0';
+}
+
+struct mvf_core *mvf_core_create(const struct mvf_host_ops *hops, void *host)
+{
+    struct mvf_core *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    c->hops = hops;
+    c->host = host;
+    return c;
+}
+
+static void destroy_provider(struct mvf_provider *p)
+{
+    if (p->ops && p->ops->destroy)
+        p->ops->destroy(p->priv);
+    p->ops = NULL;
+}
+
+int mvf_core_add_device(struct mvf_core *c, const struct mvf_provider *p,
+                        const struct mvf_dart_config *dartcfg,
+                        struct mvf_device **out)
+{
+    struct mvf_dart_config defcfg;
+    struct mvf_device *dev, **devs;
+    char err[MVF_ERRMSG_MAX];
+    int ret;
+
+    if (c->ndevs >= MVF_MAX_DEVICES || !p->ops || !p->ops->config_read ||
+        !p->ops->config_write || !p->ops->bar_read || !p->ops->bar_write ||
+        !p->ops->reset) {
+        struct mvf_provider tmp = *p;
+        destroy_provider(&tmp);
+        return -EINVAL;
+    }
+    dev = calloc(1, sizeof(*dev));
+    devs = realloc(c->devs, (c->ndevs + 1) * sizeof(*devs));
+    if (!dev || !devs) {
+        struct mvf_provider tmp = *p;
+        free(dev);
+        if (devs)
+            c->devs = devs;
+        destroy_provider(&tmp);
+        return -ENOMEM;
+    }
+    c->devs = devs;
+    dev->core = c;
+    dev->prov = *p;
+    dev->index = c->ndevs;
+    dev->state_obj = -1;
+    dev->next_handle = 1;
+    if (!dartcfg) {
+        mvf_dart_config_default(&defcfg);
+        dartcfg = &defcfg;
+    }
+    ret = mvf_dart_create(dartcfg, &dev->dart);
+    if (!ret) {
+        ret = mvf_cfg_policy_init(&dev->policy, &dev->prov, err, sizeof(err));
+        if (ret)
+            mvf_core_log(c, MVF_LOG_ERROR, "%s: %s",
+                         p->name ? p->name : "device", err);
+    }
+    if (ret) {
+        if (dev->dart)
+            mvf_dart_destroy(dev->dart);
+        destroy_provider(&dev->prov);
+        free(dev);
+        return ret;
+    }
+    if (dev->prov.ops->attach)
+        dev->prov.ops->attach(dev->prov.priv, dev);
+    c->devs[c->ndevs++] = dev;
+    if (out)
+        *out = dev;
+    return 0;
+}
+
+uint32_t mvf_core_device_count(const struct mvf_core *c)
+{
+    return c->ndevs;
+}
+
+struct mvf_device *mvf_core_device(struct mvf_core *c, uint32_t index)
+{
+    return index < c->ndevs ? c->devs[index] : NULL;
+}
+
+/*
+ * Returns the device to a clean, unowned state.  Order matters: bus
+ * mastering goes off first so the device cannot DMA into memory that is
+ * about to be released, then interrupts, then mappings and client
+ * memory, then the function reset.
+ */
+void mvf_device_cleanup(struct mvf_device *dev)
+{
+    uint32_t cmd = 0;
+
+    if (!dev->prov.ops->config_read(dev->prov.priv, MVF_PCI_COMMAND, 2, &cmd))
+        dev->prov.ops->config_write(dev->prov.priv, MVF_PCI_COMMAND, 2,
+                                    cmd & ~(uint32_t)MVF_PCI_COMMAND_MASTER);
+    mvf_irq_teardown(dev);
+    mvf_dma_teardown(dev);
+    if (dev->prov.ops->reset(dev->prov.priv))
+        mvf_device_log(dev, MVF_LOG_ERROR, "reset after release failed");
+    mvf_cfg_policy_reset(&dev->policy);
+    dev->stats.resets++;
+    dev->owner = NULL;
+}
+
+void mvf_core_destroy(struct mvf_core *c)
+{
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < c->ndevs; i++) {
+        struct mvf_device *dev = c->devs[i];
+        if (dev->owner)
+            mvf_device_cleanup(dev);
+        mvf_irq_teardown(dev);
+        if (dev->state_page && c->hops->shared_release)
+            c->hops->shared_release(c->host, dev->state_page,
+                                    sizeof(*dev->state_page), dev->state_obj);
+        mvf_dart_destroy(dev->dart);
+        destroy_provider(&dev->prov);
+        free(dev);
+    }
+    free(c->devs);
+    free(c);
+}
+
+struct mvf_session *mvf_session_create(struct mvf_core *c)
+{
+    struct mvf_session *s = calloc(1, sizeof(*s));
+
+    if (s)
+        s->core = c;
+    return s;
+}
+
+void mvf_session_destroy(struct mvf_session *s)
+{
+    if (!s)
+        return;
+    if (s->dev && s->dev->owner == s) {
+        mvf_device_log(s->dev, MVF_LOG_INFO,
+                       "owner gone: %llu mappings, %llu bytes released, reset",
+                       (unsigned long long)mvf_dart_live_mappings(s->dev->dart),
+                       (unsigned long long)mvf_dart_mapped_bytes(s->dev->dart));
+        mvf_device_cleanup(s->dev);
+    }
+    free(s);
+}
+
+void mvf_device_stats(const struct mvf_device *dev, struct mvf_stats *st)
+{
+    *st = dev->stats;
+    st->mapped_bytes = mvf_dart_mapped_bytes(dev->dart);
+    st->live_mappings = mvf_dart_live_mappings(dev->dart);
+    st->registered_bytes = dev->registered_bytes;
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Driver core: owns one physical (or simulated) PCI function per
+ * mvf_device, serves the ABI of include/macvfio/abi.h to sessions, and
+ * trusts neither.  It makes no OS calls: everything platform specific
+ * goes through two tables,
+ *
+ *   - mvf_provider_ops: the device backend (config, BARs, reset,
+ *     interrupt programming, optionally DMA mapping), and
+ *   - mvf_host_ops: the transport host (turning fds or client virtual
+ *     addresses into client memory and notifiers, logging).
+ *
+ * Threading: the core is not internally locked; the host serialises all
+ * calls into one mvf_core (macvfiod runs a single event loop).
+ */
+#ifndef MACVFIO_CORE_CORE_H
+#define MACVFIO_CORE_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macvfio/abi.h"
+#include "dart.h"
+
+struct mvf_core;
+struct mvf_device;
+struct mvf_session;
+
+/* ---- client memory ------------------------------------------------ */
+
+/* Memory a client registered for DMA (socket: a sealed memfd mapped by
+ * the daemon; IOKit: an IOMemoryDescriptor over the client's VA). */
+struct mvf_client_mem {
+    uint64_t length;
+    /* Host pointer for [off, off+len), already bounds-checked by the
+     * core; NULL if the memory cannot be touched from here. */
+    void *(*host_ptr)(struct mvf_client_mem *m, uint64_t off, uint64_t len);
+    void (*release)(struct mvf_client_mem *m);
+    void *priv;
+};
+
+/* Something that wakes the client (socket: an eventfd). */
+struct mvf_notifier {
+    void (*signal)(struct mvf_notifier *n);
+    void (*release)(struct mvf_notifier *n);
+    void *priv;
+};
+
+/* ---- host ops ------------------------------------------------------ */
+
+enum mvf_log_level { MVF_LOG_ERROR, MVF_LOG_WARN, MVF_LOG_INFO, MVF_LOG_DEBUG };
+
+struct mvf_host_ops {
+    /* Builds client memory from a DMA_REGISTER call.  `fd` is the
+     * transport object attached to the call (-1 if none), `arg` the fd
+     * offset or the client VA.  Writes a reason to err on failure. */
+    int (*mem_create)(void *host, int fd, uint64_t arg, uint64_t length,
+                      uint32_t flags, struct mvf_client_mem **out,
+                      char *err, size_t errlen);
+    /* Builds a notifier from an attached transport object (eventfd). */
+    int (*notifier_create)(void *host, int fd, struct mvf_notifier **out);
+    /* Shared memory the core writes and the client maps read-write
+     * (the interrupt state page).  *obj is the transport object handed
+     * out by MAP_MEMORY (an fd the host keeps owning). */
+    int (*shared_create)(void *host, size_t size, void **ptr, int *obj);
+    void (*shared_release)(void *host, void *ptr, size_t size, int obj);
+    /* Duplicates a transport object for handing out (socket: dup()). */
+    int (*obj_dup)(void *host, int obj);
+    void (*log)(void *host, enum mvf_log_level lvl, const char *msg);
+};
+
+/* ---- provider ops -------------------------------------------------- */
+
+struct mvf_bar_desc {
+    uint64_t size;   /* 0: not implemented */
+    uint32_t flags;  /* MVF_BAR_* */
+};
+
+/* Every op returns 0 or a negative errno.  The core has already checked
+ * bounds, width and alignment before calling. */
+struct mvf_provider_ops {
+    /* Called once when the core adopts the provider: the handle the
+     * device side passes to mvf_device_irq_raise() and the DMA calls. */
+    void (*attach)(void *p, struct mvf_device *dev);
+    int (*config_read)(void *p, uint32_t off, uint32_t width, uint32_t *val);
+    int (*config_write)(void *p, uint32_t off, uint32_t width, uint32_t val);
+    int (*bar_read)(void *p, uint32_t bar, uint64_t off, uint32_t width,
+                    uint64_t *val);
+    int (*bar_write)(void *p, uint32_t bar, uint64_t off, uint32_t width,
+                     uint64_t val);
+    /* Transport object (fd) for mapping the BAR; the core dups it for
+     * each MAP_MEMORY.  NULL or -ENOTSUP: trap only. */
+    int (*bar_object)(void *p, uint32_t bar, int *obj);
+    /* Function reset: registers and internal state back to power-on. */
+    int (*reset)(void *p);
+    /* Tells the device which interrupt type the client enabled, so it
+     * raises that kind (nvec 0: disabled).  May be NULL. */
+    int (*irq_configure)(void *p, uint32_t type, uint32_t nvec);
+    /* IOVAs are assigned by the core's DART model.  The macOS provider
+     * will add platform mapping hooks (PrepareForDMA) here. */
+    void (*destroy)(void *p);
+};
+
+struct mvf_provider {
+    const struct mvf_provider_ops *ops;
+    void *priv;
+    const char *name;                          /* "sim:dmatest" */
+    uint16_t domain;
+    uint8_t bus, devfn;
+    struct mvf_bar_desc bars[MVF_NUM_BARS + 1]; /* + ROM */
+    uint32_t irq_count[MVF_IRQ_NTYPES];        /* vectors per type */
+    /* Extra config-write policy: bytes a provider lets through beyond
+     * the generic policy (NULL: none). */
+    const uint8_t *extra_write_mask;           /* MVF_CONFIG_SPACE bytes */
+};
+
+/* ---- services the core gives providers (device side) --------------- */
+
+/* Raises vector `vec` of the enabled type: signals the client, or marks
+ * it pending while masked.  Out-of-range vectors are counted, ignored. */
+void mvf_device_irq_raise(struct mvf_device *dev, uint32_t type, uint32_t vec);
+
+/* Device DMA through the DART: copies between an IOVA range and a
+ * buffer in the device.  Every byte must be covered by live mappings
+ * that permit the direction; otherwise nothing is copied, a DMA fault
+ * is counted and logged, *fault_iova (if not NULL) gets the first bad
+ * IOVA, and -EFAULT is returned. */
+int mvf_device_dma_read(struct mvf_device *dev, uint64_t iova, void *dst,
+                        size_t len, uint64_t *fault_iova);
+int mvf_device_dma_write(struct mvf_device *dev, uint64_t iova,
+                         const void *src, size_t len, uint64_t *fault_iova);
+
+/* True while the device's bus-master enable bit is set by the client. */
+bool mvf_device_bus_master(const struct mvf_device *dev);
+
+void mvf_device_log(struct mvf_device *dev, enum mvf_log_level lvl,
+                    const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- core API (host side) ------------------------------------------ */
+
+struct mvf_core *mvf_core_create(const struct mvf_host_ops *hops, void *host);
+/* Takes ownership of the provider (destroyed with the core). */
+int mvf_core_add_device(struct mvf_core *c, const struct mvf_provider *p,
+                        const struct mvf_dart_config *dart,
+                        struct mvf_device **out);
+void mvf_core_destroy(struct mvf_core *c);
+uint32_t mvf_core_device_count(const struct mvf_core *c);
+struct mvf_device *mvf_core_device(struct mvf_core *c, uint32_t index);
+
+struct mvf_session *mvf_session_create(struct mvf_core *c);
+/* The client went away: full cleanup (bus master off, IRQs off, every
+ * mapping and registration released, function reset). */
+void mvf_session_destroy(struct mvf_session *s);
+
+/* One ABI call, transport neutral. */
+struct mvf_call {
+    uint32_t selector;
+    const uint64_t *in;          /* scalar inputs */
+    uint32_t n_in;
+    const void *struct_in;
+    uint32_t struct_in_len;
+    const int *objs_in;          /* attached transport objects (fds) */
+    uint32_t n_objs_in;          /* the transport keeps owning them */
+
+    uint64_t out[MVF_MAX_SCALARS];
+    uint32_t n_out;
+    void *struct_out;            /* buffer from the transport */
+    uint32_t struct_out_cap;
+    uint32_t struct_out_len;
+    int obj_out;                 /* -1, or an object the transport sends
+                                  * and then closes */
+    char err[MVF_ERRMSG_MAX];    /* reason, when the call fails */
+};
+
+/* Initialises the output side of a call. */
+void mvf_call_init(struct mvf_call *call);
+
+/* Runs the call; returns 0 or a negative errno (also left in err). */
+int mvf_dispatch(struct mvf_session *s, struct mvf_call *call);
+
+/* Stats of a device (the STATS call's data). */
+void mvf_device_stats(const struct mvf_device *dev, struct mvf_stats *st);
+
+#endif /* MACVFIO_CORE_CORE_H */

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* Structures shared by the core's source files; not a public header. */
+#ifndef MACVFIO_CORE_INTERNAL_H
+#define MACVFIO_CORE_INTERNAL_H
+
+#include "core.h"
+#include "config_policy.h"
+
+/* Bounds on what one client may register (daemon address space). */
+#define MVF_MAX_REGIONS          4096u
+#define MVF_MAX_REGISTERED_BYTES (1ull << 40)  /* 1 TiB of client memory */
+
+/* Client memory registered with DMA_REGISTER. */
+struct mvf_dma_region {
+    uint64_t handle;
+    struct mvf_client_mem *mem;
+    uint32_t live_maps;
+    struct mvf_dma_region *next;
+};
+
+/* Cookie of one DART mapping. */
+struct mvf_dma_map_rec {
+    struct mvf_dma_region *region;
+    uint64_t offset;   /* into the region */
+    uint64_t length;   /* bytes the device may touch */
+    uint32_t flags;    /* MVF_DMA_READ / MVF_DMA_WRITE */
+};
+
+struct mvf_irq_vector {
+    struct mvf_notifier *notifier;
+    bool masked;
+    bool pending;
+};
+
+struct mvf_device {
+    struct mvf_core *core;
+    uint32_t index;
+    struct mvf_provider prov;
+    struct mvf_dart *dart;
+    struct mvf_session *owner;
+    struct mvf_cfg_policy policy;
+
+    /* Interrupts: one type at a time, as on PCI. */
+    uint32_t irq_type;             /* valid when irq_enabled */
+    bool irq_enabled;
+    bool irq_state_mode;           /* deliver via the state page */
+    uint32_t irq_nvec;
+    struct mvf_irq_vector *irq_vec;
+    struct mvf_notifier *state_wake;
+    struct mvf_irq_state *state_page;
+    int state_obj;
+
+    struct mvf_dma_region *regions;
+    uint32_t region_count;
+    uint64_t registered_bytes;
+    uint64_t next_handle;
+
+    struct mvf_stats stats;
+};
+
+struct mvf_core {
+    const struct mvf_host_ops *hops;
+    void *host;
+    struct mvf_device **devs;
+    uint32_t ndevs;
+};
+
+struct mvf_session {
+    struct mvf_core *core;
+    struct mvf_device *dev;   /* opened device, or NULL */
+    bool hello;
+    uint64_t client_features;
+};
+
+/* Formats a failure into call->err and returns err. */
+int mvf_fail(struct mvf_call *call, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void mvf_core_log(struct mvf_core *c, enum mvf_log_level lvl,
+                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* irq.c */
+int mvf_irq_info(struct mvf_device *dev, struct mvf_call *call);
+int mvf_irq_set(struct mvf_device *dev, struct mvf_call *call);
+void mvf_irq_teardown(struct mvf_device *dev);
+int mvf_irq_state_object(struct mvf_device *dev, struct mvf_call *call);
+
+/* dma.c */
+int mvf_dma_register(struct mvf_device *dev, struct mvf_call *call);
+int mvf_dma_unregister(struct mvf_device *dev, struct mvf_call *call);
+int mvf_dma_map_call(struct mvf_device *dev, struct mvf_call *call);
+int mvf_dma_unmap_call(struct mvf_device *dev, struct mvf_call *call);
+int mvf_dma_map_batch(struct mvf_device *dev, struct mvf_call *call);
+int mvf_dma_unmap_batch(struct mvf_device *dev, struct mvf_call *call);
+void mvf_dma_teardown(struct mvf_device *dev);
+
+/* core.c */
+void mvf_device_cleanup(struct mvf_device *dev);
+
+#endif /* MACVFIO_CORE_INTERNAL_H */

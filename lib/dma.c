@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* DMA: registering client memory, mapping it at server-chosen IOVAs,
+ * singly and in batches. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "handle.h"
+
+#define MAX_ERRNO 4095
+
+static bool status_ok(int32_t st)
+{
+    return st <= 0 && st >= -MAX_ERRNO;
+}
+
+MVF_EXPORT int mvf_dma_register_fd(struct mvf_handle *h, int memfd,
+                                   uint64_t fd_offset, uint64_t length,
+                                   uint64_t *handle)
+{
+    uint64_t in[3] = { length, fd_offset, MVF_DMA_REG_FD };
+    struct mvf_xfer x;
+    int rc;
+
+    if ((rc = mvfl_need(h, MVF_FEAT_DMA_FD, "DMA register fd")))
+        return rc;
+    if (memfd < 0 || !handle)
+        return mvfl_fail(-EINVAL, "DMA register fd: bad fd %d or NULL handle",
+                         memfd);
+    if (length == 0 || fd_offset + length < fd_offset)
+        return mvfl_fail(-EINVAL, "DMA register fd: range 0x%llx+0x%llx",
+                         (unsigned long long)fd_offset,
+                         (unsigned long long)length);
+    mvfl_xfer_init(&x, MVF_SEL_DMA_REGISTER);
+    x.in = in;
+    x.n_in = 3;
+    x.fds_in = &memfd;
+    x.n_fds_in = 1;
+    x.n_out_min = 1;
+    rc = mvfl_call(h, &x);
+    if (rc == 0)
+        *handle = x.out[0];
+    return rc;
+}
+
+MVF_EXPORT int mvf_dma_register_va(struct mvf_handle *h, void *va,
+                                   uint64_t length, uint64_t *handle)
+{
+    uint64_t in[3] = { length, (uint64_t)(uintptr_t)va, MVF_DMA_REG_VA };
+    int rc;
+
+    if ((rc = mvfl_need(h, MVF_FEAT_DMA_VA, "DMA register VA")))
+        return rc;
+    if (!va || !handle || length == 0 ||
+        (uint64_t)(uintptr_t)va + length < (uint64_t)(uintptr_t)va)
+        return mvfl_fail(-EINVAL, "DMA register VA: bad range or NULL handle");
+    return mvfl_call_scalars(h, MVF_SEL_DMA_REGISTER, in, 3, handle, 1);
+}
+
+MVF_EXPORT int mvf_dma_unregister(struct mvf_handle *h, uint64_t handle)
+{
+    uint64_t in[1] = { handle };
+
+    return mvfl_call_scalars(h, MVF_SEL_DMA_UNREGISTER, in, 1, NULL, 0);
+}
+
+static int check_dir(const char *what, uint32_t flags)
+{
+    if (flags == 0 || (flags & ~(uint32_t)(MVF_DMA_READ | MVF_DMA_WRITE)))
+        return mvfl_fail(-EINVAL, "%s: flags 0x%x (MVF_DMA_READ and/or "
+                         "MVF_DMA_WRITE)", what, flags);
+    return 0;
+}
+
+MVF_EXPORT int mvf_dma_map(struct mvf_handle *h, uint64_t handle,
+                           uint64_t offset, uint64_t length, uint32_t flags,
+                           uint64_t *iova)
+{
+    uint64_t in[4] = { handle, offset, length, flags }, out = 0;
+    int rc;
+
+    if ((rc = check_dir("DMA map", flags)))
+        return rc;
+    if (!iova || length == 0 || offset + length < offset)
+        return mvfl_fail(-EINVAL, "DMA map: empty or wrapping range, or NULL "
+                         "iova");
+    rc = mvfl_call_scalars(h, MVF_SEL_DMA_MAP, in, 4, &out, 1);
+    if (rc < 0)
+        return rc;
+    if (out + length < out)
+        return mvfl_bad_reply(h, MVF_SEL_DMA_MAP, "IOVA 0x%llx wraps",
+                              (unsigned long long)out);
+    *iova = out;
+    return 0;
+}
+
+MVF_EXPORT int mvf_dma_unmap(struct mvf_handle *h, uint64_t iova,
+                             uint64_t length)
+{
+    uint64_t in[2] = { iova, length };
+
+    if (length == 0)
+        return mvfl_fail(-EINVAL, "DMA unmap: empty range");
+    return mvfl_call_scalars(h, MVF_SEL_DMA_UNMAP, in, 2, NULL, 0);
+}
+
+/* Entries per batch call: MVF_MAX_BATCH, and both directions' structs
+ * within the server's max_struct. */
+static uint32_t batch_chunk(const struct mvf_handle *h, size_t in_size,
+                            size_t out_size)
+{
+    size_t big = in_size > out_size ? in_size : out_size;
+    size_t n = h->max_struct / big;
+
+    return n > MVF_MAX_BATCH ? MVF_MAX_BATCH : (uint32_t)n;
+}
+
+MVF_EXPORT int mvf_dma_map_batch(struct mvf_handle *h,
+                                 const struct mvf_dma_map_req *reqs,
+                                 struct mvf_dma_map_res *res, uint32_t n)
+{
+    const char *what = "DMA map batch";
+    uint32_t per;
+    int rc;
+
+    if ((rc = mvfl_need(h, MVF_FEAT_DMA_BATCH, what)))
+        return rc;
+    if (n && (!reqs || !res))
+        return mvfl_fail(-EINVAL, "%s: NULL array", what);
+    per = batch_chunk(h, sizeof(*reqs), sizeof(*res));
+
+    for (uint32_t done = 0; done < n; done += per) {
+        uint32_t k = n - done < per ? n - done : per;
+        struct mvf_xfer x;
+
+        mvfl_xfer_init(&x, MVF_SEL_DMA_MAP_BATCH);
+        x.struct_in = &reqs[done];
+        x.struct_in_len = k * (uint32_t)sizeof(*reqs);
+        x.struct_out = &res[done];
+        x.struct_out_cap = k * (uint32_t)sizeof(*res);
+        rc = mvfl_call(h, &x);
+        if (rc == 0 && x.struct_out_len != x.struct_out_cap)
+            rc = mvfl_bad_reply(h, MVF_SEL_DMA_MAP_BATCH,
+                                "%u result bytes for %u entries",
+                                x.struct_out_len, k);
+        for (uint32_t i = 0; rc == 0 && i < k; i++)
+            if (!status_ok(res[done + i].status))
+                rc = mvfl_bad_reply(h, MVF_SEL_DMA_MAP_BATCH,
+                                    "entry %u has status %d", done + i,
+                                    res[done + i].status);
+        if (rc < 0) {
+            for (uint32_t i = done; i < n; i++) {
+                res[i].iova = 0;
+                res[i].status = rc;
+                res[i].reserved = 0;
+            }
+            return rc;
+        }
+    }
+    return 0;
+}
+
+MVF_EXPORT int mvf_dma_unmap_batch(struct mvf_handle *h,
+                                   const struct mvf_dma_unmap_req *reqs,
+                                   int32_t *status, uint32_t n)
+{
+    const char *what = "DMA unmap batch";
+    uint32_t per;
+    int rc;
+
+    if ((rc = mvfl_need(h, MVF_FEAT_DMA_BATCH, what)))
+        return rc;
+    if (n && (!reqs || !status))
+        return mvfl_fail(-EINVAL, "%s: NULL array", what);
+    per = batch_chunk(h, sizeof(*reqs), sizeof(*status));
+
+    for (uint32_t done = 0; done < n; done += per) {
+        uint32_t k = n - done < per ? n - done : per;
+        struct mvf_xfer x;
+
+        mvfl_xfer_init(&x, MVF_SEL_DMA_UNMAP_BATCH);
+        x.struct_in = &reqs[done];
+        x.struct_in_len = k * (uint32_t)sizeof(*reqs);
+        x.struct_out = &status[done];
+        x.struct_out_cap = k * (uint32_t)sizeof(*status);
+        rc = mvfl_call(h, &x);
+        if (rc == 0 && x.struct_out_len != x.struct_out_cap)
+            rc = mvfl_bad_reply(h, MVF_SEL_DMA_UNMAP_BATCH,
+                                "%u status bytes for %u entries",
+                                x.struct_out_len, k);
+        for (uint32_t i = 0; rc == 0 && i < k; i++)
+            if (!status_ok(status[done + i]))
+                rc = mvfl_bad_reply(h, MVF_SEL_DMA_UNMAP_BATCH,
+                                    "entry %u has status %d", done + i,
+                                    status[done + i]);
+        if (rc < 0) {
+            for (uint32_t i = done; i < n; i++)
+                status[i] = rc;
+            return rc;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* The client handle and the call helpers the API files share. */
+#ifndef MACVFIO_LIB_HANDLE_H
+#define MACVFIO_LIB_HANDLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "macvfio/macvfio.h"
+#include "transport.h"
+
+struct mvf_handle {
+    pthread_mutex_t lock;          /* one request/reply at a time */
+    struct mvf_transport *t;
+    bool broken;                   /* a reply broke the protocol */
+    uint32_t server_version;
+    uint64_t features;             /* server's MVF_FEAT_* */
+    uint32_t max_struct;           /* min(server's, MVF_MAX_STRUCT) */
+    uint32_t device_count;
+};
+
+/* Runs one call under the handle's lock.  On failure records
+ * "<SELECTOR>: <reason>" as the thread's error and returns it. */
+int mvfl_call(struct mvf_handle *h, struct mvf_xfer *x);
+
+/* Scalar-only call: in[0..n_in) -> out[0..n_out). */
+int mvfl_call_scalars(struct mvf_handle *h, uint32_t selector,
+                      const uint64_t *in, uint32_t n_in, uint64_t *out,
+                      uint32_t n_out);
+
+/* 0 if the server announced feature; else -EOPNOTSUPP (or -EINVAL for a
+ * NULL handle) with a message naming what. */
+int mvfl_need(const struct mvf_handle *h, uint64_t feature, const char *what);
+
+/* A reply that passed the wire checks but makes no sense for the call:
+ * poisons the handle and returns -EPROTO with the message. */
+int mvfl_bad_reply(struct mvf_handle *h, uint32_t selector, const char *fmt,
+                   ...) __attribute__((format(printf, 3, 4)));
+
+#endif /* MACVFIO_LIB_HANDLE_H */

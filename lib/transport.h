@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Transport seam between the client API (macvfio.c) and a way of
+ * reaching the driver core: a UNIX socket to macvfiod
+ * (transport_socket.c) or, on Darwin, an IOKit user client.
+ *
+ * A transport carries one ABI call at a time (the handle's lock
+ * serialises them) and maps the server's memory types, which on IOKit
+ * is IOConnectMapMemory64 rather than a call returning an fd.
+ */
+#ifndef MACVFIO_LIB_TRANSPORT_H
+#define MACVFIO_LIB_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macvfio/abi.h"
+
+/* One ABI call: what to send, what the caller accepts back, and what
+ * came back.  Initialise with mvfl_xfer_init(). */
+struct mvf_xfer {
+    /* request */
+    uint32_t selector;
+    const uint64_t *in;
+    uint32_t n_in;
+    const void *struct_in;
+    uint32_t struct_in_len;
+    const int *fds_in;           /* the caller keeps owning them */
+    uint32_t n_fds_in;
+
+    /* what a successful reply must carry */
+    uint32_t n_out_min;          /* scalar outputs the call needs */
+    void *struct_out;            /* struct_out_cap bytes, or NULL */
+    uint32_t struct_out_cap;     /* sent as max_struct_out */
+    uint32_t n_fds_expect;       /* exact fds on success */
+
+    /* reply */
+    int32_t status;              /* server status (0 or -errno) */
+    uint64_t out[MVF_MAX_SCALARS];
+    uint32_t n_out;
+    uint32_t struct_out_len;
+    int fds_out[MVF_MAX_FDS];    /* the caller owns them on success */
+    uint32_t n_fds_out;
+    bool bad_reply;              /* the reply broke the protocol */
+    char err[MVF_ERRMSG_MAX];    /* why, when the call failed */
+};
+
+void mvfl_xfer_init(struct mvf_xfer *x, uint32_t selector);
+
+struct mvf_transport;
+
+struct mvf_transport_ops {
+    /* Sends x and waits for its reply.  Returns x->status, or a local
+     * negative errno (x->err says why; x->bad_reply when the server
+     * broke the protocol, after which the transport refuses calls). */
+    int (*call)(struct mvf_transport *t, struct mvf_xfer *x);
+    /* Performs the MAP_MEMORY call prepared in x and maps the result
+     * read-write, never executable: *ptr, size in x->out[0], flags in
+     * x->out[1]. Same return convention as call. */
+    int (*map_memory)(struct mvf_transport *t, struct mvf_xfer *x, void **ptr);
+    int (*unmap_memory)(struct mvf_transport *t, void *ptr, uint64_t size);
+    void (*close)(struct mvf_transport *t);
+};
+
+struct mvf_transport {
+    const struct mvf_transport_ops *ops;
+    uint64_t features;           /* MVF_FEAT_* this transport can carry */
+};
+
+/* Connects to macvfiod at path. On failure err holds the reason. */
+int mvfl_transport_socket_open(const char *path, struct mvf_transport **out,
+                               char *err, size_t errlen);
+
+#endif /* MACVFIO_LIB_TRANSPORT_H */

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Socket transport: one AF_UNIX SOCK_SEQPACKET connection to macvfiod,
+ * one frame per message, fds in SCM_RIGHTS (abi.h, "Wire format").
+ *
+ * The caller (macvfio.c) serialises calls, so one buffer serves both
+ * directions.  The server always replies; if it dies, recvmsg returns 0
+ * and the call fails with -ECONNRESET instead of hanging.  Once the
+ * connection is dead or the server broke the protocol, every later call
+ * fails at once with the same error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "transport.h"
+#include "wire_client.h"
+
+/* Everything but DMA_VA, which needs the client's address space. */
+#define SOCKET_FEATURES                                                     \
+    (MVF_FEAT_CONFIG | MVF_FEAT_MMIO_TRAP | MVF_FEAT_MAP_MEMORY |           \
+     MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE | MVF_FEAT_RESET |      \
+     MVF_FEAT_DMA_FD | MVF_FEAT_DMA_BATCH | MVF_FEAT_STATS)
+
+/* One byte beyond the largest valid reply so oversize frames show up
+ * as MSG_TRUNC rather than fitting by accident. */
+#define FRAME_BUF_LEN (MVFL_WIRE_MAX_REPLY + 1)
+_Static_assert(FRAME_BUF_LEN > sizeof(struct mvf_wire_req) +
+                                   8u * MVF_MAX_SCALARS + MVF_MAX_STRUCT,
+               "frame buffer holds any request");
+
+struct sock_transport {
+    struct mvf_transport base;
+    int fd;
+    uint32_t seq;
+    int dead;                     /* 0, or the error every call gets now */
+    char dead_msg[MVF_ERRMSG_MAX];
+    unsigned char frame[FRAME_BUF_LEN];
+};
+
+union fd_cmsg {
+    struct cmsghdr hdr;
+    char buf[CMSG_SPACE(sizeof(int) * MVF_MAX_FDS)];
+};
+
+static struct sock_transport *to_sock(struct mvf_transport *t)
+{
+    return (struct sock_transport *)t;
+}
+
+static void close_fds(int *fds, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (fds[i] >= 0)
+            close(fds[i]);
+        fds[i] = -1;
+    }
+}
+
+/* Marks the connection unusable; returns err with x->err explaining. */
+static int kill_conn(struct sock_transport *s, struct mvf_xfer *x, int err)
+{
+    s->dead = err;
+    snprintf(s->dead_msg, sizeof(s->dead_msg), "%s", x->err);
+    return err;
+}
+
+static int send_request(struct sock_transport *s, struct mvf_xfer *x,
+                        size_t len)
+{
+    struct iovec iov = { .iov_base = s->frame, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+    union fd_cmsg cm;
+    ssize_t r;
+
+    if (x->n_fds_in) {
+        for (uint32_t i = 0; i < x->n_fds_in; i++) {
+            if (x->fds_in[i] < 0) {
+                snprintf(x->err, sizeof(x->err), "invalid fd %d attached",
+                         x->fds_in[i]);
+                return -EBADF;
+            }
+        }
+        memset(&cm, 0, sizeof(cm));
+        msg.msg_control = cm.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * x->n_fds_in);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * x->n_fds_in);
+        memcpy(CMSG_DATA(c), x->fds_in, sizeof(int) * x->n_fds_in);
+    }
+
+    do {
+        r = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        int e = errno;
+        snprintf(x->err, sizeof(x->err), "sending to macvfiod: %s%s",
+                 strerror(e),
+                 (e == EPIPE || e == ECONNRESET || e == ENOTCONN)
+                     ? " (the daemon is gone)" : "");
+        if (e == EBADF || e == EMSGSIZE || e == ENOBUFS || e == ENOMEM)
+            return -e;  /* this call's problem, the connection is fine */
+        return kill_conn(s, x, -e);
+    }
+    if ((size_t)r != len) {
+        snprintf(x->err, sizeof(x->err), "short send (%zd of %zu bytes)", r,
+                 len);
+        return kill_conn(s, x, -EPIPE);
+    }
+    return 0;
+}
+
+/* Collects SCM_RIGHTS fds into fds[]; returns how many arrived. */
+static uint32_t take_fds(struct msghdr *msg, int *fds)
+{
+    uint32_t n = 0;
+
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+            c->cmsg_len < CMSG_LEN(0))
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k && n < MVF_MAX_FDS; i++)
+            memcpy(&fds[n++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+    }
+    return n;
+}
+
+static int receive_reply(struct sock_transport *s, struct mvf_xfer *x,
+                         uint32_t seq)
+{
+    struct iovec iov = { .iov_base = s->frame, .iov_len = sizeof(s->frame) };
+    union fd_cmsg cm;
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf),
+    };
+    int fds[MVF_MAX_FDS];
+    uint32_t n_fds;
+    ssize_t r;
+    int rc;
+
+    do {
+        r = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) {
+        snprintf(x->err, sizeof(x->err),
+                 "macvfiod closed the connection (did it exit?)");
+        return kill_conn(s, x, -ECONNRESET);
+    }
+    if (r < 0) {
+        int e = errno;
+        snprintf(x->err, sizeof(x->err), "receiving from macvfiod: %s",
+                 strerror(e));
+        return kill_conn(s, x, -e);
+    }
+
+    n_fds = take_fds(&msg, fds);
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+        close_fds(fds, n_fds);
+        snprintf(x->err, sizeof(x->err),
+                 "malformed reply from server: %s truncated",
+                 (msg.msg_flags & MSG_TRUNC) ? "frame" : "fd list");
+        x->bad_reply = true;
+        return kill_conn(s, x, -EPROTO);
+    }
+
+    rc = mvfl_wire_decode_rep(s->frame, (size_t)r, seq, n_fds, x);
+    if (rc < 0) {
+        close_fds(fds, n_fds);
+        return kill_conn(s, x, rc);
+    }
+    if (x->status < 0) {
+        close_fds(fds, n_fds);  /* a failed call hands out nothing */
+        return x->status;
+    }
+    memcpy(x->fds_out, fds, sizeof(int) * n_fds);
+    x->n_fds_out = n_fds;
+    return 0;
+}
+
+static int sock_call(struct mvf_transport *t, struct mvf_xfer *x)
+{
+    struct sock_transport *s = to_sock(t);
+    uint32_t seq;
+    int len, rc;
+
+    x->bad_reply = false;
+    x->n_fds_out = 0;
+    if (s->dead) {
+        snprintf(x->err, sizeof(x->err), "connection unusable: %.200s",
+                 s->dead_msg);
+        return s->dead;
+    }
+    seq = ++s->seq;
+    len = mvfl_wire_encode_req(s->frame, sizeof(s->frame), seq, x);
+    if (len < 0)
+        return len;
+    rc = send_request(s, x, (size_t)len);
+    if (rc < 0)
+        return rc;
+    return receive_reply(s, x, seq);
+}
+
+static int sock_map_memory(struct mvf_transport *t, struct mvf_xfer *x,
+                           void **ptr)
+{
+    struct stat st;
+    uint64_t size;
+    void *p;
+    int fd, rc;
+
+    x->n_fds_expect = 1;
+    if (x->n_out_min < 2)
+        x->n_out_min = 2;
+    rc = sock_call(t, x);
+    if (rc < 0)
+        return rc;
+    fd = x->fds_out[0];
+    x->fds_out[0] = -1;
+    x->n_fds_out = 0;
+    size = x->out[0];
+
+    rc = 0;
+    if (size == 0 || size > SIZE_MAX || size > (uint64_t)INT64_MAX) {
+        snprintf(x->err, sizeof(x->err),
+                 "malformed reply from server: mapping of %llu bytes",
+                 (unsigned long long)size);
+        x->bad_reply = true;
+        rc = -EPROTO;
+    } else if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        snprintf(x->err, sizeof(x->err), "fstat on mapped fd: %s",
+                 strerror(-rc));
+    } else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < size) {
+        /* Touching pages past the end of a file raises SIGBUS. */
+        snprintf(x->err, sizeof(x->err),
+                 "malformed reply from server: fd holds %lld bytes, "
+                 "%llu announced", (long long)st.st_size,
+                 (unsigned long long)size);
+        x->bad_reply = true;
+        rc = -EPROTO;
+    }
+    if (rc == 0) {
+        /* Never PROT_EXEC: executable device memory panics Apple hosts,
+         * and nothing here needs it anywhere. */
+        p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            rc = -errno;
+            snprintf(x->err, sizeof(x->err), "mmap of %llu bytes: %s",
+                     (unsigned long long)size, strerror(-rc));
+        } else {
+            *ptr = p;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static int sock_unmap_memory(struct mvf_transport *t, void *ptr,
+                             uint64_t size)
+{
+    (void)t;
+    if (size > SIZE_MAX || munmap(ptr, (size_t)size) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static void sock_close(struct mvf_transport *t)
+{
+    struct sock_transport *s = to_sock(t);
+
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
+}
+
+static const struct mvf_transport_ops sock_ops = {
+    .call = sock_call,
+    .map_memory = sock_map_memory,
+    .unmap_memory = sock_unmap_memory,
+    .close = sock_close,
+};
+
+int mvfl_transport_socket_open(const char *path, struct mvf_transport **out,
+                               char *err, size_t errlen)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sock_transport *s;
+    int e;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(err, errlen, "socket path longer than %zu bytes",
+                 sizeof(sa.sun_path) - 1);
+        return -ENAMETOOLONG;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    s->base.ops = &sock_ops;
+    s->base.features = SOCKET_FEATURES;
+    s->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s->fd < 0) {
+        e = errno;
+        snprintf(err, errlen, "socket: %s", strerror(e));
+        free(s);
+        return -e;
+    }
+    if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        e = errno;
+        snprintf(err, errlen, "connecting to %s: %s%s", path, strerror(e),
+                 (e == ENOENT || e == ECONNREFUSED)
+                     ? " (is macvfiod running?)" : "");
+        close(s->fd);
+        free(s);
+        return -e;
+    }
+    *out = &s->base;
+    return 0;
+}

@@ -1,0 +1,201 @@
+#!/bin/bash
+# Build macvfio's patched QEMU: Debian's QEMU 10.2.2 source + qemu/patches/series.
+#
+#   qemu/build.sh            build (or reuse a cached build) into build/qemu/
+#   qemu/build.sh --key      print the cache key and exit
+#   qemu/build.sh --force    rebuild even if the cache has this key
+#
+# Environment:
+#   MACVFIO_QEMU_TARGETS  targets to build, space or comma separated
+#                         (default: "x86_64-softmmu aarch64-softmmu")
+#   MACVFIO_QEMU_JOBS     parallel jobs for ninja (default: nproc)
+#   MACVFIO_BUILD_DIR     output/work directory (default: <repo>/build)
+#   MACVFIO_CACHE_DIR     cache root (default: /var/cache/macvfio)
+#
+# Finished builds are kept in $MACVFIO_CACHE_DIR/qemu/<key>/, keyed by the
+# sha256 of the series, every patch, this script, lib.sh and the configure
+# flags, so that any clone on this machine reuses them.  See qemu/README.md.
+set -euo pipefail
+
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FORCE=0
+KEY_ONLY=0
+for arg in "$@"; do
+    case "$arg" in
+    --force) FORCE=1 ;;
+    --key) KEY_ONLY=1 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $arg" ;;
+    esac
+done
+
+START=$(date +%s)
+
+TARGETS="${MACVFIO_QEMU_TARGETS:-x86_64-softmmu aarch64-softmmu}"
+TARGETS="$(echo "$TARGETS" | tr ', ' '\n' | awk 'NF' | sort -u | paste -sd, -)"
+[ -n "$TARGETS" ] || die "MACVFIO_QEMU_TARGETS is empty"
+JOBS="${MACVFIO_QEMU_JOBS:-$(nproc)}"
+
+CONFIGURE_FLAGS=(
+    --python=/usr/bin/python3
+    --without-default-features
+    --enable-fdt=system
+    --disable-install-blobs
+    --disable-docs
+    --enable-werror
+    --target-list="$TARGETS"
+)
+
+OUT_DIR="$BUILD_DIR/qemu"
+
+# Binaries the build installs: qemu-system-<arch> for each softmmu target.
+binaries() {
+    local t
+    for t in ${TARGETS//,/ }; do
+        case "$t" in
+        *-softmmu) echo "qemu-system-${t%-softmmu}" ;;
+        *) die "unsupported target $t (only *-softmmu)" ;;
+        esac
+    done
+}
+
+# The key covers everything that determines the binaries we produce.
+compute_key() {
+    {
+        echo "debian-source $QEMU_DEB_VERSION"
+        echo "configure ${CONFIGURE_FLAGS[*]}"
+        echo "series"
+        cat "$SERIES" 2>/dev/null || true
+        local p
+        while read -r p; do
+            [ -f "$PATCH_DIR/$p" ] || die "series lists $p, which does not exist"
+            echo "patch $p"
+            cat "$PATCH_DIR/$p"
+        done < <(series_patches)
+        echo "build.sh"
+        cat "$QEMU_DIR/build.sh"
+        echo "lib.sh"
+        cat "$QEMU_DIR/lib.sh"
+    } | sha256sum | cut -c1-64
+}
+
+KEY="$(compute_key)"
+if [ "$KEY_ONLY" = 1 ]; then
+    echo "$KEY"
+    exit 0
+fi
+CACHE="$CACHE_ROOT/qemu/$KEY"
+
+install_from_cache() {
+    local b
+    rm -rf "$OUT_DIR"
+    mkdir -p "$OUT_DIR"
+    for b in $(binaries); do
+        cp -p "$CACHE/$b" "$OUT_DIR/$b"
+    done
+    cp -p "$CACHE/build-info.txt" "$OUT_DIR/build-info.txt"
+}
+
+cache_complete() {
+    local b
+    [ -f "$CACHE/build-info.txt" ] || return 1
+    for b in $(binaries); do
+        [ -x "$CACHE/$b" ] || return 1
+    done
+}
+
+elapsed() { echo "$(( $(date +%s) - START ))s"; }
+
+log "macvfio QEMU $QEMU_DEB_VERSION, targets $TARGETS"
+log "cache key $KEY"
+
+need_root "build.sh"
+mkdir -p "$CACHE_ROOT/qemu"
+# One build per machine at a time; a second caller waits, then finds the cache.
+exec 9>"$CACHE_ROOT/qemu/.lock"
+flock 9
+
+if [ "$FORCE" = 0 ] && cache_complete; then
+    install_from_cache
+    log "cached build $KEY reused: $OUT_DIR ($(elapsed))"
+    exit 0
+fi
+
+if [ "$FORCE" = 1 ]; then
+    log "building... (--force)"
+else
+    log "building... (no cached build for this key)"
+fi
+
+# 1. system: apt sources and build dependencies
+setup_apt
+install_deps
+
+# 2. source: Debian's patched tree, copied fresh, then our series
+PRISTINE="$(fetch_debian_source)"
+TREE="$SRC_WORK/tree"
+OBJ="$SRC_WORK/obj"
+log "copying Debian source to $TREE"
+rm -rf "$TREE" "$OBJ"
+cp -a "$PRISTINE" "$TREE"
+
+n=0
+while read -r p; do
+    n=$((n + 1))
+    log "applying $p"
+    if ! patch -d "$TREE" -p1 --forward --batch --fuzz=0 \
+            --no-backup-if-mismatch -s -i "$PATCH_DIR/$p" >&2; then
+        die "patch $p does not apply to Debian's QEMU $QEMU_DEB_VERSION (see above); \
+use qemu/dev.sh export to rebase the series"
+    fi
+done < <(series_patches)
+if find "$TREE" -name '*.rej' -print -quit | grep -q .; then
+    die "rejected hunks left in $TREE"
+fi
+log "applied $n patch(es)"
+
+# 3. configure and build.  meson picks up ccache by itself; keep its cache
+# next to ours so that rebuilds after a patch change are quick.
+export CCACHE_DIR="${CCACHE_DIR:-$CACHE_ROOT/ccache}"
+mkdir -p "$CCACHE_DIR" "$OBJ"
+ccache -M 5G >/dev/null 2>&1 || true
+log "configuring: ${CONFIGURE_FLAGS[*]}"
+(cd "$OBJ" && "$TREE/configure" "${CONFIGURE_FLAGS[@]}" >configure.log 2>&1) || {
+    tail -n 40 "$OBJ/configure.log" >&2
+    die "configure failed (full log: $OBJ/configure.log)"
+}
+log "compiling with ninja -j$JOBS (log: $OBJ/ninja.log)"
+BUILD_START=$(date +%s)
+mapfile -t BINS < <(binaries)
+(cd "$OBJ" && ninja -j"$JOBS" "${BINS[@]}" >ninja.log 2>&1) || {
+    grep -E -B2 -A8 'error:|FAILED' "$OBJ/ninja.log" | tail -n 60 >&2 || true
+    die "build failed (full log: $OBJ/ninja.log)"
+}
+BUILD_SECS=$(( $(date +%s) - BUILD_START ))
+
+# 4. sanity check, then publish to the cache atomically and install
+for b in $(binaries); do
+    "$OBJ/$b" -version | head -n1 | grep -q "$QEMU_UPSTREAM_VERSION" ||
+        die "$b does not report version $QEMU_UPSTREAM_VERSION"
+done
+
+STAGE="$(mktemp -d "$CACHE_ROOT/qemu/.stage.XXXXXX")"
+for b in $(binaries); do
+    install -m 0755 "$OBJ/$b" "$STAGE/$b"
+done
+{
+    echo "key: $KEY"
+    echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname)"
+    echo "source: Debian qemu $QEMU_DEB_VERSION"
+    echo "configure: ${CONFIGURE_FLAGS[*]}"
+    echo "compile seconds: $BUILD_SECS"
+    echo "patches:"
+    series_patches | sed 's/^/  /'
+} >"$STAGE/build-info.txt"
+rm -rf "$CACHE"
+mv "$STAGE" "$CACHE"
+install_from_cache
+
+log "built $(binaries | paste -sd' ' -) into $OUT_DIR ($(elapsed)); cached as $CACHE"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# make demo: what works today, end to end on this machine.
+#
+# Host side (issue #2): macvfiod serves a simulated PCI device; the
+# macvfio tool (a libmacvfio client, like QEMU will be) lists it, shows
+# it like lspci -vv, and runs a self-test that claims it, maps its RAM
+# BAR, and has the device DMA into client memory at a host-assigned IOVA
+# and raise an MSI-X interrupt.
+#
+# The guest half (QEMU's vfio-apple-pci booting Linux with the stock nvme
+# driver) arrives with the QEMU and guest-module issues; this script
+# says so rather than pretending.
+set -euo pipefail
+build=${1:-build/host}
+dir=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+say "starting macvfiod with two simulated devices"
+"$build/daemon/macvfiod" --socket "$dir/macvfio.sock" \
+    --device sim:dmatest --device sim:dmatest,window=4M 2>"$dir/daemon.log" &
+pid=$!
+for _ in $(seq 100); do [ -S "$dir/macvfio.sock" ] && break; sleep 0.05; done
+sed 's/^/  daemon| /' "$dir/daemon.log"
+
+say "macvfio list"
+"$build/tools/macvfio" list --socket "$dir/macvfio.sock"
+
+say "macvfio info --device 0"
+"$build/tools/macvfio" info --socket "$dir/macvfio.sock" --device 0
+
+say "macvfio selftest --device 0"
+"$build/tools/macvfio" selftest --socket "$dir/macvfio.sock" --device 0
+
+say "stopping macvfiod (SIGTERM)"
+kill "$pid"; wait "$pid" || true; pid=
+sed 's/^/  daemon| /' "$dir/daemon.log" | tail -4
+
+say "summary"
+cat <<'TXT'
+  host side works: a client claimed a device, read its config space and
+  registers, mapped its RAM BAR, registered memfd memory, got an IOVA
+  assigned by the host's DART model (far from any guest-physical
+  address), and the device DMAed there and raised MSI-X through an
+  eventfd. When the client left, the daemon released every mapping and
+  reset the device.
+
+  not yet: booting a guest through QEMU's vfio-apple-pci (issues #3, #4).
+TXT

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# run_fuzz.sh FUZZER SEED_DIR SECONDS: fuzzes from a scratch copy of the
+# seeds (libFuzzer writes new units into its first corpus directory).
+set -euo pipefail
+fuzzer=$1 seeds=$2 seconds=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r "$seeds"/. "$work"/
+"$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
+          -artifact_prefix="${FUZZ_ARTIFACTS:-$work/}" "$work"

@@ -33,12 +33,16 @@ static void vlog_line(enum mvf_log_level lvl, const char *msg)
 {
     static const char *const names[] = { "error", "warn", "info", "debug" };
     struct timespec ts;
+    char when[16] = "";
+    struct tm tm;
 
     if (lvl > log_level)
         return;
     clock_gettime(CLOCK_REALTIME, &ts);
-    fprintf(stderr, "macvfiod[%ld.%03ld] %s: %s\n", (long)ts.tv_sec,
-            ts.tv_nsec / 1000000, names[lvl], msg);
+    if (localtime_r(&ts.tv_sec, &tm))
+        strftime(when, sizeof(when), "%H:%M:%S", &tm);
+    fprintf(stderr, "macvfiod %s.%03ld %s: %s\n", when, ts.tv_nsec / 1000000,
+            names[lvl], msg);
 }
 
 void mvf_log(enum mvf_log_level lvl, const char *fmt, ...)

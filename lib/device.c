@@ -109,10 +109,11 @@ static int fetch_list(struct mvf_handle *h, struct mvf_device_info **list)
         struct mvf_device_info *d = &(*list)[i];
         d->name[sizeof(d->name) - 1] = '\0';
         if (d->index != i) {
+            uint32_t claimed = d->index;
             free(buf);
             *list = NULL;
             return mvfl_bad_reply(h, MVF_SEL_DEVICE_LIST,
-                                  "entry %u claims index %u", i, d->index);
+                                  "entry %u claims index %u", i, claimed);
         }
     }
     return (int)n;

@@ -16,7 +16,7 @@ struct mvf_handle {
     struct mvf_transport *t;
     bool broken;                   /* a reply broke the protocol */
     uint32_t server_version;
-    uint64_t features;             /* server's MVF_FEAT_* */
+    uint64_t features;             /* MVF_FEAT_* both ends support */
     uint32_t max_struct;           /* min(server's, MVF_MAX_STRUCT) */
     uint32_t device_count;
 };
@@ -24,6 +24,9 @@ struct mvf_handle {
 /* Runs one call under the handle's lock.  On failure records
  * "<SELECTOR>: <reason>" as the thread's error and returns it. */
 int mvfl_call(struct mvf_handle *h, struct mvf_xfer *x);
+
+/* MAP_MEMORY through the transport's map op: *ptr on success. */
+int mvfl_call_map(struct mvf_handle *h, struct mvf_xfer *x, void **ptr);
 
 /* Scalar-only call: in[0..n_in) -> out[0..n_out). */
 int mvfl_call_scalars(struct mvf_handle *h, uint32_t selector,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libmacvfio: session set-up (HELLO), the shared call path, and the
- * calls that are one scalar exchange each.  Device lookup, interrupts
- * and DMA live in device.c, irq.c and dma.c.
+ * libmacvfio: the shared call path, session set-up (HELLO), ownership
+ * and statistics.  Device lookup, config/BAR access, interrupts and DMA
+ * live in device.c, access.c, irq.c and dma.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -48,6 +48,11 @@ static int run_locked(struct mvf_handle *h, struct mvf_xfer *x, void **map)
 int mvfl_call(struct mvf_handle *h, struct mvf_xfer *x)
 {
     return run_locked(h, x, NULL);
+}
+
+int mvfl_call_map(struct mvf_handle *h, struct mvf_xfer *x, void **ptr)
+{
+    return run_locked(h, x, ptr);
 }
 
 int mvfl_call_scalars(struct mvf_handle *h, uint32_t selector,
@@ -125,7 +130,8 @@ static int hello(struct mvf_handle *h)
         return mvfl_bad_reply(h, MVF_SEL_HELLO, "device count %llu",
                               (unsigned long long)out[3]);
     h->server_version = (uint32_t)out[0];
-    h->features = out[1];
+    /* Usable = offered by the server and carried by this transport. */
+    h->features = out[1] & h->t->features;
     h->max_struct = out[2] > MVF_MAX_STRUCT ? MVF_MAX_STRUCT : (uint32_t)out[2];
     h->device_count = (uint32_t)out[3];
     return 0;
@@ -205,196 +211,6 @@ MVF_EXPORT int mvf_reset(struct mvf_handle *h)
     int rc = mvfl_need(h, MVF_FEAT_RESET, "reset");
 
     return rc ? rc : mvfl_call_scalars(h, MVF_SEL_RESET, NULL, 0, NULL, 0);
-}
-
-/* ---- config space ---------------------------------------------------- */
-
-static bool fits_width(uint64_t v, uint32_t width)
-{
-    return width >= 8 || (v >> (8 * width)) == 0;
-}
-
-static int check_config_access(const char *what, uint32_t offset,
-                               uint32_t width)
-{
-    if (width != 1 && width != 2 && width != 4)
-        return mvfl_fail(-EINVAL, "%s: width %u (must be 1, 2 or 4)", what,
-                         width);
-    if (offset >= MVF_CONFIG_SPACE || offset + width > MVF_CONFIG_SPACE)
-        return mvfl_fail(-ERANGE, "%s: offset 0x%x beyond config space",
-                         what, offset);
-    if (offset % width)
-        return mvfl_fail(-EINVAL, "%s: offset 0x%x not aligned to %u", what,
-                         offset, width);
-    return 0;
-}
-
-MVF_EXPORT int mvf_config_read(struct mvf_handle *h, uint32_t offset,
-                               uint32_t width, uint32_t *value)
-{
-    uint64_t in[2] = { offset, width }, out = 0;
-    int rc;
-
-    if ((rc = mvfl_need(h, MVF_FEAT_CONFIG, "config read")) ||
-        (rc = check_config_access("config read", offset, width)))
-        return rc;
-    if (!value)
-        return mvfl_fail(-EINVAL, "config read: NULL value");
-    rc = mvfl_call_scalars(h, MVF_SEL_CONFIG_READ, in, 2, &out, 1);
-    if (rc < 0)
-        return rc;
-    if (!fits_width(out, width))
-        return mvfl_bad_reply(h, MVF_SEL_CONFIG_READ,
-                              "value 0x%llx wider than %u bytes",
-                              (unsigned long long)out, width);
-    *value = (uint32_t)out;
-    return 0;
-}
-
-MVF_EXPORT int mvf_config_write(struct mvf_handle *h, uint32_t offset,
-                                uint32_t width, uint32_t value)
-{
-    uint64_t in[3] = { offset, width, value };
-    int rc;
-
-    if ((rc = mvfl_need(h, MVF_FEAT_CONFIG, "config write")) ||
-        (rc = check_config_access("config write", offset, width)))
-        return rc;
-    if (!fits_width(value, width))
-        return mvfl_fail(-EINVAL, "config write: value 0x%x wider than %u "
-                         "bytes", value, width);
-    return mvfl_call_scalars(h, MVF_SEL_CONFIG_WRITE, in, 3, NULL, 0);
-}
-
-/* ---- BARs ------------------------------------------------------------ */
-
-MVF_EXPORT int mvf_bar_info(struct mvf_handle *h, uint32_t bar, uint64_t *size,
-                            uint32_t *flags)
-{
-    uint64_t in[1] = { bar }, out[2] = { 0 };
-    int rc;
-
-    if (bar > MVF_ROM_INDEX)
-        return mvfl_fail(-EINVAL, "bar info: BAR %u (0..5, or %u for the ROM)",
-                         bar, MVF_ROM_INDEX);
-    if (!size || !flags)
-        return mvfl_fail(-EINVAL, "bar info: NULL output");
-    rc = mvfl_call_scalars(h, MVF_SEL_BAR_INFO, in, 1, out, 2);
-    if (rc < 0)
-        return rc;
-    if (out[1] > UINT32_MAX)
-        return mvfl_bad_reply(h, MVF_SEL_BAR_INFO, "flags 0x%llx",
-                              (unsigned long long)out[1]);
-    *size = out[0];
-    *flags = (uint32_t)out[1];
-    return 0;
-}
-
-static int check_mmio_access(const char *what, uint32_t bar, uint64_t offset,
-                             uint32_t width)
-{
-    if (bar > MVF_ROM_INDEX)
-        return mvfl_fail(-EINVAL, "%s: BAR %u (0..5, or %u for the ROM)",
-                         what, bar, MVF_ROM_INDEX);
-    if (width != 1 && width != 2 && width != 4 && width != 8)
-        return mvfl_fail(-EINVAL, "%s: width %u (must be 1, 2, 4 or 8)",
-                         what, width);
-    if (offset % width)
-        return mvfl_fail(-EINVAL, "%s: offset 0x%llx not aligned to %u",
-                         what, (unsigned long long)offset, width);
-    return 0;
-}
-
-MVF_EXPORT int mvf_mmio_read(struct mvf_handle *h, uint32_t bar,
-                             uint64_t offset, uint32_t width, uint64_t *value)
-{
-    uint64_t in[3] = { bar, offset, width }, out = 0;
-    int rc;
-
-    if ((rc = mvfl_need(h, MVF_FEAT_MMIO_TRAP, "MMIO read")) ||
-        (rc = check_mmio_access("MMIO read", bar, offset, width)))
-        return rc;
-    if (!value)
-        return mvfl_fail(-EINVAL, "MMIO read: NULL value");
-    rc = mvfl_call_scalars(h, MVF_SEL_MMIO_READ, in, 3, &out, 1);
-    if (rc < 0)
-        return rc;
-    if (!fits_width(out, width))
-        return mvfl_bad_reply(h, MVF_SEL_MMIO_READ,
-                              "value 0x%llx wider than %u bytes",
-                              (unsigned long long)out, width);
-    *value = out;
-    return 0;
-}
-
-MVF_EXPORT int mvf_mmio_write(struct mvf_handle *h, uint32_t bar,
-                              uint64_t offset, uint32_t width, uint64_t value)
-{
-    uint64_t in[4] = { bar, offset, width, value };
-    int rc;
-
-    if ((rc = mvfl_need(h, MVF_FEAT_MMIO_TRAP, "MMIO write")) ||
-        (rc = check_mmio_access("MMIO write", bar, offset, width)))
-        return rc;
-    if (!fits_width(value, width))
-        return mvfl_fail(-EINVAL, "MMIO write: value 0x%llx wider than %u "
-                         "bytes", (unsigned long long)value, width);
-    return mvfl_call_scalars(h, MVF_SEL_MMIO_WRITE, in, 4, NULL, 0);
-}
-
-/* ---- memory mapping -------------------------------------------------- */
-
-MVF_EXPORT int mvf_map_memory(struct mvf_handle *h, uint64_t memory_type,
-                              void **ptr, uint64_t *size, uint32_t *flags)
-{
-    uint64_t in[1] = { memory_type };
-    bool state_page = memory_type == MVF_MEM_IRQ_STATE;
-    struct mvf_xfer x;
-    void *p = NULL;
-    int rc;
-
-    if (!state_page && memory_type > MVF_ROM_INDEX)
-        return mvfl_fail(-EINVAL, "map memory: unknown memory type 0x%llx",
-                         (unsigned long long)memory_type);
-    rc = state_page ? mvfl_need(h, MVF_FEAT_IRQ_STATE_PAGE, "map IRQ state page")
-                    : mvfl_need(h, MVF_FEAT_MAP_MEMORY, "map BAR");
-    if (rc)
-        return rc;
-    if (!ptr || !size)
-        return mvfl_fail(-EINVAL, "map memory: NULL output");
-
-    mvfl_xfer_init(&x, MVF_SEL_MAP_MEMORY);
-    x.in = in;
-    x.n_in = 1;
-    x.n_out_min = 2;
-    rc = run_locked(h, &x, &p);
-    if (rc < 0)
-        return rc;
-    if (x.out[1] > UINT32_MAX ||
-        (state_page && x.out[0] < sizeof(struct mvf_irq_state))) {
-        h->t->ops->unmap_memory(h->t, p, x.out[0]);
-        return mvfl_bad_reply(h, MVF_SEL_MAP_MEMORY, "size %llu, flags 0x%llx",
-                              (unsigned long long)x.out[0],
-                              (unsigned long long)x.out[1]);
-    }
-    *ptr = p;
-    *size = x.out[0];
-    if (flags)
-        *flags = (uint32_t)x.out[1];
-    return 0;
-}
-
-MVF_EXPORT int mvf_unmap_memory(struct mvf_handle *h, void *ptr, uint64_t size)
-{
-    int rc;
-
-    if (!h || !ptr || !size)
-        return mvfl_fail(-EINVAL, "unmap memory: NULL handle or empty range");
-    rc = h->t->ops->unmap_memory(h->t, ptr, size);
-    if (rc < 0)
-        return mvfl_fail(rc, "unmap memory: %p (+%llu) is not a mapping", ptr,
-                         (unsigned long long)size);
-    return 0;
 }
 
 /* ---- statistics ------------------------------------------------------ */

@@ -151,7 +151,7 @@ while read -r p; do
 use qemu/dev.sh export to rebase the series"
     fi
 done < <(series_patches)
-if find "$TREE" -name '*.rej' -print -quit | grep -q .; then
+if [ -n "$(find "$TREE" -name '*.rej' -print -quit)" ]; then
     die "rejected hunks left in $TREE"
 fi
 log "applied $n patch(es)"
@@ -177,11 +177,15 @@ BUILD_SECS=$(( $(date +%s) - BUILD_START ))
 
 # 4. sanity check, then publish to the cache atomically and install
 for b in $(binaries); do
-    "$OBJ/$b" -version | head -n1 | grep -q "$QEMU_UPSTREAM_VERSION" ||
-        die "$b does not report version $QEMU_UPSTREAM_VERSION"
+    ver="$("$OBJ/$b" -version)" || die "$b -version failed"
+    case "$ver" in
+    *"version $QEMU_UPSTREAM_VERSION"*) ;;
+    *) die "$b does not report version $QEMU_UPSTREAM_VERSION: $ver" ;;
+    esac
 done
 
 STAGE="$(mktemp -d "$CACHE_ROOT/qemu/.stage.XXXXXX")"
+chmod 0755 "$STAGE"
 for b in $(binaries); do
     install -m 0755 "$OBJ/$b" "$STAGE/$b"
 done

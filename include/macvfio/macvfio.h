@@ -50,7 +50,8 @@ int mvf_connect(const char *socket_path, struct mvf_handle **out);
  * mapped with mvf_map_memory stays mapped until mvf_unmap_memory. */
 void mvf_close(struct mvf_handle *h);
 
-/* What HELLO reported. */
+/* What HELLO reported.  Features are those the server offers and this
+ * library's transport can carry. */
 uint64_t mvf_features(const struct mvf_handle *h);      /* MVF_FEAT_* */
 uint32_t mvf_server_version(const struct mvf_handle *h); /* major<<16|minor */
 uint32_t mvf_server_max_struct(const struct mvf_handle *h);
@@ -67,7 +68,8 @@ int mvf_device_list(struct mvf_handle *h, struct mvf_device_info *out,
  * provider name (which must then be unique); stores its index. */
 int mvf_device_find(struct mvf_handle *h, const char *spec, uint32_t *index);
 
-/* Binds this session to a device (once per session). */
+/* Binds this session to a device.  Binding again moves the session to
+ * another device, which the server refuses while one is claimed. */
 int mvf_device_open(struct mvf_handle *h, uint32_t index);
 /* mvf_device_find + mvf_device_open. */
 int mvf_device_open_spec(struct mvf_handle *h, const char *spec);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +45,9 @@ int test_daemon_start(struct test_daemon *d, const char *const *args)
     if (d->pid < 0)
         return -1;
     if (d->pid == 0) {
+        /* If the test dies (an assertion abort), the daemon follows
+         * instead of holding the test runner's pipes open. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         execv(bin, (char *const *)argv);
         _exit(127);
     }

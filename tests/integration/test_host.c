@@ -372,7 +372,8 @@ static void test_irq_mask_and_state_page(void **state)
     /* Only eventfds are accepted (a pipe could stall the daemon). */
     assert_int_equal(mvf_irq_set_eventfds(h, MVF_IRQ_MSIX, 0, 1, (int[]){ 1 }),
                      -EBADF);
-    assert_int_equal(mvf_irq_set_eventfds(h, MVF_IRQ_MSIX, 3, 2, fds), -ERANGE);
+    assert_int_equal(mvf_irq_set_eventfds(h, MVF_IRQ_MSIX, 3, 2,
+                                          (int[]){ efd, efd }), -ERANGE);
 
     /* Masked: the interrupt waits; unmasking delivers it. */
     assert_int_equal(mvf_irq_mask(h, MVF_IRQ_MSIX, 2, 1), 0);

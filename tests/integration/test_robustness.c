@@ -92,7 +92,8 @@ static size_t frame(uint8_t *buf, uint32_t sel, const uint64_t *sc, uint16_t n,
         .n_scalars = n, .n_fds = nfds, .max_struct_out = 4096,
     };
     memcpy(buf, &h, sizeof(h));
-    memcpy(buf + sizeof(h), sc, 8u * n);
+    if (n)
+        memcpy(buf + sizeof(h), sc, 8u * n);
     return sizeof(h) + 8u * n;
 }
 

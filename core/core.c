@@ -104,7 +104,9 @@ int mvf_core_add_device(struct mvf_core *c, const struct mvf_provider *p,
 
     if (c->ndevs >= MVF_MAX_DEVICES || !p->ops || !p->ops->config_read ||
         !p->ops->config_write || !p->ops->bar_read || !p->ops->bar_write ||
-        !p->ops->reset) {
+        !p->ops->reset || (p->ops->bar_object && !p->ops->revoke_mappings) ||
+        p->irq_count[MVF_IRQ_INTX] > 1 || p->irq_count[MVF_IRQ_MSI] > 32 ||
+        p->irq_count[MVF_IRQ_MSIX] > MVF_IRQ_STATE_VECTORS) {
         struct mvf_provider tmp = *p;
         destroy_provider(&tmp);
         return -EINVAL;
@@ -130,7 +132,16 @@ int mvf_core_add_device(struct mvf_core *c, const struct mvf_provider *p,
         dartcfg = &defcfg;
     }
     ret = mvf_dart_create(dartcfg, &dev->dart);
-    if (!ret) {
+    if (ret)
+        mvf_core_log(c, MVF_LOG_ERROR, "%s: DMA aperture 0x%llx+0x%llx, granule "
+                     "%llu, budget %llu, %u mappings: not a valid DART "
+                     "configuration", p->name ? p->name : "device",
+                     (unsigned long long)dartcfg->base,
+                     (unsigned long long)dartcfg->size,
+                     (unsigned long long)dartcfg->granule,
+                     (unsigned long long)dartcfg->budget_bytes,
+                     dartcfg->max_mappings);
+    else {
         ret = mvf_cfg_policy_init(&dev->policy, &dev->prov, err, sizeof(err));
         if (ret)
             mvf_core_log(c, MVF_LOG_ERROR, "%s: %s",
@@ -175,9 +186,15 @@ void mvf_device_cleanup(struct mvf_device *dev)
         dev->prov.ops->config_write(dev->prov.priv, MVF_PCI_COMMAND, 2,
                                     cmd & ~(uint32_t)MVF_PCI_COMMAND_MASTER);
     mvf_irq_teardown(dev);
+    mvf_irq_state_release(dev);
     mvf_dma_teardown(dev);
     if (dev->prov.ops->reset(dev->prov.priv))
         mvf_device_log(dev, MVF_LOG_ERROR, "reset after release failed");
+    /* Whatever the old owner still has mapped must not reach the next
+     * owner's device. */
+    if (dev->prov.ops->revoke_mappings &&
+        dev->prov.ops->revoke_mappings(dev->prov.priv))
+        mvf_device_log(dev, MVF_LOG_ERROR, "cannot revoke BAR mappings");
     mvf_cfg_policy_reset(&dev->policy);
     dev->stats.resets++;
     dev->owner = NULL;
@@ -192,9 +209,7 @@ void mvf_core_destroy(struct mvf_core *c)
         if (dev->owner)
             mvf_device_cleanup(dev);
         mvf_irq_teardown(dev);
-        if (dev->state_page && c->hops->shared_release)
-            c->hops->shared_release(c->host, dev->state_page,
-                                    sizeof(*dev->state_page), dev->state_obj);
+        mvf_irq_state_release(dev);
         mvf_dart_destroy(dev->dart);
         destroy_provider(&dev->prov);
         free(dev);

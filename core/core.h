@@ -95,6 +95,11 @@ struct mvf_provider_ops {
     int (*bar_object)(void *p, uint32_t bar, int *obj);
     /* Function reset: registers and internal state back to power-on. */
     int (*reset)(void *p);
+    /* The owner is changing: every mapping a client made of a
+     * bar_object must stop reaching the device (socket: swap in fresh
+     * backing memory; IOKit revokes a closed user client's mappings
+     * itself).  Required if bar_object is provided. */
+    int (*revoke_mappings)(void *p);
     /* Tells the device which interrupt type the client enabled, so it
      * raises that kind (nvec 0: disabled).  May be NULL. */
     int (*irq_configure)(void *p, uint32_t type, uint32_t nvec);

@@ -84,6 +84,7 @@ int mvf_irq_info(struct mvf_device *dev, struct mvf_call *call);
 int mvf_irq_set(struct mvf_device *dev, struct mvf_call *call);
 void mvf_irq_teardown(struct mvf_device *dev);
 int mvf_irq_state_object(struct mvf_device *dev, struct mvf_call *call);
+void mvf_irq_state_release(struct mvf_device *dev);
 
 /* dma.c */
 int mvf_dma_register(struct mvf_device *dev, struct mvf_call *call);

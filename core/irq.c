@@ -52,6 +52,21 @@ void mvf_irq_teardown(struct mvf_device *dev)
         memset(dev->state_page, 0, sizeof(*dev->state_page));
 }
 
+
+/* A new owner gets a new page: the old owner may still have the old
+ * one mapped. */
+void mvf_irq_state_release(struct mvf_device *dev)
+{
+    const struct mvf_host_ops *h = dev->core->hops;
+
+    if (!dev->state_page)
+        return;
+    h->shared_release(dev->core->host, dev->state_page,
+                      sizeof(*dev->state_page), dev->state_obj);
+    dev->state_page = NULL;
+    dev->state_obj = -1;
+}
+
 static void fire(struct mvf_device *dev, uint32_t vec)
 {
     struct mvf_irq_vector *v = &dev->irq_vec[vec];
@@ -155,6 +170,13 @@ int mvf_irq_state_object(struct mvf_device *dev, struct mvf_call *call)
     return 0;
 }
 
+static void release_fresh(struct mvf_notifier **fresh, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (fresh[i])
+            fresh[i]->release(fresh[i]);
+}
+
 static int set_trigger(struct mvf_device *dev, uint32_t type, uint64_t start,
                        uint64_t count, uint64_t mask, struct mvf_call *call)
 {
@@ -175,22 +197,23 @@ static int set_trigger(struct mvf_device *dev, uint32_t type, uint64_t start,
     if ((uint32_t)__builtin_popcountll(mask) != call->n_objs_in)
         return mvf_fail(call, -EBADF, "fd_mask names %d fds, %u attached",
                         __builtin_popcountll(mask), call->n_objs_in);
-    ret = enable_type(dev, type, false, call);
-    if (ret)
-        return ret;
-    /* Build every notifier first so a failure changes nothing. */
+    /* Build every notifier before touching any state, so a failure
+     * changes nothing. */
     for (uint32_t i = 0; i < count; i++) {
         if (!(mask & (1ull << i)))
             continue;
         ret = dev->core->hops->notifier_create(dev->core->host,
                                                call->objs_in[used++], &fresh[i]);
         if (ret) {
-            for (uint32_t j = 0; j < i; j++)
-                if (fresh[j])
-                    fresh[j]->release(fresh[j]);
-            return mvf_fail(call, ret, "fd for vector %llu is not usable",
+            release_fresh(fresh, i);
+            return mvf_fail(call, ret, "fd for vector %llu is not an eventfd",
                             (unsigned long long)(start + i));
         }
+    }
+    ret = enable_type(dev, type, false, call);
+    if (ret) {
+        release_fresh(fresh, (uint32_t)count);
+        return ret;
     }
     for (uint32_t i = 0; i < count; i++) {
         struct mvf_irq_vector *v = &dev->irq_vec[start + i];
@@ -209,18 +232,23 @@ static int set_state_mode(struct mvf_device *dev, uint32_t type, uint64_t mask,
     struct mvf_notifier *wake = NULL;
     int ret;
 
-    if (mask != 1 || call->n_objs_in != 1)
-        return mvf_fail(call, -EBADF, "STATE needs fd_mask 1 and one wake fd");
+    /* fd_mask 1: one wake fd attached; 0: none (the client polls). */
+    if (mask > 1 || call->n_objs_in != mask)
+        return mvf_fail(call, -EBADF, "STATE takes fd_mask 0 (no wake fd) or "
+                        "1 (one wake fd attached)");
     ret = ensure_state_page(dev, call);
     if (ret)
         return ret;
-    ret = dev->core->hops->notifier_create(dev->core->host, call->objs_in[0],
-                                           &wake);
-    if (ret)
-        return mvf_fail(call, ret, "wake fd is not usable");
+    if (mask) {
+        ret = dev->core->hops->notifier_create(dev->core->host,
+                                               call->objs_in[0], &wake);
+        if (ret)
+            return mvf_fail(call, ret, "wake fd is not an eventfd");
+    }
     ret = enable_type(dev, type, true, call);
     if (ret) {
-        wake->release(wake);
+        if (wake)
+            wake->release(wake);
         return ret;
     }
     if (dev->state_wake)
@@ -254,7 +282,7 @@ int mvf_irq_set(struct mvf_device *dev, struct mvf_call *call)
     if (type >= MVF_IRQ_NTYPES)
         return mvf_fail(call, -EINVAL, "unknown interrupt type %llu",
                         (unsigned long long)type);
-    if (!dev->prov.irq_count[type])
+    if (!dev->prov.irq_count[type] && action != MVF_IRQ_ACT_DISABLE)
         return mvf_fail(call, -ENOTSUP, "device has no interrupts of type %llu",
                         (unsigned long long)type);
     if (action != MVF_IRQ_ACT_TRIGGER && action != MVF_IRQ_ACT_STATE &&

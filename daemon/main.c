@@ -24,7 +24,7 @@ static void usage(FILE *f)
         "  -d, --device SPEC          a device to serve, e.g. sim:dmatest;\n"
         "                             repeat for more (bus 1, 2, ... in order)\n"
         "      --dma-budget BYTES     bytes mappable at once per device\n"
-        "                             (default 1536M; K/M/G suffixes)\n"
+        "                             (default 1536M; K/M/G/T suffixes)\n"
         "      --dma-max-mappings N   live mappings per device (default 65536)\n"
         "      --dma-aperture-base A  first IOVA (default 0xf000000000)\n"
         "      --dma-aperture-size S  IOVA space size (default 64G)\n"
@@ -144,9 +144,9 @@ int main(int argc, char **argv)
         prov.bus = (uint8_t)(i + 1);
         rc = mvf_core_add_device(core, &prov, &dart, NULL);
         if (rc) {
-            mvf_log(MVF_LOG_ERROR, "--device %s: cannot serve it (%s)%s",
-                    devices[i], strerror(-rc), rc == -EINVAL ?
-                    "; check the --dma-* values" : "");
+            mvf_log(MVF_LOG_ERROR, "--device %s: cannot serve it (%s); see "
+                    "the messages above, and the --dma-* values if any",
+                    devices[i], strerror(-rc));
             mvf_core_destroy(core);
             return 2;
         }

@@ -243,6 +243,27 @@ static int dt_bar_object(void *p, uint32_t bar, int *obj)
     return 0;
 }
 
+/* The owner changed: the old owner may still have BAR2 mapped, so the
+ * device moves to a fresh memfd and the old one is left to it, detached
+ * and inert. */
+static int dt_revoke_mappings(void *p)
+{
+    struct dmatest *d = p;
+    uint8_t *old_win = d->win;
+    int old_fd = d->win_fd, ret;
+    char err[128];
+
+    ret = win_create(d, err, sizeof(err));
+    if (ret) {
+        d->win = old_win;
+        d->win_fd = old_fd;
+        return ret;
+    }
+    munmap(old_win, d->win_size);
+    close(old_fd);
+    return 0;
+}
+
 static void dt_attach(void *p, struct mvf_device *dev)
 {
     struct dmatest *d = p;
@@ -301,6 +322,7 @@ static const struct mvf_provider_ops dmatest_ops = {
     .bar_write = dt_bar_write,
     .bar_object = dt_bar_object,
     .reset = dt_reset,
+    .revoke_mappings = dt_revoke_mappings,
     .irq_configure = dt_irq_configure,
     /* No DMA mapping hooks: the core's DART model assigns IOVAs. */
     .destroy = dt_destroy,

@@ -42,7 +42,8 @@ enum mvf_selector {
     MVF_SEL_HELLO = 0,        /* in: [client_version, client_features]
                                * out: [server_version, features,
                                *       max_struct, device_count] */
-    MVF_SEL_DEVICE_LIST = 1,  /* out struct: mvf_device_info[device_count] */
+    MVF_SEL_DEVICE_LIST = 1,  /* out: [device_count]
+                               * out struct: mvf_device_info[device_count] */
     MVF_SEL_DEVICE_OPEN = 2,  /* in: [index]  binds this session to a device */
     MVF_SEL_DEVICE_INFO = 3,  /* out struct: mvf_device_info */
     MVF_SEL_CLAIM = 4,        /* exclusive ownership; -EBUSY if taken */
@@ -65,8 +66,11 @@ enum mvf_selector {
     MVF_SEL_DMA_UNMAP = 18,   /* in: [iova, length] */
     MVF_SEL_STATS = 19,       /* out struct: mvf_stats */
     MVF_SEL_DMA_MAP_BATCH = 20,   /* in struct: mvf_dma_map_req[n]
-                                   * out struct: mvf_dma_map_res[n] */
+                                   * out: [entries that succeeded]
+                                   * out struct: mvf_dma_map_res[n]; the call
+                                   * succeeds, each entry has its status */
     MVF_SEL_DMA_UNMAP_BATCH = 21, /* in struct: mvf_dma_unmap_req[n]
+                                   * out: [entries that succeeded]
                                    * out struct: int32_t status[n] */
     MVF_SEL_COUNT
 };
@@ -79,7 +83,8 @@ enum mvf_selector {
 #define MVF_ERRMSG_MAX     256     /* error text returned with a failure */
 #define MVF_CONFIG_SPACE   4096    /* PCIe extended config space */
 #define MVF_NUM_BARS       6
-#define MVF_ROM_INDEX      6       /* BAR_INFO/MAP index of the expansion ROM */
+#define MVF_ROM_INDEX      6       /* BAR_INFO/MMIO_READ index of the ROM
+                                    * (read-only, never mapped) */
 
 /* Memory types for MAP_MEMORY. */
 #define MVF_MEM_BAR(n)       ((uint64_t)(n))   /* 0..5 */
@@ -101,11 +106,12 @@ enum mvf_selector {
 
 /* IRQ_SET actions. */
 #define MVF_IRQ_ACT_TRIGGER  0u /* bind fds (fd_mask bits) / unbind (clear) */
-#define MVF_IRQ_ACT_DISABLE  1u /* disable the whole type; start=count=0 */
+#define MVF_IRQ_ACT_DISABLE  1u /* disable the whole type (start, count
+                                 * ignored); a no-op if it is not enabled */
 #define MVF_IRQ_ACT_MASK     2u /* mask vectors [start, start+count) */
 #define MVF_IRQ_ACT_UNMASK   3u /* unmask; a pending vector fires now */
-#define MVF_IRQ_ACT_STATE    4u /* deliver via the state page; fd_mask bit 0
-                                 * set: the one fd is the wake fd */
+#define MVF_IRQ_ACT_STATE    4u /* deliver via the state page; fd_mask 1:
+                                 * one wake fd attached, 0: none (polling) */
 #define MVF_IRQ_SET_MAX      64u /* vectors in one TRIGGER call (fd_mask width) */
 
 /* IRQ_INFO flags. */
@@ -147,7 +153,7 @@ struct mvf_device_info {
 };
 
 /* STATS output. Counters are per device since the daemon started,
- * except the two "live" values. */
+ * except the three "live" values. */
 struct mvf_stats {
     uint64_t mapped_bytes;      /* live */
     uint64_t live_mappings;     /* live */
@@ -190,11 +196,17 @@ struct mvf_irq_state {
  *
  * request: mvf_wire_req, then n_scalars uint64_t, then struct_len bytes.
  * reply:   mvf_wire_rep, then n_scalars uint64_t, then struct_len bytes;
- *          when status < 0 the struct bytes are a NUL-terminated message.
+ *          when status < 0 there are no scalars and the struct bytes are
+ *          a NUL-terminated message of at most MVF_ERRMSG_MAX bytes (sent
+ *          whatever max_struct_out was).
+ * IRQ_SET's eventfds are attached in ascending order of their fd_mask
+ * bits.  A feature bit the server did not announce means the call fails
+ * (-ENOTSUP or -ENOSYS); clients should not rely on that and check bits.
  * File descriptors ride in SCM_RIGHTS on the same message.
  */
 #define MVF_WIRE_MAGIC_REQ 0x4D564651u /* "MVFQ" */
 #define MVF_WIRE_MAGIC_REP 0x4D564652u /* "MVFR" */
+/* Upper bound of one frame (headers are 24 bytes; 32 leaves slack). */
 #define MVF_WIRE_MAX_FRAME (32 + 8 * MVF_MAX_SCALARS + MVF_MAX_STRUCT)
 
 struct mvf_wire_req {

@@ -439,6 +439,39 @@ static void test_ownership(void **state)
     mvf_close(a);
 }
 
+/* Nothing a former owner still has mapped reaches the next owner. */
+static void test_release_revokes_mappings(void **state)
+{
+    struct mvf_handle *a = test_open_claimed(&daemon_, 0), *b;
+    struct mvf_irq_state *page;
+    uint64_t size, psize, v;
+    uint8_t *win;
+
+    assert_int_equal(mvf_map_memory(a, MVF_MEM_BAR(2), (void **)&win, &size, NULL), 0);
+    assert_int_equal(mvf_irq_set_state_page(a, MVF_IRQ_MSIX, -1), 0);
+    assert_int_equal(mvf_map_memory(a, MVF_MEM_IRQ_STATE, (void **)&page, &psize, NULL), 0);
+    assert_int_equal(mvf_release(a), 0);
+
+    b = test_open_claimed(&daemon_, 0);
+    memset(win, 0x5a, 4096);                 /* the old owner scribbles */
+    page->pending[0] = ~0ull;
+    assert_int_equal(mvf_mmio_read(b, 2, 0, 8, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(mvf_irq_set_state_page(b, MVF_IRQ_MSIX, -1), 0);
+    {
+        struct mvf_irq_state *bpage;
+        uint64_t bsize;
+        assert_int_equal(mvf_map_memory(b, MVF_MEM_IRQ_STATE, (void **)&bpage,
+                                        &bsize, NULL), 0);
+        assert_int_equal(bpage->pending[0], 0);
+        mvf_unmap_memory(b, bpage, bsize);
+    }
+    mvf_unmap_memory(a, win, size);
+    mvf_unmap_memory(a, page, psize);
+    mvf_close(b);
+    mvf_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_irq_mask_and_state_page),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_ownership),
+        cmocka_unit_test(test_release_revokes_mappings),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }

@@ -255,6 +255,9 @@ static int dt_revoke_mappings(void *p)
 
     ret = win_create(d, err, sizeof(err));
     if (ret) {
+        /* win_create may fail after creating the memfd: drop it. */
+        if (d->win_fd >= 0 && d->win_fd != old_fd)
+            close(d->win_fd);
         d->win = old_win;
         d->win_fd = old_fd;
         return ret;

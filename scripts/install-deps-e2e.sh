@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the end-to-end tests (tests/e2e/) need on the host.
+# Idempotent: does nothing (and needs no network) when all are present.
+#
+#   seabios, qemu-system-data  firmware and option ROMs: the minimal QEMU build
+#                              (qemu/build.sh) ships none; run-guest.sh passes
+#                              -L /usr/share/seabios -L /usr/share/qemu
+#   cpio                       packs the guest initramfs (newc, --reproducible)
+#   kmod                       depmod/modinfo: module dependencies of the guest kernel
+#   xz-utils                   unpacks vmlinux from the x86 bzImage (faster PVH boot)
+#   make, gcc-12               out-of-tree guest modules for the x86_64 guest
+#                              (Debian's 6.1 kernel is built with gcc-12)
+#   gcc-aarch64-linux-gnu      the same for the arm64 guest (cross gcc-12)
+#
+# What the guest itself runs (Debian's kernel, busybox-static) is NOT installed
+# here: tests/e2e/build-guest.sh downloads those .debs (guest-headers.sh the
+# kernel headers) with `apt-get download` into /var/cache/macvfio/guest/ and
+# unpacks them with `dpkg-deb -x`, for the guest's architecture. It keeps its
+# own apt state (package lists for amd64 and arm64) under that cache, so no
+# foreign architecture is added to the host's dpkg (busybox-static:arm64 is
+# never installed, only unpacked) and the host's apt configuration is left
+# alone. See tests/e2e/README.md.
+set -euo pipefail
+
+packages=(seabios qemu-system-data cpio kmod xz-utils make gcc-12 gcc-aarch64-linux-gnu)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps-e2e: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps-e2e: missing ${missing[*]}; run scripts/install-deps-e2e.sh as root" >&2
+  exit 1
+fi
+echo "deps-e2e: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Try without refreshing the lists first (no network round trip if they are fine).
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "deps-e2e: done"

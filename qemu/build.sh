@@ -11,6 +11,7 @@
 #   MACVFIO_QEMU_JOBS     parallel jobs for ninja (default: nproc)
 #   MACVFIO_BUILD_DIR     output/work directory (default: <repo>/build)
 #   MACVFIO_CACHE_DIR     cache root (default: /var/cache/macvfio)
+#   MACVFIO_QEMU_CACHE_KEEP  cached builds to keep (default: 4)
 #
 # Finished builds are kept in $MACVFIO_CACHE_DIR/qemu/<key>/, keyed by the
 # sha256 of the series, every patch, this script, lib.sh and the configure
@@ -116,8 +117,10 @@ mkdir -p "$CACHE_ROOT/qemu"
 # One build per machine at a time; a second caller waits, then finds the cache.
 exec 9>"$CACHE_ROOT/qemu/.lock"
 flock 9
+rm -rf "$CACHE_ROOT/qemu"/.stage.*     # left by an interrupted build
 
 if [ "$FORCE" = 0 ] && cache_complete; then
+    touch "$CACHE"                       # pruning keeps recently used keys
     install_from_cache
     log "cached build $KEY reused: $OUT_DIR ($(elapsed))"
     exit 0
@@ -156,11 +159,17 @@ if [ -n "$(find "$TREE" -name '*.rej' -print -quit)" ]; then
 fi
 log "applied $n patch(es)"
 
-# 3. configure and build.  meson picks up ccache by itself; keep its cache
-# next to ours so that rebuilds after a patch change are quick.
-export CCACHE_DIR="${CCACHE_DIR:-$CACHE_ROOT/ccache}"
-mkdir -p "$CCACHE_DIR" "$OBJ"
-ccache -M 5G >/dev/null 2>&1 || true
+# 3. configure and build.  configure names the compiler ("cc") itself, so
+# meson does not add ccache on its own: put Debian's ccache wrappers first
+# in PATH.  The compiler cache lives next to ours, so a rebuild after a patch
+# change only recompiles what the change touches.
+if [ -d /usr/lib/ccache ]; then
+    export PATH="/usr/lib/ccache:$PATH"
+    export CCACHE_DIR="${CCACHE_DIR:-$CACHE_ROOT/ccache}"
+    mkdir -p "$CCACHE_DIR"
+    ccache -M 5G >/dev/null 2>&1 || true
+fi
+mkdir -p "$OBJ"
 log "configuring: ${CONFIGURE_FLAGS[*]}"
 (cd "$OBJ" && "$TREE/configure" "${CONFIGURE_FLAGS[@]}" >configure.log 2>&1) || {
     tail -n 40 "$OBJ/configure.log" >&2
@@ -201,5 +210,15 @@ done
 rm -rf "$CACHE"
 mv "$STAGE" "$CACHE"
 install_from_cache
+
+# Keep the most recently used builds (~180 MB each); older keys are dead weight.
+KEEP="${MACVFIO_QEMU_CACHE_KEEP:-4}"
+find "$CACHE_ROOT/qemu" -mindepth 1 -maxdepth 1 -type d -regextype egrep \
+        -regex '.*/[0-9a-f]{64}' -printf '%T@ %p\n' |
+    sort -rn | tail -n +"$((KEEP + 1))" | cut -d' ' -f2- |
+    while read -r old; do
+        log "pruning old cached build $(basename "$old")"
+        rm -rf "$old"
+    done
 
 log "built $(binaries | paste -sd' ' -) into $OUT_DIR ($(elapsed)); cached as $CACHE"

@@ -146,6 +146,10 @@ fetch_debian_source() {
             die "no Debian source: apt-get source failed and $FALLBACK_SRC has no dsc"
         rm -rf "${tmp:?}"/*
         cp "$FALLBACK_SRC"/qemu_* "$tmp/"
+        if [ -f "$FALLBACK_SRC/SHA256SUMS" ]; then
+            (cd "$tmp" && sha256sum --quiet -c "$FALLBACK_SRC/SHA256SUMS" >&2) ||
+                die "fallback source does not match its SHA256SUMS"
+        fi
         (cd "$tmp" && dpkg-source -x "qemu_${QEMU_DEB_VERSION#*:}.dsc" >&2) ||
             die "dpkg-source -x failed on the fallback copy"
     fi

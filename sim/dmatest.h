@@ -99,6 +99,8 @@
 #define MVF_DMATEST_REG_FAULT_IOVA_HI 0x04c /* RO */
 #define MVF_DMATEST_REG_FAULT_COUNT 0x050 /* RO  faults since reset */
 #define MVF_DMATEST_REG_XFER_COUNT  0x054 /* RO  completed transfers since reset */
+#define MVF_DMATEST_REG_WIN_SUM     0x058 /* RO  byte sum (mod 2^32) of the window,
+                                           * computed by the device on read */
 
 #define MVF_DMATEST_ID_VALUE        0x54414d44u  /* bytes "DMAT" (little endian) */
 #define MVF_DMATEST_VERSION_VALUE   0x00010000u  /* 1.0 */

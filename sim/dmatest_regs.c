@@ -11,6 +11,17 @@ void dmatest_regs_reset(struct dmatest *d)
 }
 
 /* One 32-bit register read, with its side effects. */
+/* What the device itself sees in its window: lets a client check that a
+ * write through a mapping of BAR2 really reached the device. */
+static uint32_t window_sum(const struct dmatest *d)
+{
+    uint32_t sum = 0;
+
+    for (uint64_t i = 0; i < d->win_size; i++)
+        sum += d->win[i];
+    return sum;
+}
+
 static uint32_t reg_read(struct dmatest *d, uint32_t off)
 {
     struct dmatest_regs *r = &d->regs;
@@ -39,6 +50,7 @@ static uint32_t reg_read(struct dmatest *d, uint32_t off)
     case MVF_DMATEST_REG_FAULT_IOVA_HI: return (uint32_t)(r->fault_iova >> 32);
     case MVF_DMATEST_REG_FAULT_COUNT:   return r->fault_count;
     case MVF_DMATEST_REG_XFER_COUNT:    return r->xfer_count;
+    case MVF_DMATEST_REG_WIN_SUM:       return window_sum(d);
     default:                            return 0; /* incl. DOORBELL (WO) */
     }
 }

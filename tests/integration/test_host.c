@@ -202,6 +202,10 @@ static void test_mapped_bar(void **state)
     assert_int_equal(v, 0x8877665544332211ull);
     assert_int_equal(mvf_mmio_write(h, 2, 0x200, 4, 0xcafef00d), 0);
     assert_int_equal(*(volatile uint32_t *)(win + 0x200), 0xcafef00d);
+    /* The device itself sees what was written through the mapping. */
+    assert_int_equal(mvf_mmio_read(h, 0, MVF_DMATEST_REG_WIN_SUM, 4, &v), 0);
+    assert_int_equal(v, 0x11 + 0x22 + 0x33 + 0x44 + 0x55 + 0x66 + 0x77 + 0x88 +
+                        0x0d + 0xf0 + 0xfe + 0xca);
     assert_int_equal(mvf_unmap_memory(h, win, size), 0);
     mvf_close(h);
 }

@@ -98,89 +98,105 @@ static uint32_t batch_chunk(const struct mvf_handle *h, size_t in_size,
     return n > MVF_MAX_BATCH ? MVF_MAX_BATCH : (uint32_t)n;
 }
 
-MVF_EXPORT int mvf_dma_map_batch(struct mvf_handle *h,
-                                 const struct mvf_dma_map_req *reqs,
-                                 struct mvf_dma_map_res *res, uint32_t n)
+/* How one batch selector lays out its entries and statuses. */
+struct batch_kind {
+    uint32_t selector;
+    const char *what;
+    size_t in_size, out_size;
+    int32_t (*status_at)(const void *out, uint32_t i);
+    void (*fail_at)(void *out, uint32_t i, int rc);
+};
+
+/* Sends n entries in chunks the server accepts; on the first failed
+ * call, that chunk's entries and all later ones get its error. */
+static int run_batch(struct mvf_handle *h, const struct batch_kind *kind,
+                     const void *in, void *out, uint32_t n)
 {
-    const char *what = "DMA map batch";
+    const uint8_t *src = in;
+    uint8_t *dst = out;
     uint32_t per;
     int rc;
 
-    if ((rc = mvfl_need(h, MVF_FEAT_DMA_BATCH, what)))
+    if ((rc = mvfl_need(h, MVF_FEAT_DMA_BATCH, kind->what)))
         return rc;
-    if (n && (!reqs || !res))
-        return mvfl_fail(-EINVAL, "%s: NULL array", what);
-    per = batch_chunk(h, sizeof(*reqs), sizeof(*res));
+    if (n && (!in || !out))
+        return mvfl_fail(-EINVAL, "%s: NULL array", kind->what);
+    per = batch_chunk(h, kind->in_size, kind->out_size);
 
     for (uint32_t done = 0; done < n; done += per) {
         uint32_t k = n - done < per ? n - done : per;
         struct mvf_xfer x;
 
-        mvfl_xfer_init(&x, MVF_SEL_DMA_MAP_BATCH);
-        x.struct_in = &reqs[done];
-        x.struct_in_len = k * (uint32_t)sizeof(*reqs);
-        x.struct_out = &res[done];
-        x.struct_out_cap = k * (uint32_t)sizeof(*res);
+        mvfl_xfer_init(&x, kind->selector);
+        x.struct_in = src + done * kind->in_size;
+        x.struct_in_len = k * (uint32_t)kind->in_size;
+        x.struct_out = dst + done * kind->out_size;
+        x.struct_out_cap = k * (uint32_t)kind->out_size;
         rc = mvfl_call(h, &x);
         if (rc == 0 && x.struct_out_len != x.struct_out_cap)
-            rc = mvfl_bad_reply(h, MVF_SEL_DMA_MAP_BATCH,
-                                "%u result bytes for %u entries",
-                                x.struct_out_len, k);
-        for (uint32_t i = 0; rc == 0 && i < k; i++)
-            if (!status_ok(res[done + i].status))
-                rc = mvfl_bad_reply(h, MVF_SEL_DMA_MAP_BATCH,
-                                    "entry %u has status %d", done + i,
-                                    res[done + i].status);
+            rc = mvfl_bad_reply(h, kind->selector, "%u result bytes for %u "
+                                "entries", x.struct_out_len, k);
+        for (uint32_t i = 0; rc == 0 && i < k; i++) {
+            int32_t st = kind->status_at(out, done + i);
+            if (!status_ok(st))
+                rc = mvfl_bad_reply(h, kind->selector, "entry %u has status %d",
+                                    done + i, st);
+        }
         if (rc < 0) {
-            for (uint32_t i = done; i < n; i++) {
-                res[i].iova = 0;
-                res[i].status = rc;
-                res[i].reserved = 0;
-            }
+            for (uint32_t i = done; i < n; i++)
+                kind->fail_at(out, i, rc);
             return rc;
         }
     }
     return 0;
 }
 
+static int32_t map_status_at(const void *out, uint32_t i)
+{
+    return ((const struct mvf_dma_map_res *)out)[i].status;
+}
+
+static void map_fail_at(void *out, uint32_t i, int rc)
+{
+    struct mvf_dma_map_res *r = &((struct mvf_dma_map_res *)out)[i];
+
+    r->iova = 0;
+    r->status = rc;
+    r->reserved = 0;
+}
+
+static int32_t unmap_status_at(const void *out, uint32_t i)
+{
+    return ((const int32_t *)out)[i];
+}
+
+static void unmap_fail_at(void *out, uint32_t i, int rc)
+{
+    ((int32_t *)out)[i] = rc;
+}
+
+MVF_EXPORT int mvf_dma_map_batch(struct mvf_handle *h,
+                                 const struct mvf_dma_map_req *reqs,
+                                 struct mvf_dma_map_res *res, uint32_t n)
+{
+    static const struct batch_kind kind = {
+        MVF_SEL_DMA_MAP_BATCH, "DMA map batch",
+        sizeof(struct mvf_dma_map_req), sizeof(struct mvf_dma_map_res),
+        map_status_at, map_fail_at,
+    };
+
+    return run_batch(h, &kind, reqs, res, n);
+}
+
 MVF_EXPORT int mvf_dma_unmap_batch(struct mvf_handle *h,
                                    const struct mvf_dma_unmap_req *reqs,
                                    int32_t *status, uint32_t n)
 {
-    const char *what = "DMA unmap batch";
-    uint32_t per;
-    int rc;
+    static const struct batch_kind kind = {
+        MVF_SEL_DMA_UNMAP_BATCH, "DMA unmap batch",
+        sizeof(struct mvf_dma_unmap_req), sizeof(int32_t),
+        unmap_status_at, unmap_fail_at,
+    };
 
-    if ((rc = mvfl_need(h, MVF_FEAT_DMA_BATCH, what)))
-        return rc;
-    if (n && (!reqs || !status))
-        return mvfl_fail(-EINVAL, "%s: NULL array", what);
-    per = batch_chunk(h, sizeof(*reqs), sizeof(*status));
-
-    for (uint32_t done = 0; done < n; done += per) {
-        uint32_t k = n - done < per ? n - done : per;
-        struct mvf_xfer x;
-
-        mvfl_xfer_init(&x, MVF_SEL_DMA_UNMAP_BATCH);
-        x.struct_in = &reqs[done];
-        x.struct_in_len = k * (uint32_t)sizeof(*reqs);
-        x.struct_out = &status[done];
-        x.struct_out_cap = k * (uint32_t)sizeof(*status);
-        rc = mvfl_call(h, &x);
-        if (rc == 0 && x.struct_out_len != x.struct_out_cap)
-            rc = mvfl_bad_reply(h, MVF_SEL_DMA_UNMAP_BATCH,
-                                "%u status bytes for %u entries",
-                                x.struct_out_len, k);
-        for (uint32_t i = 0; rc == 0 && i < k; i++)
-            if (!status_ok(status[done + i]))
-                rc = mvfl_bad_reply(h, MVF_SEL_DMA_UNMAP_BATCH,
-                                    "entry %u has status %d", done + i,
-                                    status[done + i]);
-        if (rc < 0) {
-            for (uint32_t i = done; i < n; i++)
-                status[i] = rc;
-            return rc;
-        }
-    }
-    return 0;
+    return run_batch(h, &kind, reqs, status, n);
 }

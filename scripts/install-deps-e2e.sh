@@ -24,24 +24,5 @@ set -euo pipefail
 
 packages=(seabios qemu-system-data cpio kmod xz-utils make gcc-12 gcc-aarch64-linux-gnu)
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps-e2e: all ${#packages[@]} packages present"
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "deps-e2e: missing ${missing[*]}; run scripts/install-deps-e2e.sh as root" >&2
-  exit 1
-fi
-echo "deps-e2e: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-# Try without refreshing the lists first (no network round trip if they are fine).
-if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-echo "deps-e2e: done"
+. "$(dirname "$0")/apt-install.sh"
+apt_install_missing deps-e2e "${packages[@]}"

@@ -10,21 +10,5 @@ packages=(
   clang llvm libclang-rt-14-dev                          # libFuzzer, sanitizers
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "deps: missing ${missing[*]}; run 'make deps' as root" >&2
-  exit 1
-fi
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "deps: done"
+. "$(dirname "$0")/apt-install.sh"
+apt_install_missing deps "${packages[@]}"

@@ -6,5 +6,8 @@ fuzzer=$1 seeds=$2 seconds=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$seeds"/. "$work"/
+# libFuzzer's default crash exit code, 77, means "skipped" to meson:
+# make every finding a plain failure.
 "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
+          -error_exitcode=1 -timeout_exitcode=1 \
           -artifact_prefix="${FUZZ_ARTIFACTS:-$work/}" "$work"

@@ -4,6 +4,9 @@
 #   qemu/build.sh            build (or reuse a cached build) into build/qemu/
 #   qemu/build.sh --key      print the cache key and exit
 #   qemu/build.sh --force    rebuild even if the cache has this key
+#   qemu/build.sh --libmacvfio  only build and stage libmacvfio (for building
+#                            QEMU by hand, see qemu/README.md); prints the
+#                            directory to put in PKG_CONFIG_PATH
 #
 # Environment:
 #   MACVFIO_QEMU_TARGETS  targets to build, space or comma separated
@@ -13,9 +16,14 @@
 #   MACVFIO_CACHE_DIR     cache root (default: /var/cache/macvfio)
 #   MACVFIO_QEMU_CACHE_KEEP  cached builds to keep (default: 4)
 #
+# QEMU links libmacvfio (lib/ of this repository) statically: it is built
+# first, with meson, in a directory of its own, and found by QEMU's configure
+# through pkg-config (macvfio.pc).
+#
 # Finished builds are kept in $MACVFIO_CACHE_DIR/qemu/<key>/, keyed by the
-# sha256 of the series, every patch, this script, lib.sh and the configure
-# flags, so that any clone on this machine reuses them.  See qemu/README.md.
+# sha256 of the series, every patch, the libmacvfio sources, this script,
+# lib.sh and the configure flags, so that any clone on this machine reuses
+# them.  See qemu/README.md.
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -23,11 +31,13 @@ set -euo pipefail
 
 FORCE=0
 KEY_ONLY=0
+LIB_ONLY=0
 for arg in "$@"; do
     case "$arg" in
     --force) FORCE=1 ;;
     --key) KEY_ONLY=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --libmacvfio) LIB_ONLY=1 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument: $arg" ;;
     esac
 done
@@ -46,6 +56,7 @@ CONFIGURE_FLAGS=(
     --disable-install-blobs
     --disable-docs
     --enable-werror
+    --enable-macvfio
     --target-list="$TARGETS"
 )
 
@@ -75,12 +86,26 @@ compute_key() {
             echo "patch $p"
             cat "$PATCH_DIR/$p"
         done < <(series_patches)
+        echo "libmacvfio"
+        local f
+        while read -r f; do
+            echo "file $f"
+            cat "$ROOT/$f"
+        done < <(libmacvfio_inputs)
         echo "build.sh"
         cat "$QEMU_DIR/build.sh"
         echo "lib.sh"
         cat "$QEMU_DIR/lib.sh"
     } | sha256sum | cut -c1-64
 }
+
+if [ "$LIB_ONLY" = 1 ]; then
+    if ! command -v meson >/dev/null || ! command -v ninja >/dev/null; then
+        die "meson and ninja are needed: run qemu/build.sh (as root) once to install them"
+    fi
+    build_libmacvfio
+    exit 0
+fi
 
 KEY="$(compute_key)"
 if [ "$KEY_ONLY" = 1 ]; then
@@ -159,7 +184,11 @@ if [ -n "$(find "$TREE" -name '*.rej' -print -quit)" ]; then
 fi
 log "applied $n patch(es)"
 
-# 3. configure and build.  configure names the compiler ("cc") itself, so
+# 3. libmacvfio, which QEMU's configure finds with pkg-config
+PKGCONF_DIR="$(build_libmacvfio)"
+export PKG_CONFIG_PATH="$PKGCONF_DIR${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+
+# 4. configure and build.  configure names the compiler ("cc") itself, so
 # meson does not add ccache on its own: put Debian's ccache wrappers first
 # in PATH.  The compiler cache lives next to ours, so a rebuild after a patch
 # change only recompiles what the change touches.
@@ -184,13 +213,23 @@ mapfile -t BINS < <(binaries)
 }
 BUILD_SECS=$(( $(date +%s) - BUILD_START ))
 
-# 4. sanity check, then publish to the cache atomically and install
+# 5. sanity check, then publish to the cache atomically and install.
+# libmacvfio must be linked in statically: the binaries run from build/qemu/
+# with no LD_LIBRARY_PATH.
 for b in $(binaries); do
-    ver="$("$OBJ/$b" -version)" || die "$b -version failed"
+    ver="$(env -u LD_LIBRARY_PATH "$OBJ/$b" -version)" || die "$b -version failed"
     case "$ver" in
     *"version $QEMU_UPSTREAM_VERSION"*) ;;
     *) die "$b does not report version $QEMU_UPSTREAM_VERSION: $ver" ;;
     esac
+    # (capture first: grep -q closing the pipe early trips pipefail)
+    libs="$(ldd "$OBJ/$b")" || die "ldd $b failed"
+    if grep -q macvfio <<<"$libs"; then
+        die "$b links libmacvfio dynamically; it must be static"
+    fi
+    devices="$("$OBJ/$b" -device help 2>&1)" || die "$b -device help failed"
+    grep -q '"vfio-apple-pci"' <<<"$devices" ||
+        die "$b has no vfio-apple-pci device (was libmacvfio found? see $OBJ/configure.log)"
 done
 
 STAGE="$(mktemp -d "$CACHE_ROOT/qemu/.stage.XXXXXX")"
@@ -204,6 +243,7 @@ done
     echo "source: Debian qemu $QEMU_DEB_VERSION"
     echo "configure: ${CONFIGURE_FLAGS[*]}"
     echo "compile seconds: $BUILD_SECS"
+    echo "libmacvfio: $(libmacvfio_inputs | wc -l) files from $ROOT"
     echo "patches:"
     series_patches | sed 's/^/  /'
 } >"$STAGE/build-info.txt"

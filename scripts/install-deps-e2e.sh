@@ -11,6 +11,8 @@
 #   make, gcc-12               out-of-tree guest modules for the x86_64 guest
 #                              (Debian's 6.1 kernel is built with gcc-12)
 #   gcc-aarch64-linux-gnu      the same for the arm64 guest (cross gcc-12)
+#   libc6-dev-arm64-cross      static arm64 helpers for the guest (tests/e2e/helpers,
+#                              aarch64-linux-gnu-gcc -static); x86_64 ones use gcc
 #
 # What the guest itself runs (Debian's kernel, busybox-static) is NOT installed
 # here: tests/e2e/build-guest.sh downloads those .debs (guest-headers.sh the
@@ -22,7 +24,8 @@
 # alone. See tests/e2e/README.md.
 set -euo pipefail
 
-packages=(seabios qemu-system-data cpio kmod xz-utils make gcc-12 gcc-aarch64-linux-gnu)
+packages=(seabios qemu-system-data cpio kmod xz-utils make gcc-12 gcc-aarch64-linux-gnu
+          libc6-dev-arm64-cross)
 
 . "$(dirname "$0")/apt-install.sh"
 apt_install_missing deps-e2e "${packages[@]}"

@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# End-to-end test of vfio-apple-pci: a real macvfiod serving sim:dmatest, the
+# patched QEMU (TCG) passing it through to Debian's own kernel, x86_64 and
+# aarch64 guests.
+#
+#   tests/e2e/test-dmatest.sh [ARCH...]      (default: x86_64 aarch64)
+#
+# For each architecture:
+#   dmatest        boot tests/dmatest.sh with -device vfio-apple-pci,socket=...
+#                  and memfd shared RAM: sysfs identity, BAR sizes and
+#                  capabilities; BAR0 registers through resource0; a pattern
+#                  written through resource2 is what the device sums; sysfs
+#                  reset clears the function; MSI-X: the dmatest_irq module
+#                  (modules/dmatest_irq) rings faulting DMA doorbells and
+#                  counts its interrupts in /proc/interrupts
+#   window mapped  while the guest ran, macvfiod had guest RAM mapped (its
+#                  live mappings, polled with `macvfio info --json`) and QEMU
+#                  traced the window strategy
+#   released       after the guest powered off, macvfiod has no mapping, no
+#                  registered memory and the device is unclaimed
+#   no shared RAM  QEMU with plain -m fails at start-up, saying guest RAM must
+#                  be shareable and how
+#   no macvfiod    a socket nobody serves: a clear start-up error
+#   host= only     the Darwin IOKit transport: refused as not implemented
+#   window too big dma-strategy=window with macvfiod --dma-budget 64M: start-up
+#                  error; with the default (auto): boots, on-demand, nothing
+#                  mapped
+#   macvfiod killed  while the guest uses the device: QEMU reports it and
+#                  exits with status 1 within seconds (no hang, no crash)
+#
+# Builds what is missing: host packages (scripts/install-deps-e2e.sh), the
+# patched QEMU (qemu/build.sh, cached; unless $QEMU_DIR names a directory with
+# qemu-system-*), macvfiod and the macvfio tool (build/host), the static
+# pcitool helper and the dmatest_irq module for each guest (x86_64: gcc-12;
+# arm64: aarch64-linux-gnu-gcc). Prints timings, then "e2e: N passed, N failed";
+# exit status 0 only if everything passed. Logs: $MACVFIO_BUILD_DIR/e2e/logs/.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ARCHES=("$@")
+[ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
+
+HOST_BUILD="${MACVFIO_HOST_BUILD:-$BUILD_DIR/host}"
+MACVFIOD="$HOST_BUILD/daemon/macvfiod"
+MACVFIO_TOOL="$HOST_BUILD/tools/macvfio"
+QEMU_DIR="${QEMU_DIR:-$BUILD_DIR/qemu}"
+LOGS="$E2E_OUT/logs"
+START_TIMEOUT=60        # a QEMU that must fail at start-up
+KILL_DEADLINE=15        # seconds QEMU may take to go once macvfiod is killed
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+RESULTS=()
+record() {  # record WHAT ARCH SECONDS STATUS
+    RESULTS+=("$(printf '%-34s %-8s %7ss  %s' "$1" "$2" "$3" "$4")")
+    case "$4" in
+    PASS*) PASSED=$((PASSED + 1)) ;;
+    SKIP*) SKIPPED=$((SKIPPED + 1)) ;;
+    *) FAILED=$((FAILED + 1)) ;;
+    esac
+    msg "$4: $1 ($2, $3 s)"
+}
+
+# step NAME ARCH CMD...: runs CMD, records its time and result.  CMD may set
+# STEP_NOTE to say more on its result line.
+STEP_NOTE=""
+step() {
+    local what="$1" arch="$2" t0 t1 st=PASS
+    shift 2
+    STEP_NOTE=""
+    t0=$(now)
+    "$@" || st=FAIL
+    t1=$(now)
+    record "$what" "$arch" "$(elapsed "$t0" "$t1")" "$st${STEP_NOTE:+ ($STEP_NOTE)}"
+    [ "$st" = PASS ]
+}
+
+RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-dmatest.XXXXXX")"
+DAEMON_PIDS=()
+# shellcheck disable=SC2317  # invoked by trap
+cleanup() {
+    local pid
+    for pid in ${DAEMON_PIDS[@]+"${DAEMON_PIDS[@]}"}; do
+        kill "$pid" 2>/dev/null || true
+    done
+    rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'msg "interrupted"; exit 130' INT TERM
+
+# --- what the tests need ------------------------------------------------------
+
+"$REPO_DIR/scripts/install-deps-e2e.sh"
+
+if [ ! -x "$MACVFIOD" ] || [ ! -x "$MACVFIO_TOOL" ]; then
+    msg "building macvfiod and the macvfio tool in $HOST_BUILD"
+    [ -f "$HOST_BUILD/build.ninja" ] || meson setup "$HOST_BUILD" "$REPO_DIR" >/dev/null
+    ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null
+fi
+
+qemu_has_device() {  # (captured first: grep -q closing the pipe early trips pipefail)
+    local devices
+    devices=$("$QEMU_DIR/qemu-system-$1" -device help 2>/dev/null) || return 1
+    grep -q '"vfio-apple-pci"' <<<"$devices"
+}
+for arch in "${ARCHES[@]}"; do
+    check_arch "$arch"
+    if ! qemu_has_device "$(qemu_arch "$arch")"; then
+        [ "$QEMU_DIR" = "$BUILD_DIR/qemu" ] ||
+            die "$QEMU_DIR/qemu-system-$(qemu_arch "$arch") has no vfio-apple-pci"
+        msg "no patched QEMU with vfio-apple-pci in $QEMU_DIR: running qemu/build.sh"
+        bash "$REPO_DIR/qemu/build.sh"
+        break
+    fi
+done
+
+mkdir -p "$LOGS"
+
+# Toolchains of the guest architectures: static helpers and kernel modules.
+toolchain() {
+    case "$1" in
+    x86_64) HELPER_CC=gcc; MODULE_CC=gcc-12; MODULE_MAKE=() ;;
+    aarch64) HELPER_CC=aarch64-linux-gnu-gcc; MODULE_CC=aarch64-linux-gnu-gcc-12
+             MODULE_MAKE=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;
+    esac
+}
+
+build_helper() {  # build_helper ARCH
+    local out="$E2E_OUT/helpers/$1"
+    mkdir -p "$out"
+    "$HELPER_CC" -static -O2 -Wall -Wextra -Werror -o "$out/pcitool" \
+        "$E2E_DIR/helpers/pcitool.c"
+}
+
+build_module() {  # build_module ARCH BASE_IMAGE
+    local kdir out="$E2E_OUT/modbuild-dmatest-$1"
+    kdir=$("$E2E_DIR/guest-headers.sh" "$2" | tail -n 1) || return 1
+    rm -rf "$out"
+    mkdir -p "$out"
+    cp "$E2E_DIR/modules/dmatest_irq/dmatest_irq.c" "$E2E_DIR/modules/dmatest_irq/Kbuild" "$out/"
+    make -s -C "$kdir" M="$out" ${MODULE_MAKE[@]+"${MODULE_MAKE[@]}"} modules 2>&1 |
+        grep -v '^Skipping BTF generation' >&2 || true
+    [ -f "$out/dmatest_irq.ko" ] || { msg "dmatest_irq.ko was not built"; return 1; }
+}
+
+# --- macvfiod -------------------------------------------------------------------
+
+# start_daemon NAME [OPTIONS...]: macvfiod serving sim:dmatest on $RUN/NAME.sock;
+# sets SOCK and DAEMON_PID.
+start_daemon() {
+    local name="$1"
+    shift
+    SOCK="$RUN/$name.sock"
+    "$MACVFIOD" --socket "$SOCK" --device sim:dmatest "$@" \
+        >"$LOGS/macvfiod-$name.log" 2>&1 &
+    DAEMON_PID=$!
+    DAEMON_PIDS+=("$DAEMON_PID")
+    for _ in $(seq 1 100); do
+        [ -S "$SOCK" ] && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    msg "macvfiod did not come up (log: $LOGS/macvfiod-$name.log)"
+    return 1
+}
+
+stop_daemon() {
+    kill "$DAEMON_PID" 2>/dev/null || true
+    wait "$DAEMON_PID" 2>/dev/null || true
+}
+
+# stats SOCK: "live_mappings mapped_bytes registered_bytes claimed" of device 0
+stats() {
+    "$MACVFIO_TOOL" info --json --socket "$1" 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = d["stats"]
+print(s["live_mappings"], s["mapped_bytes"], s["registered_bytes"], int(bool(d["claimed"])))'
+}
+
+# --- QEMU ------------------------------------------------------------------------
+
+machine_args() {  # machine_args ARCH: -machine ... for a start-up-only QEMU
+    case "$1" in
+    x86_64) echo "-machine q35" ;;
+    aarch64) echo "-machine virt -cpu cortex-a57" ;;
+    esac
+}
+
+# qemu_start_fails ARCH LOGNAME PATTERN QEMU-ARGS...: QEMU must exit non-zero at
+# start-up (before any guest runs) and say PATTERN on stderr.
+qemu_start_fails() {
+    local arch="$1" name="$2" pattern="$3" rc=0 out
+    shift 3
+    out="$LOGS/$name-$arch.qemu.log"
+    # shellcheck disable=SC2046  # machine_args is words on purpose
+    timeout --kill-after=5 "$START_TIMEOUT" "$QEMU_DIR/qemu-system-$arch" -accel tcg \
+        $(machine_args "$arch") -nodefaults -display none -monitor none -serial none \
+        -L /usr/share/seabios -L /usr/share/qemu "$@" </dev/null >"$out" 2>&1 || rc=$?
+    if [ "$rc" = 0 ] || [ "$rc" -ge 124 ]; then
+        msg "$name: QEMU exited with status $rc, expected a start-up error (log: $out)"
+        return 1
+    fi
+    if ! grep -qF -- "$pattern" "$out"; then
+        msg "$name: QEMU did not say '$pattern'; it said:"
+        sed 's/^/  | /' "$out" >&2
+        return 1
+    fi
+    # the message from the pattern on (the device's name and path before it)
+    STEP_NOTE="$(grep -F -m1 -- "$pattern" "$out" | awk -v p="$pattern" '{ print substr($0, index($0, p)) }')"
+    STEP_NOTE="${STEP_NOTE//$RUN/\$RUN}"
+    STEP_NOTE="\"${STEP_NOTE:0:110}\""
+}
+
+# shellcheck disable=SC2054  # commas are QEMU's
+MEMFD_ARGS=(-object memory-backend-memfd,id=mem,size=512M,share=on -m 512M)
+memfd_machine() {
+    case "$1" in
+    x86_64) echo "-machine q35,memory-backend=mem" ;;
+    aarch64) echo "-machine virt,memory-backend=mem -cpu cortex-a57" ;;
+    esac
+}
+
+# run_dmatest ARCH IMAGE NAME GUEST_ARGS [QEMU ARGS...]: boots tests/dmatest.sh
+# in the background while polling macvfiod ($SOCK); sets GUEST_RC, MAX_LIVE,
+# MAX_MAPPED, QLOG.
+run_dmatest() {
+    local arch="$1" img="$2" name="$3" gargs="$4" pid live mapped reg claimed
+    shift 4
+    QLOG="$LOGS/$name-$arch.qemu.log"
+    MAX_LIVE=0
+    MAX_MAPPED=0
+    QEMU="$QEMU_DIR/qemu-system-$arch" "$E2E_DIR/run-guest.sh" -a "$arch" -i "$img" \
+        -t /tests/dmatest.sh -n "$name" -T 120 \
+        --append "macvfio.modules=none${gargs:+ macvfio.args=$gargs}" -- \
+        -device "vfio-apple-pci,socket=$SOCK" \
+        -trace enable=vfio_apple_dma_strategy -trace enable=vfio_apple_dma_window_map \
+        "$@" >"$RUN/$name.out" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        if read -r live mapped reg claimed < <(stats "$SOCK"); then
+            [ "$live" -gt "$MAX_LIVE" ] && MAX_LIVE=$live
+            [ "$mapped" -gt "$MAX_MAPPED" ] && MAX_MAPPED=$mapped
+        fi
+        sleep 0.3
+    done
+    GUEST_RC=0
+    wait "$pid" || GUEST_RC=$?
+    cat "$RUN/$name.out" >&2
+}
+
+# --- the tests --------------------------------------------------------------------
+
+t_dmatest() {  # t_dmatest ARCH IMAGE WITH_IRQ
+    start_daemon "dmatest-$1" || return 1
+    run_dmatest "$1" "$2" dmatest "$3"
+    [ "$GUEST_RC" = 0 ] || { stop_daemon; return 1; }
+    STEP_NOTE="guest log: $LOGS/dmatest-$1.log"
+}
+
+t_window_mapped() {
+    if ! grep -q 'vfio_apple_dma_strategy .* window:' "$QLOG"; then
+        msg "QEMU did not trace the window strategy ($QLOG)"
+        return 1
+    fi
+    if [ "$MAX_LIVE" -le 0 ]; then
+        msg "macvfiod never had a live mapping while the guest ran"
+        return 1
+    fi
+    STEP_NOTE="up to $MAX_LIVE live mapping(s), $((MAX_MAPPED / 1048576)) MiB mapped; $(grep -c vfio_apple_dma_window_map "$QLOG") window(s) mapped by QEMU"
+}
+
+t_released() {
+    local live mapped reg claimed
+    read -r live mapped reg claimed < <(stats "$SOCK") || { stop_daemon; return 1; }
+    stop_daemon
+    if [ "$live" != 0 ] || [ "$mapped" != 0 ] || [ "$reg" != 0 ] || [ "$claimed" != 0 ]; then
+        msg "after the guest: $live live mapping(s), $mapped bytes mapped, $reg registered, claimed $claimed"
+        return 1
+    fi
+    STEP_NOTE="0 live mappings, 0 registered, unclaimed"
+}
+
+t_no_shared_ram() {
+    start_daemon "noshare-$1" || return 1
+    # shellcheck disable=SC2046
+    qemu_start_fails "$1" no-shared-ram \
+        "guest RAM must be shareable, use -object memory-backend-memfd,id=mem,size=512M,share=on -machine memory-backend=mem" \
+        -m 512M -device "vfio-apple-pci,socket=$SOCK"
+    local rc=$?
+    stop_daemon
+    return $rc
+}
+
+t_no_daemon() {
+    # shellcheck disable=SC2046
+    qemu_start_fails "$1" no-macvfiod "cannot connect to macvfiod at $RUN/nobody.sock" \
+        $(memfd_machine "$1") "${MEMFD_ARGS[@]}" -device "vfio-apple-pci,socket=$RUN/nobody.sock"
+}
+
+t_host_only() {
+    # shellcheck disable=SC2046
+    qemu_start_fails "$1" host-only "selects the Darwin IOKit transport, which is not implemented yet" \
+        $(memfd_machine "$1") "${MEMFD_ARGS[@]}" -device "vfio-apple-pci,host=01:00.0"
+}
+
+t_window_too_big() {
+    start_daemon "budget-$1" --dma-budget 64M || return 1
+    # shellcheck disable=SC2046
+    qemu_start_fails "$1" window-too-big "dma-strategy=window: guest RAM needs 512 MiB of DMA mappings" \
+        $(memfd_machine "$1") "${MEMFD_ARGS[@]}" -device "vfio-apple-pci,socket=$SOCK,dma-strategy=window"
+    local rc=$?
+    stop_daemon
+    return $rc
+}
+
+t_ondemand() {  # t_ondemand ARCH IMAGE
+    start_daemon "ondemand-$1" --dma-budget 64M || return 1
+    run_dmatest "$1" "$2" dmatest-ondemand ""
+    stop_daemon
+    [ "$GUEST_RC" = 0 ] || return 1
+    if ! grep -q 'vfio_apple_dma_strategy .* ondemand:' "$QLOG"; then
+        msg "QEMU did not trace the on-demand strategy ($QLOG)"
+        return 1
+    fi
+    if [ "$MAX_LIVE" != 0 ]; then
+        msg "$MAX_LIVE live mapping(s) with the on-demand strategy, expected none"
+        return 1
+    fi
+    STEP_NOTE="512 MiB > 64 MiB budget: on-demand, guest passed, nothing mapped"
+}
+
+t_daemon_killed() {  # t_daemon_killed ARCH IMAGE
+    local arch="$1" img="$2" name=dmatest-kill pid t_kill t_end rc=0 out
+    local log="$LOGS/$name-$arch.log"
+    start_daemon "kill-$arch" || return 1
+    rm -f "$log"
+    QEMU="$QEMU_DIR/qemu-system-$arch" "$E2E_DIR/run-guest.sh" -a "$arch" -i "$img" \
+        -t /tests/dmatest.sh -n "$name" -T 120 --log "$log" \
+        --append "macvfio.modules=none macvfio.args=wait" -- \
+        -device "vfio-apple-pci,socket=$SOCK" >"$RUN/$name.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do
+        grep -q DMATEST-READY "$log" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if ! grep -q DMATEST-READY "$log" 2>/dev/null; then
+        msg "the guest never got ready"
+        cat "$RUN/$name.out" >&2
+        wait "$pid" || true
+        stop_daemon
+        return 1
+    fi
+    t_kill=$(now)
+    kill -KILL "$DAEMON_PID"
+    wait "$DAEMON_PID" 2>/dev/null || true
+    # QEMU must go by itself (run-guest.sh's own timeout is much longer)
+    for _ in $(seq 1 $((KILL_DEADLINE * 10))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    t_end=$(now)
+    if kill -0 "$pid" 2>/dev/null; then
+        msg "QEMU still runs ${KILL_DEADLINE}s after macvfiod was killed"
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" || true
+        return 1
+    fi
+    wait "$pid" || rc=$?
+    out=$(cat "$RUN/$name.out")
+    if ! grep -q "QEMU exited with status 1\$" <<<"$out"; then
+        msg "expected QEMU to exit with status 1; run-guest.sh said:"
+        printf '  | %s\n' "${out//$'\n'/$'\n'  | }" >&2
+        return 1
+    fi
+    if ! grep -q "lost the connection to macvfiod at $SOCK" "$LOGS/$name-$arch.qemu.log"; then
+        msg "QEMU did not report the lost connection ($LOGS/$name-$arch.qemu.log)"
+        return 1
+    fi
+    STEP_NOTE="QEMU reported it and exited with status 1 after $(elapsed "$t_kill" "$t_end")s"
+}
+
+# --- per architecture -----------------------------------------------------------------
+
+for arch in "${ARCHES[@]}"; do
+    arch="$(qemu_arch "$arch")"
+    toolchain "$arch"
+    msg "=== $arch"
+    base="$E2E_OUT/guest-$arch"
+    img="$E2E_OUT/guest-$arch-dmatest"
+    image_args=(--file "$E2E_OUT/helpers/$arch/pcitool:/bin/pcitool")
+    with_irq=""
+
+    if ! command -v "$HELPER_CC" >/dev/null ||
+        ! step "pcitool (static $HELPER_CC)" "$arch" build_helper "$arch"; then
+        record "dmatest" "$arch" 0 "FAIL (no pcitool helper; scripts/install-deps-e2e.sh)"
+        continue
+    fi
+    if ! step "build-guest (base)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$base"; then
+        record "dmatest" "$arch" 0 "FAIL (no image)"
+        continue
+    fi
+    if command -v "$MODULE_CC" >/dev/null && command -v make >/dev/null; then
+        if step "dmatest_irq.ko" "$arch" build_module "$arch" "$base"; then
+            image_args+=(--module "$E2E_OUT/modbuild-dmatest-$arch/dmatest_irq.ko")
+            with_irq=irq
+        fi
+    else
+        record "dmatest_irq.ko" "$arch" 0 "SKIP (no $MODULE_CC: MSI-X not tested)"
+    fi
+    if ! step "build-guest (dmatest)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$img" "${image_args[@]}"; then
+        record "dmatest" "$arch" 0 "FAIL (no image)"
+        continue
+    fi
+
+    if step "dmatest${with_irq:+ (+MSI-X)}" "$arch" t_dmatest "$arch" "$img" "$with_irq"; then
+        step "window mapped while running" "$arch" t_window_mapped || true
+        step "released after shutdown" "$arch" t_released || true
+    fi
+    step "no shared RAM" "$arch" t_no_shared_ram "$arch" || true
+    step "no macvfiod" "$arch" t_no_daemon "$arch" || true
+    step "host= (IOKit) refused" "$arch" t_host_only "$arch" || true
+    step "dma-strategy=window too big" "$arch" t_window_too_big "$arch" || true
+    step "auto: on-demand when too big" "$arch" t_ondemand "$arch" "$img" || true
+    step "macvfiod killed" "$arch" t_daemon_killed "$arch" "$img" || true
+done
+
+echo
+echo "e2e dmatest tests (TCG, $(nproc) cores, wall-clock seconds):"
+printf '%s\n' "${RESULTS[@]}"
+echo
+if [ "$SKIPPED" -gt 0 ]; then
+    echo "e2e: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+else
+    echo "e2e: $PASSED passed, $FAILED failed"
+fi
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,164 @@
+#!/bin/sh
+# vfio-apple-pci passing through macvfiod's sim:dmatest (host: test-dmatest.sh).
+#
+# Checks, in the guest: the function's identity, BARs and capabilities in
+# sysfs; BAR0 registers through a mapping of resource0 (trapped accesses:
+# QEMU -> libmacvfio -> macvfiod); a pattern written to the BAR2 window
+# through resource2 (mapped straight to the device's memory) is what the
+# device sums (WIN_SUM); the function reset (sysfs reset -> virtual FLR ->
+# macvfio RESET). With the dmatest_irq module in the image: MSI-X vectors
+# raised by faulting DMA transfers arrive, as many as doorbells rung.
+#
+# macvfio.args (comma separated): irq  test MSI-X (needs dmatest_irq.ko)
+#                                 wait  then print "DMATEST-READY" and keep
+#                                       reading BAR0 until the VM goes away
+# shellcheck source=/dev/null  # /lib/e2e.sh is guest-lib.sh
+. /lib/e2e.sh
+
+ARGS=",$(cmdline_arg macvfio.args),"
+has_arg() { case "$ARGS" in *",$1,"*) return 0 ;; esac; return 1; }
+
+REG_ID=0x000
+REG_VERSION=0x004
+REG_SCRATCH=0x008
+REG_WIN_SIZE_LO=0x010
+REG_WIN_SUM=0x058
+
+step_t0=$(uptime_cs)
+step() {  # step NAME: log the time the previous step took
+    t=$(uptime_cs)
+    log "step $1 done in $(awk -v a="$step_t0" -v b="$t" 'BEGIN { printf "%.2f", (b - a) / 100 }') s"
+    step_t0=$t
+}
+
+# --- the device in sysfs ---------------------------------------------------
+DEV=""
+for d in /sys/bus/pci/devices/*; do
+    if [ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x00e0 ]; then
+        DEV=$d
+        break
+    fi
+done
+[ -n "$DEV" ] || fail "no 1b36:00e0 function; PCI: $(pci_list | tr '\n' ';')"
+log "sim:dmatest is ${DEV##*/}"
+
+[ "$(cat "$DEV/class")" = 0xff0000 ] || fail "class $(cat "$DEV/class"), expected 0xff0000"
+[ "$(cat "$DEV/subsystem_vendor")" = 0x1b36 ] || fail "subsystem vendor $(cat "$DEV/subsystem_vendor")"
+[ "$(cat "$DEV/revision")" = 0x01 ] || fail "revision $(cat "$DEV/revision")"
+
+# resource: one "start end flags" line per BAR (then the ROM...)
+bar_line() { sed -n "$(($1 + 1))p" "$DEV/resource"; }
+# shellcheck disable=SC2046  # the line's words, on purpose
+bar_size() {
+    set -- $(bar_line "$1")
+    if [ "$(($1))" = 0 ] && [ "$(($2))" = 0 ]; then echo 0; else echo $(($2 - $1 + 1)); fi
+}
+# shellcheck disable=SC2046
+bar_flags() { set -- $(bar_line "$1"); echo $(($3)); }
+IORESOURCE_MEM=0x200
+IORESOURCE_PREFETCH=0x2000
+IORESOURCE_MEM_64=0x100000
+for spec in 0:4096 1:0 2:1048576 3:0 4:4096 5:0; do
+    bar=${spec%%:*}
+    want=${spec#*:}
+    got=$(bar_size "$bar")
+    [ "$got" = "$want" ] || fail "BAR$bar is $got bytes, expected $want ($(bar_line "$bar"))"
+done
+f=$(bar_flags 2)
+[ $((f & IORESOURCE_MEM)) != 0 ] || fail "BAR2 is not memory (flags $f)"
+[ $((f & IORESOURCE_MEM_64)) != 0 ] || fail "BAR2 is not 64-bit (flags $f)"
+[ $((f & IORESOURCE_PREFETCH)) != 0 ] || fail "BAR2 is not prefetchable (flags $f)"
+[ $(($(bar_flags 0) & IORESOURCE_PREFETCH)) = 0 ] || fail "BAR0 is prefetchable"
+log "BARs: 0 4 KiB, 2 1 MiB 64-bit prefetchable, 4 4 KiB"
+
+CAPS=$(pcitool caps "$DEV/config") || fail "pcitool caps failed"
+echo "$CAPS" | sed 's/^/[e2e]   /'
+echo "$CAPS" | grep -q '^cap 0x11 .* msix vectors 4 ' || fail "no MSI-X capability with 4 vectors"
+echo "$CAPS" | grep -q '^cap 0x10 ' || fail "no PCI Express capability"
+echo "$CAPS" | grep -q '^cap 0x01 ' || fail "no power management capability"
+echo "$CAPS" | grep -q '^ecap 0x0003 0x100' || fail "no device serial number at 0x100"
+step sysfs
+
+# --- BAR0: trapped registers -------------------------------------------------
+echo 1 > "$DEV/enable" || fail "cannot enable the device"
+R0="$DEV/resource0"
+id=$(pcitool r32 "$R0" $REG_ID) || fail "cannot read BAR0"
+[ "$id" = 0x54414d44 ] || fail "ID register reads $id, expected 0x54414d44"
+ver=$(pcitool r32 "$R0" $REG_VERSION)
+[ "$ver" = 0x00010000 ] || fail "VERSION reads $ver"
+win=$(pcitool r32 "$R0" $REG_WIN_SIZE_LO)
+[ "$win" = 0x00100000 ] || fail "WIN_SIZE_LO reads $win"
+for v in 0xcafef00d 0x00000000 0x5a5aa5a5; do
+    must pcitool w32 "$R0" $REG_SCRATCH $v
+    got=$(pcitool r32 "$R0" $REG_SCRATCH)
+    [ "$got" = "$v" ] || fail "SCRATCH reads $got after writing $v"
+done
+log "BAR0: ID $id, VERSION $ver, SCRATCH read back"
+step bar0
+
+# --- BAR2: the window, mapped -------------------------------------------------
+R2="$DEV/resource2"
+sum0=$(pcitool r32 "$R0" $REG_WIN_SUM)
+[ "$sum0" = 0x00000000 ] || fail "the window is not empty at start (WIN_SUM $sum0)"
+wrote=$(pcitool fill "$R2" 0x10000 0x40000 7) || fail "cannot write the window through resource2"
+dev_sum=$(pcitool r32 "$R0" $REG_WIN_SUM)
+[ "$dev_sum" = "$wrote" ] || fail "the device sums the window to $dev_sum, the guest wrote $wrote"
+log "BAR2: 256 KiB written through resource2, byte sum $wrote; the device sees $dev_sum"
+step bar2
+
+# --- function reset -------------------------------------------------------------
+[ -e "$DEV/reset" ] || fail "no $DEV/reset (the device offers no reset method)"
+must pcitool w32 "$R0" $REG_SCRATCH 0x12345678
+echo 1 > "$DEV/reset" || fail "writing $DEV/reset failed"
+got=$(pcitool r32 "$R0" $REG_SCRATCH)
+[ "$got" = 0x00000000 ] || fail "SCRATCH reads $got after the reset, expected 0"
+got=$(pcitool r32 "$R0" $REG_WIN_SUM)
+[ "$got" = 0x00000000 ] || fail "the window holds data after the reset (WIN_SUM $got)"
+id=$(pcitool r32 "$R0" $REG_ID)
+[ "$id" = 0x54414d44 ] || fail "ID register reads $id after the reset"
+log "reset: SCRATCH and the window cleared, the device still answers"
+step reset
+
+# --- MSI-X through the dmatest_irq module -----------------------------------------
+if has_arg irq; then
+    must modprobe dmatest_irq
+    drv=$(basename "$(readlink "$DEV/driver")")
+    [ "$drv" = dmatest_irq ] || fail "dmatest_irq did not bind (driver: $drv)"
+    wait_for /sys/kernel/debug/dmatest_irq/ring 5 || fail "no dmatest_irq debugfs files"
+    total=0
+    for v in 0 1 2 3; do
+        n=$((v + 1))
+        echo "$v $n" > /sys/kernel/debug/dmatest_irq/ring ||
+            fail "ringing vector $v $n time(s) failed: $(dmesg | tail -n 2 | tr '\n' ' ')"
+        total=$((total + n))
+    done
+    grep dmatest_irq /proc/interrupts | sed 's/^/[e2e]   /'
+    for v in 0 1 2 3; do
+        line=$(grep " dmatest_irq$v\$" /proc/interrupts) || fail "no dmatest_irq$v in /proc/interrupts"
+        # shellcheck disable=SC2086  # the line's words, on purpose
+        set -- $line
+        shift
+        count=0
+        while [ $# -gt 0 ]; do
+            case "$1" in *[!0-9]*) break ;; esac
+            count=$((count + $1))
+            shift
+        done
+        [ "$count" = $((v + 1)) ] || fail "vector $v: $count interrupt(s) in /proc/interrupts, $((v + 1)) doorbell(s) rung"
+    done
+    sed 's/^/[e2e]   /' /sys/kernel/debug/dmatest_irq/counts
+    faults=$(sed -n 's/^faults: //p' /sys/kernel/debug/dmatest_irq/counts)
+    [ "$faults" = "$total" ] || fail "the device counted $faults fault(s), $total doorbell(s) rung"
+    log "MSI-X: $total interrupts on 4 vectors, one per faulting doorbell"
+    step msix
+fi
+
+if has_arg wait; then
+    echo "DMATEST-READY"
+    # Keep using the device: QEMU must notice when the server goes away.
+    while :; do
+        pcitool r32 "$R0" $REG_ID >/dev/null 2>&1
+        usleep 100000
+    done
+fi
+exit 0

@@ -7,16 +7,21 @@ FUZZ_BUILD  ?= build/fuzz
 FUZZ_SECONDS ?= 30
 LONG_FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build check demo bench fuzz clean
+.PHONY: all deps build host check demo bench fuzz clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
 
-build: deps
+# The host side alone (no QEMU): what most edit-compile-test loops need.
+host: deps
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
 	@ninja -C $(BUILD)
+
+# Everything: the host side and the patched QEMU (cached by qemu/build.sh).
+build: host
+	@bash qemu/build.sh
 
 check: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/check.sh
@@ -24,7 +29,7 @@ check: deps
 demo: build
 	@scripts/demo.sh $(BUILD)
 
-bench: build
+bench: host
 	@scripts/bench.sh $(BUILD)
 
 fuzz: deps

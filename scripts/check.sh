@@ -3,6 +3,8 @@
 #   1. unit + integration tests on the normal build
 #   2. the same under ASan+UBSan
 #   3. a short libFuzzer run of every fuzz target (ASan+UBSan too)
+#   4. end to end: the patched QEMU boots Linux guests with a device
+#      passed through from macvfiod (E2E=0 skips this step)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
@@ -31,7 +33,19 @@ CC=clang setup build/fuzz -Dfuzz=true -Db_sanitize=address,undefined \
   meson configure build/fuzz -Dfuzz_seconds="$FUZZ_SECONDS" >/dev/null &&
   meson test -C build/fuzz --suite fuzz --print-errorlogs || status=1
 
+results=(build/host/meson-logs/testlog.json build/asan/meson-logs/testlog.json
+         build/fuzz/meson-logs/testlog.json)
+if [ "${E2E:-1}" != 0 ]; then
+  step "end to end: patched QEMU (TCG), Debian's kernels, x86_64 and aarch64"
+  mkdir -p build/e2e-results
+  rm -f build/e2e-results/*.log
+  bash qemu/build.sh || status=1
+  for t in boot dmatest; do
+    tests/e2e/test-$t.sh 2>&1 | tee build/e2e-results/$t.log || status=1
+    results+=(build/e2e-results/$t.log)
+  done
+fi
+
 step "summary"
-tests/summary.py build/host/meson-logs/testlog.json \
-  build/asan/meson-logs/testlog.json build/fuzz/meson-logs/testlog.json || status=1
+tests/summary.py "${results[@]}" || status=1
 exit $status

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dmatest.h"
+#include "nvme.h"
 
 #define SIM_PREFIX "sim:"
 
@@ -18,12 +19,12 @@ struct sim_entry {
 
 static const struct sim_entry sims[] = {
     { "dmatest", mvf_sim_dmatest_create },
-    /* "nvme" joins here (and in mvf_sim_known_devices()). */
+    { "nvme", mvf_sim_nvme_create },
 };
 
 const char *mvf_sim_known_devices(void)
 {
-    return "sim:dmatest";
+    return "sim:dmatest, sim:nvme";
 }
 
 bool mvf_sim_is_spec(const char *spec)

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim:nvme queues: doorbells, fetching submission entries, posting
+ * completions with the phase tag, interrupts (NVMe 1.4 sections 4.1,
+ * 4.6, 7.2).
+ *
+ * Everything runs inside the doorbell write that causes it.  A
+ * submission queue is only run while its completion queue has room, so
+ * a completion can always be posted once a command has been fetched;
+ * when the CQ fills up the SQ simply stops, and the CQ's next head
+ * doorbell runs every SQ bound to it that still has entries.  A single
+ * doorbell therefore processes at most one queue's worth of commands.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nvme_priv.h"
+
+void nvme_fatal(struct nvme *n, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    if (n->csts & NVME_CSTS_CFS)
+        return;
+    n->csts |= NVME_CSTS_CFS;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n->dev)
+        mvf_device_log(n->dev, MVF_LOG_ERROR, "controller fatal status "
+                       "(CSTS.CFS): %s; processing stops until the host "
+                       "resets the controller", msg);
+}
+
+void nvme_queues_reset(struct nvme *n)
+{
+    memset(n->sq, 0, (n->nqueues + 1) * sizeof(*n->sq));
+    memset(n->cq, 0, (n->nqueues + 1) * sizeof(*n->cq));
+    n->aer_outstanding = 0;
+}
+
+void nvme_cq_create(struct nvme *n, uint16_t qid, uint64_t base,
+                    uint32_t size, bool ien, uint16_t vector)
+{
+    struct nvme_cq *cq = &n->cq[qid];
+
+    memset(cq, 0, sizeof(*cq));
+    cq->base = base;
+    cq->size = size;
+    cq->phase = 1;  /* the first pass through the queue writes 1s */
+    cq->ien = ien;
+    cq->vector = vector;
+}
+
+void nvme_sq_create(struct nvme *n, uint16_t qid, uint64_t base,
+                    uint32_t size, uint16_t cqid)
+{
+    struct nvme_sq *sq = &n->sq[qid];
+
+    memset(sq, 0, sizeof(*sq));
+    sq->base = base;
+    sq->size = size;
+    sq->cqid = cqid;
+    n->cq[cqid].sq_count++;
+}
+
+void nvme_sq_delete(struct nvme *n, uint16_t qid)
+{
+    struct nvme_sq *sq = &n->sq[qid];
+
+    /* Entries the host submitted but the controller never fetched (the
+     * CQ was full) go with the queue: nothing was started for them. */
+    if (sq->size)
+        n->cq[sq->cqid].sq_count--;
+    memset(sq, 0, sizeof(*sq));
+}
+
+void nvme_cq_delete(struct nvme *n, uint16_t qid)
+{
+    memset(&n->cq[qid], 0, sizeof(n->cq[qid]));
+}
+
+/* Free slots: a queue of N entries holds at most N - 1 (4.1.2). */
+static uint32_t cq_room(const struct nvme_cq *cq)
+{
+    uint32_t used = (cq->tail + cq->size - cq->head) % cq->size;
+
+    return cq->size - 1 - used;
+}
+
+static void cq_raise(struct nvme *n, const struct nvme_cq *cq)
+{
+    /* MSI-X disabled: the message is never sent, as on hardware. */
+    if (cq->ien && n->msix_enabled)
+        mvf_device_irq_raise(n->dev, MVF_IRQ_MSIX, cq->vector);
+}
+
+static bool cq_post(struct nvme *n, struct nvme_cq *cq,
+                    const struct nvme_cmd *c, const struct nvme_result *r,
+                    uint32_t sqhd)
+{
+    uint64_t iova = cq->base + (uint64_t)cq->tail * NVME_CQE_SIZE, bad = iova;
+    uint8_t e[NVME_CQE_SIZE] = { 0 };
+
+    nvme_put_le32(e + NVME_CQE_DW0, r->dw0);
+    nvme_put_le16(e + NVME_CQE_SQHD, (uint16_t)sqhd);
+    nvme_put_le16(e + NVME_CQE_SQID, c->qid);
+    nvme_put_le16(e + NVME_CQE_CID, c->cid);
+    nvme_put_le16(e + NVME_CQE_STATUS,
+                  (uint16_t)(r->status << 1 | cq->phase));
+    if (mvf_device_dma_write(n->dev, iova, e, sizeof(e), &bad) != 0) {
+        nvme_fatal(n, "posting a completion of queue %u to CQ at IOVA 0x%llx "
+                   "faulted (0x%llx)", c->qid, (unsigned long long)iova,
+                   (unsigned long long)bad);
+        return false;
+    }
+    if (++cq->tail == cq->size) {
+        cq->tail = 0;
+        cq->phase ^= 1;
+    }
+    return true;
+}
+
+static void decode(const uint8_t *e, uint16_t qid, struct nvme_cmd *c)
+{
+    uint32_t cdw0 = nvme_get_le32(e + NVME_SQE_CDW0);
+    const uint8_t *d = e + NVME_SQE_CDW10;
+
+    c->qid = qid;
+    c->opc = (uint8_t)cdw0;
+    c->fuse = (cdw0 >> 8) & 3;
+    c->psdt = (cdw0 >> 14) & 3;
+    c->cid = (uint16_t)(cdw0 >> 16);
+    c->nsid = nvme_get_le32(e + NVME_SQE_NSID);
+    c->prp1 = nvme_get_le64(e + NVME_SQE_PRP1);
+    c->prp2 = nvme_get_le64(e + NVME_SQE_PRP2);
+    c->cdw10 = nvme_get_le32(d);
+    c->cdw11 = nvme_get_le32(d + 4);
+    c->cdw12 = nvme_get_le32(d + 8);
+    c->cdw13 = nvme_get_le32(d + 12);
+    c->cdw14 = nvme_get_le32(d + 16);
+    c->cdw15 = nvme_get_le32(d + 20);
+}
+
+static uint32_t min3(uint32_t a, uint32_t b, uint32_t c)
+{
+    uint32_t m = a < b ? a : b;
+
+    return m < c ? m : c;
+}
+
+/* Runs the entries of SQ qid between head and tail while its CQ has
+ * room; returns the completions posted. */
+static uint32_t sq_run(struct nvme *n, uint16_t qid)
+{
+    uint8_t entries[NVME_FETCH_BATCH * NVME_SQE_SIZE];
+    struct nvme_sq *sq = &n->sq[qid];
+    struct nvme_cq *cq = &n->cq[sq->cqid];
+    uint32_t posted = 0;
+
+    while (sq->size && sq->head != sq->tail && nvme_ready(n)) {
+        uint64_t iova = sq->base + (uint64_t)sq->head * NVME_SQE_SIZE;
+        uint32_t end = sq->tail > sq->head ? sq->tail : sq->size;
+        uint32_t batch = min3(end - sq->head, cq_room(cq), NVME_FETCH_BATCH);
+        uint64_t bad = iova;
+
+        if (!batch)
+            break;  /* CQ full: resumes on its head doorbell */
+        if (mvf_device_dma_read(n->dev, iova, entries,
+                                (size_t)batch * NVME_SQE_SIZE, &bad) != 0) {
+            nvme_fatal(n, "fetching from SQ %u at IOVA 0x%llx faulted (0x%llx)",
+                       qid, (unsigned long long)iova, (unsigned long long)bad);
+            break;
+        }
+        for (uint32_t i = 0; i < batch && nvme_ready(n); i++) {
+            struct nvme_result r = { .status = 0, .dw0 = 0, .post = true };
+            struct nvme_cmd c;
+
+            decode(entries + (size_t)i * NVME_SQE_SIZE, qid, &c);
+            sq->head = (sq->head + 1) % sq->size;
+            if (qid == 0)
+                nvme_admin_exec(n, &c, &r);
+            else
+                nvme_io_exec(n, &c, &r);
+            if (r.post && cq_post(n, cq, &c, &r, sq->head))
+                posted++;
+        }
+    }
+    return posted;
+}
+
+/* Doorbell writes that cannot be honoured are ignored and logged, the
+ * way Linux's own drivers expect a controller to shrug them off. */
+static bool doorbell_ok(struct nvme *n, const char *kind, uint32_t qid,
+                        bool exists)
+{
+    if (!n->dev)
+        return false;   /* not attached to a core: no DMA possible */
+    if (!nvme_ready(n)) {
+        nvme_warn(n, "%s %u doorbell while the controller is %s: ignored",
+                  kind, qid, (n->csts & NVME_CSTS_CFS) ? "failed" : "disabled");
+        return false;
+    }
+    if (!exists) {
+        nvme_warn(n, "%s %u doorbell: no such queue: ignored", kind, qid);
+        return false;
+    }
+    return true;
+}
+
+void nvme_sq_doorbell(struct nvme *n, uint32_t qid, uint32_t value)
+{
+    struct nvme_sq *sq = qid <= n->nqueues ? &n->sq[qid] : NULL;
+
+    if (!doorbell_ok(n, "SQ", qid, sq && sq->size))
+        return;
+    if (value >= sq->size) {
+        nvme_warn(n, "SQ %u tail doorbell %u beyond its %u entries: ignored",
+                  qid, value, sq->size);
+        return;
+    }
+    sq->tail = value;
+    if (sq_run(n, (uint16_t)qid))
+        cq_raise(n, &n->cq[sq->cqid]);
+}
+
+void nvme_cq_doorbell(struct nvme *n, uint32_t qid, uint32_t value)
+{
+    struct nvme_cq *cq = qid <= n->nqueues ? &n->cq[qid] : NULL;
+    uint32_t used, advance, posted = 0;
+
+    if (!doorbell_ok(n, "CQ", qid, cq && cq->size))
+        return;
+    used = (cq->tail + cq->size - cq->head) % cq->size;
+    advance = value < cq->size ? (value + cq->size - cq->head) % cq->size
+                               : UINT32_MAX;
+    if (advance > used) {
+        nvme_warn(n, "CQ %u head doorbell %u outside the %u entries posted "
+                  "from %u: ignored", qid, value, used, cq->head);
+        return;
+    }
+    cq->head = value;
+    for (uint32_t q = 0; q <= n->nqueues; q++) {
+        const struct nvme_sq *sq = &n->sq[q];
+
+        if (sq->size && sq->cqid == qid && sq->head != sq->tail)
+            posted += sq_run(n, (uint16_t)q);
+    }
+    if (posted && cq->size)
+        cq_raise(n, cq);
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/* sim:nvme backing store: a regular file (pread/pwrite) or anonymous RAM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nvme_priv.h"
+
+#ifndef FALLOC_FL_ZERO_RANGE
+#include <linux/falloc.h>
+#endif
+
+#define STORE_ALIGN 4096ull
+
+static int open_file(struct nvme_store *s, const char *path, char *err,
+                     size_t errlen)
+{
+    struct stat st;
+    int e;
+
+    s->fd = open(path, O_RDWR | O_CLOEXEC);
+    if (s->fd < 0 && errno == EISDIR)
+        goto not_regular;
+    if (s->fd < 0) {
+        e = errno;
+        snprintf(err, errlen, "sim:nvme: file=%.120s: %s", path, strerror(e));
+        return -e;
+    }
+    if (fstat(s->fd, &st) != 0) {
+        e = errno;
+        snprintf(err, errlen, "sim:nvme: file=%.120s: %s", path, strerror(e));
+        return -e;
+    }
+    if (!S_ISREG(st.st_mode))
+        goto not_regular;
+    s->size = (uint64_t)st.st_size & ~(STORE_ALIGN - 1);
+    if (s->size == 0) {
+        snprintf(err, errlen, "sim:nvme: file=%.120s is smaller than 4 KiB "
+                 "(%lld bytes); create it with the disk size first, e.g. "
+                 "truncate -s 64M", path, (long long)st.st_size);
+        return -EINVAL;
+    }
+    /* Two daemons (or a daemon and QEMU) writing one image corrupt it. */
+    if (flock(s->fd, LOCK_EX | LOCK_NB) != 0) {
+        e = errno;
+        snprintf(err, errlen, "sim:nvme: file=%.120s is in use by another "
+                 "process (%s)", path, strerror(e));
+        return e == EWOULDBLOCK ? -EBUSY : -e;
+    }
+    return 0;
+not_regular:
+    snprintf(err, errlen, "sim:nvme: file=%.120s is not a regular file", path);
+    return -EINVAL;
+}
+
+static int open_ram(struct nvme_store *s, uint64_t size, char *err,
+                    size_t errlen)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (p == MAP_FAILED) {
+        int e = errno;
+
+        snprintf(err, errlen, "sim:nvme: cannot reserve %llu bytes of RAM: %s",
+                 (unsigned long long)size, strerror(e));
+        return -e;
+    }
+    s->ram = p;
+    s->size = size;
+    return 0;
+}
+
+int nvme_store_open(struct nvme_store *s, const char *path, uint64_t ram_size,
+                    char *err, size_t errlen)
+{
+    int rc;
+
+    s->fd = -1;
+    s->ram = NULL;
+    s->size = 0;
+    rc = path ? open_file(s, path, err, errlen)
+              : open_ram(s, ram_size, err, errlen);
+    if (rc)
+        nvme_store_close(s);
+    return rc;
+}
+
+void nvme_store_close(struct nvme_store *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);   /* drops the lock */
+    if (s->ram)
+        munmap(s->ram, s->size);
+    s->fd = -1;
+    s->ram = NULL;
+}
+
+static bool in_store(const struct nvme_store *s, uint64_t off, uint64_t len)
+{
+    return off <= s->size && len <= s->size - off;
+}
+
+int nvme_store_read(struct nvme_store *s, uint64_t off, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+
+    if (!in_store(s, off, len))
+        return -EINVAL;
+    if (s->ram) {
+        memcpy(buf, s->ram + off, len);
+        return 0;
+    }
+    while (len) {
+        ssize_t n = pread(s->fd, p, len, (off_t)off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;    /* the file shrank under us */
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int nvme_store_write(struct nvme_store *s, uint64_t off, const void *buf,
+                     size_t len)
+{
+    const uint8_t *p = buf;
+
+    if (!in_store(s, off, len))
+        return -EINVAL;
+    if (s->ram) {
+        memcpy(s->ram + off, buf, len);
+        return 0;
+    }
+    while (len) {
+        ssize_t n = pwrite(s->fd, p, len, (off_t)off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int nvme_store_zero(struct nvme_store *s, uint64_t off, uint64_t len)
+{
+    static const uint8_t zeros[64 << 10];
+
+    if (!in_store(s, off, len))
+        return -EINVAL;
+    if (s->ram) {
+        memset(s->ram + off, 0, len);
+        return 0;
+    }
+    /* Cheap where the file system can do it; written out otherwise. */
+    if (fallocate(s->fd, FALLOC_FL_ZERO_RANGE, (off_t)off, (off_t)len) == 0)
+        return 0;
+    while (len) {
+        size_t chunk = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+        int rc = nvme_store_write(s, off, zeros, chunk);
+
+        if (rc)
+            return rc;
+        off += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+int nvme_store_flush(struct nvme_store *s)
+{
+    if (s->fd < 0)
+        return 0;
+    return fdatasync(s->fd) == 0 ? 0 : -errno;
+}

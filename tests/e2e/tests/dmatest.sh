@@ -9,7 +9,19 @@
 # macvfio RESET). With the dmatest_irq module in the image: MSI-X vectors
 # raised by faulting DMA transfers arrive, as many as doorbells rung.
 #
+# apple-dma-pci, the companion QEMU creates next to the device: its
+# identity in sysfs; MAGIC, VERSION, PCI_ADDR (the passed-through
+# function's bus/devfn); the DMA strategy and the window table (IOVAs far
+# from guest-physical addresses); a real DMA both ways between the device
+# and a locked guest page at the IOVA the window table gives it, or, with
+# "ondemand", that a ring MAP gives it (then UNMAP, and the device faults).
+#
 # macvfio.args (comma separated): irq  test MSI-X (needs dmatest_irq.ko)
+#                                 ondemand  expect the on-demand strategy
+#                                       (rings, no windows) instead of WINDOW
+#                                 unplug  power off the device's slot (it
+#                                       must sit behind a pcie-root-port):
+#                                       apple-dma-pci must go with it
 #                                 wait  then print "DMATEST-READY" and keep
 #                                       reading BAR0 until the VM goes away
 # shellcheck source=/dev/null  # /lib/e2e.sh is guest-lib.sh
@@ -119,6 +131,82 @@ id=$(pcitool r32 "$R0" $REG_ID)
 log "reset: SCRATCH and the window cleared, the device still answers"
 step reset
 
+# --- apple-dma-pci: the companion QEMU creates next to the device -------------------
+GP=""
+for d in /sys/bus/pci/devices/*; do
+    if [ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x00e1 ]; then
+        [ -z "$GP" ] || fail "more than one apple-dma-pci: ${GP##*/} and ${d##*/}"
+        GP=$d
+    fi
+done
+[ -n "$GP" ] || fail "no apple-dma-pci (1b36:00e1) function; PCI: $(pci_list | tr '\n' ';')"
+[ "$(cat "$GP/class")" = 0x088000 ] || fail "apple-dma-pci class $(cat "$GP/class"), expected 0x088000"
+[ "$(cat "$GP/revision")" = 0x01 ] || fail "apple-dma-pci revision $(cat "$GP/revision")"
+echo 1 > "$GP/enable" || fail "cannot enable apple-dma-pci"
+G0="$GP/resource0"
+magic=$(pcitool r32 "$G0" 0x000) || fail "cannot read apple-dma-pci BAR0"
+[ "$magic" = 0x4d564750 ] || fail "apple-dma-pci MAGIC reads $magic, expected 0x4d564750"
+ver=$(pcitool r32 "$G0" 0x004)
+[ "$ver" = 0x00010000 ] || fail "apple-dma-pci VERSION reads $ver, expected 0x00010000"
+# PCI_ADDR: domain << 16 | bus << 8 | devfn of the passed-through function
+bdf=${DEV##*/}
+bus=$((0x$(echo "$bdf" | cut -d: -f2)))
+slot=$((0x$(echo "$bdf" | cut -d: -f3 | cut -d. -f1)))
+fn=$(echo "$bdf" | cut -d. -f2)
+dom=$((0x$(echo "$bdf" | cut -d: -f1)))
+want=$(printf '0x%08x' $(((dom << 16) | (bus << 8) | (slot << 3) | fn)))
+got=$(pcitool r32 "$G0" 0x010)
+[ "$got" = "$want" ] || fail "apple-dma-pci PCI_ADDR reads $got, $bdf is $want"
+strategy=$(pcitool r32 "$G0" 0x040)
+feat=$(pcitool r32 "$G0" 0x008)
+count=$(($(pcitool r32 "$G0" 0x044)))
+if has_arg ondemand; then
+    # guest RAM did not fit the DMA budget: rings, no windows
+    [ "$strategy" = 0x00000003 ] || fail "apple-dma-pci STRATEGY reads $strategy, expected 3 (ONDEMAND)"
+    [ $((feat & 4)) = 4 ] || fail "apple-dma-pci FEATURES $feat lacks ONDEMAND"
+    [ "$count" = 0 ] || fail "apple-dma-pci WINDOW_COUNT is $count with on-demand mapping"
+    rings=$(($(pcitool r32 "$G0" 0x024)))
+    [ "$rings" -gt 0 ] || fail "apple-dma-pci NUM_RINGS is 0 with on-demand mapping"
+    sname="ONDEMAND strategy, $rings ring(s)"
+else
+    [ "$strategy" = 0x00000001 ] || fail "apple-dma-pci STRATEGY reads $strategy, expected 1 (WINDOW)"
+    [ $((feat & 1)) = 1 ] || fail "apple-dma-pci FEATURES $feat lacks WINDOW"
+    if [ "$count" -lt 1 ] || [ "$count" -gt 32 ]; then fail "apple-dma-pci WINDOW_COUNT is $count"; fi
+    sname="WINDOW strategy, $count window(s)"
+fi
+r64() { echo $((($(pcitool r32 "$G0" $(($1 + 4))) << 32) | $(pcitool r32 "$G0" "$1"))); }
+i=0
+while [ $i -lt "$count" ]; do
+    e=$((0x400 + i * 32))
+    gpa=$(r64 $e)
+    size=$(r64 $((e + 8)))
+    iova=$(r64 $((e + 16)))
+    flags=$(pcitool r32 "$G0" $((e + 24)))
+    log "  window $i: gpa $(printf 0x%x "$gpa") size $(printf 0x%x "$size") iova $(printf 0x%x "$iova") flags $flags"
+    [ "$size" -gt 0 ] || fail "window $i is empty"
+    [ "$iova" != "$gpa" ] || fail "window $i: iova equals gpa $(printf 0x%x "$gpa")"
+    [ "$iova" -ge $((0xF000000000)) ] || fail "window $i: iova $(printf 0x%x "$iova") below 0xf000000000"
+    i=$((i + 1))
+done
+e=$((0x400 + count * 32))
+[ "$count" = 32 ] || [ "$(pcitool r32 "$G0" $((e + 8)))" = 0x00000000 ] ||
+    fail "window entry $count (beyond WINDOW_COUNT) is not zero"
+log "apple-dma-pci ${GP##*/}: MAGIC $magic VERSION $ver PCI_ADDR $got (${bdf}), $sname"
+step companion
+
+# --- DMA at the IOVA the companion gives: a window, or an on-demand MAP ------------
+if has_arg ondemand; then
+    out=$(pcitool dmaring "$DEV" "$GP" 2>&1) || fail "DMA through an on-demand mapping: $(echo "$out" | tr '\n' ' ')"
+    echo "$out" | sed 's/^/[e2e]   /'
+    log "DMA through ring MAP/UNMAP: both ways at the mapped IOVA, a fault after UNMAP"
+    step ring-dma
+else
+    out=$(pcitool dmawin "$DEV" "$GP" 2>&1) || fail "DMA through a window: $(echo "$out" | tr '\n' ' ')"
+    echo "$out" | sed 's/^/[e2e]   /'
+    log "DMA through the window: the device wrote a guest page and read one back at its IOVA"
+    step window-dma
+fi
+
 # --- MSI-X through the dmatest_irq module -----------------------------------------
 if has_arg irq; then
     must modprobe dmatest_irq
@@ -151,6 +239,26 @@ if has_arg irq; then
     [ "$faults" = "$total" ] || fail "the device counted $faults fault(s), $total doorbell(s) rung"
     log "MSI-X: $total interrupts on 4 vectors, one per faulting doorbell"
     step msix
+fi
+
+# --- unplug: the companion goes with the device ----------------------------------
+if has_arg unplug; then
+    slot=""
+    for sd in /sys/bus/pci/slots/*; do
+        [ "$(cat "$sd/address" 2>/dev/null).0" = "${DEV##*/}" ] && slot=$sd
+    done
+    [ -n "$slot" ] || fail "no hot-plug slot for ${DEV##*/} (is it behind a pcie-root-port?)"
+    echo 0 > "$slot/power" || fail "cannot power off $slot"
+    wait_for_gone() { i=0; while [ -e "$1" ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done; [ ! -e "$1" ]; }
+    wait_for_gone "$DEV" || fail "${DEV##*/} still present after powering off its slot"
+    # QEMU removes apple-dma-pci with it (the guest is not told: its BAR
+    # now reads whatever unassigned memory reads, 0 or all ones)
+    i=0
+    while [ "$(pcitool r32 "$G0" 0x000)" = 0x4d564750 ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+    magic=$(pcitool r32 "$G0" 0x000)
+    [ "$magic" != 0x4d564750 ] || fail "apple-dma-pci still answers (MAGIC $magic) after its device was unplugged"
+    log "unplug: ${DEV##*/} removed through slot ${slot##*/}; apple-dma-pci went with it (MAGIC reads $magic)"
+    step unplug
 fi
 
 if has_arg wait; then

@@ -11,24 +11,12 @@
 #include <unistd.h>
 
 #include "dmatest_priv.h"
+#include "msix_table.h"
 #include "options.h"
 
 #ifndef FALLOC_FL_KEEP_SIZE
 #include <linux/falloc.h>
 #endif
-
-/* Writable bits of one 16-byte MSI-X table entry: the message address
- * is DWORD aligned (bits 1:0 read 0), vector control has only mask. */
-static const uint8_t msix_entry_wmask[16] = {
-    0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00,
-};
-
-/* Offset a of BAR4 is inside the MSI-X table (unsigned wrap below it). */
-static bool in_table(uint64_t a)
-{
-    return a - MVF_DMATEST_MSIX_TABLE < 16u * MVF_DMATEST_NVEC;
-}
 
 static bool width_ok(uint32_t width)
 {
@@ -163,42 +151,26 @@ static int win_create(struct dmatest *d, char *err, size_t errlen)
 static void msix_reset(struct dmatest *d)
 {
     memset(d->msix, 0, sizeof(d->msix));
-    for (unsigned v = 0; v < MVF_DMATEST_NVEC; v++)
-        d->msix[MVF_DMATEST_MSIX_TABLE + 16 * v + 12] = 0x01;  /* masked */
+    mvf_msix_table_reset(d->msix + MVF_DMATEST_MSIX_TABLE, MVF_DMATEST_NVEC);
 }
 
+/* Table bytes as stored; the PBA and the gaps read 0. */
 static int msix_read(struct dmatest *d, uint64_t off, uint32_t width,
                      uint64_t *val)
 {
-    uint64_t v = 0;
-
-    if (!in_range(off, width, MVF_DMATEST_MSIX_SIZE))
-        return 0;
-    /* Table bytes as stored; the PBA and the gaps read 0. */
-    for (uint32_t i = 0; i < width; i++) {
-        uint64_t a = off + i;
-
-        if (in_table(a))
-            v |= (uint64_t)d->msix[a] << (8 * i);
-    }
-    *val = v;
+    if (in_range(off, width, MVF_DMATEST_MSIX_SIZE))
+        *val = mvf_msix_table_read(d->msix + MVF_DMATEST_MSIX_TABLE,
+                                   MVF_DMATEST_NVEC,
+                                   off - MVF_DMATEST_MSIX_TABLE, width);
     return 0;
 }
 
 static int msix_write(struct dmatest *d, uint64_t off, uint32_t width,
                       uint64_t val)
 {
-    if (!in_range(off, width, MVF_DMATEST_MSIX_SIZE))
-        return 0;
-    for (uint32_t i = 0; i < width; i++) {
-        uint64_t a = off + i;
-        uint8_t m, b = (uint8_t)(val >> (8 * i));
-
-        if (!in_table(a))
-            continue;   /* PBA is read-only; gaps ignore writes */
-        m = msix_entry_wmask[(a - MVF_DMATEST_MSIX_TABLE) & 15];
-        d->msix[a] = (uint8_t)((d->msix[a] & ~m) | (b & m));
-    }
+    if (in_range(off, width, MVF_DMATEST_MSIX_SIZE))
+        mvf_msix_table_write(d->msix + MVF_DMATEST_MSIX_TABLE, MVF_DMATEST_NVEC,
+                             off - MVF_DMATEST_MSIX_TABLE, width, val);
     return 0;
 }
 

@@ -9,15 +9,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "msix_table.h"
 #include "nvme_priv.h"
 #include "options.h"
-
-/* Writable bits of one 16-byte MSI-X table entry: the message address
- * is DWORD aligned (bits 1:0 read 0), vector control has only mask. */
-static const uint8_t msix_entry_wmask[16] = {
-    0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00,
-};
 
 /* Default serials number the devices of one daemon in creation order. */
 static unsigned instances;
@@ -94,45 +88,25 @@ static bool width_ok(uint32_t width)
 }
 
 /* Offset a of BAR0 is inside the table (unsigned wrap below it). */
-static bool in_table(const struct nvme *n, uint64_t a)
-{
-    return a - MVF_NVME_MSIX_TABLE < 16ull * n->nvec;
-}
-
 static void msix_reset(struct nvme *n)
 {
     memset(n->msix, 0, sizeof(n->msix));
-    for (unsigned v = 0; v < n->nvec; v++)
-        n->msix[16 * v + 12] = 0x01;  /* masked */
+    mvf_msix_table_reset(n->msix, n->nvec);
 }
 
+/* Table bytes as stored; the PBA and the gaps read 0. */
 static void msix_read(const struct nvme *n, uint64_t off, uint32_t width,
                       uint64_t *val)
 {
-    uint64_t v = 0;
-
-    /* Table bytes as stored; the PBA and the gaps read 0. */
-    for (uint32_t i = 0; i < width; i++) {
-        uint64_t a = off + i;
-
-        if (in_table(n, a))
-            v |= (uint64_t)n->msix[a - MVF_NVME_MSIX_TABLE] << (8 * i);
-    }
-    *val = v;
+    *val = mvf_msix_table_read(n->msix, n->nvec, off - MVF_NVME_MSIX_TABLE,
+                               width);
 }
 
 static void msix_write(struct nvme *n, uint64_t off, uint32_t width,
                        uint64_t val)
 {
-    for (uint32_t i = 0; i < width; i++) {
-        uint64_t a = off + i, t = a - MVF_NVME_MSIX_TABLE;
-        uint8_t m, b = (uint8_t)(val >> (8 * i));
-
-        if (!in_table(n, a))
-            continue;   /* PBA is read-only; gaps ignore writes */
-        m = msix_entry_wmask[t & 15];
-        n->msix[t] = (uint8_t)((n->msix[t] & ~m) | (b & m));
-    }
+    mvf_msix_table_write(n->msix, n->nvec, off - MVF_NVME_MSIX_TABLE, width,
+                         val);
 }
 
 /* ---- provider ops ------------------------------------------------------ */

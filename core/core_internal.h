@@ -80,19 +80,19 @@ void mvf_core_log(struct mvf_core *c, enum mvf_log_level lvl,
                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* irq.c */
-int mvf_irq_info(struct mvf_device *dev, struct mvf_call *call);
-int mvf_irq_set(struct mvf_device *dev, struct mvf_call *call);
+int mvf_irq_info_call(struct mvf_device *dev, struct mvf_call *call);
+int mvf_irq_set_call(struct mvf_device *dev, struct mvf_call *call);
 void mvf_irq_teardown(struct mvf_device *dev);
 int mvf_irq_state_object(struct mvf_device *dev, struct mvf_call *call);
 void mvf_irq_state_release(struct mvf_device *dev);
 
 /* dma.c */
-int mvf_dma_register(struct mvf_device *dev, struct mvf_call *call);
-int mvf_dma_unregister(struct mvf_device *dev, struct mvf_call *call);
+int mvf_dma_register_call(struct mvf_device *dev, struct mvf_call *call);
+int mvf_dma_unregister_call(struct mvf_device *dev, struct mvf_call *call);
 int mvf_dma_map_call(struct mvf_device *dev, struct mvf_call *call);
 int mvf_dma_unmap_call(struct mvf_device *dev, struct mvf_call *call);
-int mvf_dma_map_batch(struct mvf_device *dev, struct mvf_call *call);
-int mvf_dma_unmap_batch(struct mvf_device *dev, struct mvf_call *call);
+int mvf_dma_map_batch_call(struct mvf_device *dev, struct mvf_call *call);
+int mvf_dma_unmap_batch_call(struct mvf_device *dev, struct mvf_call *call);
 void mvf_dma_teardown(struct mvf_device *dev);
 
 /* core.c */

@@ -371,15 +371,15 @@ int mvf_dispatch(struct mvf_session *s, struct mvf_call *call)
     case MVF_SEL_MAP_MEMORY:
         return do_map_memory(dev, call);
     case MVF_SEL_IRQ_INFO:
-        return mvf_irq_info(dev, call);
+        return mvf_irq_info_call(dev, call);
     case MVF_SEL_IRQ_SET:
-        return mvf_irq_set(dev, call);
+        return mvf_irq_set_call(dev, call);
     case MVF_SEL_RESET:
         return do_reset(dev, call);
     case MVF_SEL_DMA_REGISTER:
-        return mvf_dma_register(dev, call);
+        return mvf_dma_register_call(dev, call);
     case MVF_SEL_DMA_UNREGISTER:
-        return mvf_dma_unregister(dev, call);
+        return mvf_dma_unregister_call(dev, call);
     case MVF_SEL_DMA_MAP:
         return mvf_dma_map_call(dev, call);
     case MVF_SEL_DMA_UNMAP:
@@ -390,9 +390,9 @@ int mvf_dispatch(struct mvf_session *s, struct mvf_call *call)
         return put_struct(call, &st, sizeof(st));
     }
     case MVF_SEL_DMA_MAP_BATCH:
-        return mvf_dma_map_batch(dev, call);
+        return mvf_dma_map_batch_call(dev, call);
     case MVF_SEL_DMA_UNMAP_BATCH:
-        return mvf_dma_unmap_batch(dev, call);
+        return mvf_dma_unmap_batch_call(dev, call);
     case MVF_SEL_COUNT:
         break;
     }

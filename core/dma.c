@@ -19,7 +19,7 @@ static struct mvf_dma_region *find_region(struct mvf_device *dev, uint64_t h)
     return NULL;
 }
 
-int mvf_dma_register(struct mvf_device *dev, struct mvf_call *call)
+int mvf_dma_register_call(struct mvf_device *dev, struct mvf_call *call)
 {
     const struct mvf_host_ops *hops = dev->core->hops;
     uint64_t length = call->in[0], arg = call->in[1], flags = call->in[2];
@@ -77,7 +77,7 @@ static void free_region(struct mvf_device *dev, struct mvf_dma_region *r)
     free(r);
 }
 
-int mvf_dma_unregister(struct mvf_device *dev, struct mvf_call *call)
+int mvf_dma_unregister_call(struct mvf_device *dev, struct mvf_call *call)
 {
     struct mvf_dma_region **pp;
 
@@ -218,7 +218,7 @@ static int batch_count(struct mvf_call *call, size_t in_size, size_t out_size,
     return 0;
 }
 
-int mvf_dma_map_batch(struct mvf_device *dev, struct mvf_call *call)
+int mvf_dma_map_batch_call(struct mvf_device *dev, struct mvf_call *call)
 {
     struct mvf_dma_map_res res;
     uint32_t n = 0, ok = 0;
@@ -243,7 +243,7 @@ int mvf_dma_map_batch(struct mvf_device *dev, struct mvf_call *call)
     return 0;
 }
 
-int mvf_dma_unmap_batch(struct mvf_device *dev, struct mvf_call *call)
+int mvf_dma_unmap_batch_call(struct mvf_device *dev, struct mvf_call *call)
 {
     uint32_t n = 0, ok = 0;
     int ret = batch_count(call, sizeof(struct mvf_dma_unmap_req),

@@ -12,7 +12,7 @@
 
 #include "core_internal.h"
 
-int mvf_irq_info(struct mvf_device *dev, struct mvf_call *call)
+int mvf_irq_info_call(struct mvf_device *dev, struct mvf_call *call)
 {
     uint64_t type = call->in[0];
 
@@ -274,7 +274,7 @@ static int set_mask(struct mvf_device *dev, uint32_t type, uint64_t start,
     return 0;
 }
 
-int mvf_irq_set(struct mvf_device *dev, struct mvf_call *call)
+int mvf_irq_set_call(struct mvf_device *dev, struct mvf_call *call)
 {
     uint64_t type = call->in[0], action = call->in[1], start = call->in[2];
     uint64_t count = call->in[3], mask = call->in[4];

@@ -58,8 +58,10 @@ cat <<'TXT'
   (x86_64 and aarch64): the guest saw its IDs, BARs and capabilities,
   read its registers, wrote its window, got MSI-X interrupts and reset
   it; guest RAM was registered with macvfiod and mapped at host-assigned
-  IOVAs (window strategy), and all of it was released at shutdown.
+  IOVAs (window strategy), the companion apple-dma-pci published them,
+  the device DMAed into a guest page at such an IOVA, and all of it was
+  released at shutdown.
 
-  not yet: the guest module and sim:nvme with the stock nvme driver
-  (issue #4).
+  not yet: the guest module that lets stock drivers use those IOVAs, so
+  the stock nvme driver on sim:nvme (issue #4).
 TXT

@@ -219,7 +219,7 @@ static int walk_caps(struct mvf_cfg_policy *pol, const uint8_t *img,
 /* Resolves BAR sizes from the provider's description and builds the
  * shadow's BAR words with their read-only type bits. */
 static int bar_policy(struct mvf_cfg_policy *pol, const struct mvf_provider *prov,
-                      const uint8_t *img, char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < MVF_NUM_BARS; i++) {
         const struct mvf_bar_desc *b = &prov->bars[i];
@@ -248,7 +248,6 @@ static int bar_policy(struct mvf_cfg_policy *pol, const struct mvf_provider *pro
                 pol->bar_upper[i + 1] = true;
             }
         }
-        (void)img;
         memset(pol->shadow_reset + off, 0, 4);
         pol->shadow_reset[off] = (uint8_t)pol->bar_type_bits[i];
     }
@@ -284,7 +283,7 @@ int mvf_cfg_policy_init(struct mvf_cfg_policy *pol,
     if (ret)
         return ret;
     memcpy(pol->shadow_reset, img, sizeof(img));
-    ret = bar_policy(pol, prov, img, err, errlen);
+    ret = bar_policy(pol, prov, err, errlen);
     if (ret)
         return ret;
     memset(pol->shadow_reset + 0x30, 0, 4);  /* ROM BAR: disabled, no address */

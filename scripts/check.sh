@@ -40,7 +40,7 @@ if [ "${E2E:-1}" != 0 ]; then
   mkdir -p build/e2e-results
   rm -f build/e2e-results/*.log
   bash qemu/build.sh || status=1
-  for t in boot dmatest; do
+  for t in boot dmatest nvme; do
     tests/e2e/test-$t.sh 2>&1 | tee build/e2e-results/$t.log || status=1
     results+=(build/e2e-results/$t.log)
   done

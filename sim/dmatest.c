@@ -263,15 +263,8 @@ static int dt_irq_configure(void *p, uint32_t type, uint32_t nvec)
 {
     struct dmatest *d = p;
 
-    if (nvec == 0) {
-        if (type == MVF_IRQ_MSIX)
-            d->msix_enabled = false;
-        return 0;
-    }
-    if (type != MVF_IRQ_MSIX || nvec > MVF_DMATEST_NVEC)
-        return -EINVAL;   /* MSI-X only, 4 vectors */
-    d->msix_enabled = true;
-    return 0;
+    return mvf_msix_only_configure(&d->msix_enabled, MVF_DMATEST_NVEC, type,
+                                   nvec);
 }
 
 static void dt_free(struct dmatest *d)

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "msix_table.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "core/core.h"
 
 /* Writable bits of one entry: the message address is DWORD aligned
  * (bits 1:0 read 0), vector control has only the mask bit. */
@@ -47,4 +50,18 @@ void mvf_msix_table_write(uint8_t *table, uint32_t nvec, uint64_t off,
         m = entry_wmask[(off + i) % MVF_MSIX_ENTRY_SIZE];
         table[off + i] = (uint8_t)((table[off + i] & ~m) | (b & m));
     }
+}
+
+int mvf_msix_only_configure(bool *enabled, uint32_t max, uint32_t type,
+                            uint32_t nvec)
+{
+    if (nvec == 0) {
+        if (type == MVF_IRQ_MSIX)
+            *enabled = false;
+        return 0;
+    }
+    if (type != MVF_IRQ_MSIX || nvec > max)
+        return -EINVAL;
+    *enabled = true;
+    return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef MACVFIO_SIM_MSIX_TABLE_H
 #define MACVFIO_SIM_MSIX_TABLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MVF_MSIX_ENTRY_SIZE 16u
@@ -19,5 +20,12 @@ uint64_t mvf_msix_table_read(const uint8_t *table, uint32_t nvec, uint64_t off,
                              uint32_t width);
 void mvf_msix_table_write(uint8_t *table, uint32_t nvec, uint64_t off,
                           uint32_t width, uint64_t val);
+
+/* irq_configure of a device that only has MSI-X with `max` vectors:
+ * records in *enabled whether it may raise them.  A device reset leaves
+ * it alone: it is the host's interrupt setup, not device state (Linux
+ * restores MSI-X around a VFIO reset the same way). */
+int mvf_msix_only_configure(bool *enabled, uint32_t max, uint32_t type,
+                            uint32_t nvec);
 
 #endif

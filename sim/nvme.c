@@ -167,15 +167,7 @@ static int nv_irq_configure(void *p, uint32_t type, uint32_t nvec)
 {
     struct nvme *n = p;
 
-    if (nvec == 0) {
-        if (type == MVF_IRQ_MSIX)
-            n->msix_enabled = false;
-        return 0;
-    }
-    if (type != MVF_IRQ_MSIX || nvec > n->nvec)
-        return -EINVAL;   /* MSI-X only */
-    n->msix_enabled = true;
-    return 0;
+    return mvf_msix_only_configure(&n->msix_enabled, n->nvec, type, nvec);
 }
 
 /* The transfer buffer: MDTS bytes mapped on demand (a device that only

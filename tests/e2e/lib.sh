@@ -50,3 +50,89 @@ qemu_arch() {
     *) die "unsupported guest architecture '$1' (x86_64 or aarch64)" ;;
     esac
 }
+
+# ---- test drivers (test-*.sh): results -----------------------------------
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+RESULTS=()
+STEP_NOTE=""
+
+# record WHAT ARCH SECONDS STATUS: one row of the results table; STATUS
+# starts with PASS, SKIP or anything else (a failure).
+record() {
+    RESULTS+=("$(printf '%-34s %-8s %7ss  %s' "$1" "$2" "$3" "$4")")
+    case "$4" in
+    PASS*) PASSED=$((PASSED + 1)) ;;
+    SKIP*) SKIPPED=$((SKIPPED + 1)) ;;
+    *) FAILED=$((FAILED + 1)) ;;
+    esac
+    msg "$4: $1 ($2, $3 s)"
+}
+
+# step NAME ARCH CMD...: runs CMD, timed, and records it; CMD may set
+# STEP_NOTE to add a remark.  Returns CMD's success.
+step() {
+    local what="$1" arch="$2" t0 t1 st=PASS
+    shift 2
+    STEP_NOTE=""
+    t0=$(now)
+    "$@" || st=FAIL
+    t1=$(now)
+    record "$what" "$arch" "$(elapsed "$t0" "$t1")" "$st${STEP_NOTE:+ ($STEP_NOTE)}"
+    [ "$st" = PASS ]
+}
+
+# report_results TITLE: the table, then the closing "e2e: N passed, N
+# failed" line that make check counts; succeeds when nothing failed.
+report_results() {
+    echo
+    echo "e2e $1 tests (TCG, $(nproc) cores, wall-clock seconds):"
+    printf '%s\n' "${RESULTS[@]}"
+    echo
+    if [ "$SKIPPED" -gt 0 ]; then
+        echo "e2e: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+    else
+        echo "e2e: $PASSED passed, $FAILED failed"
+    fi
+    [ "$FAILED" -eq 0 ]
+}
+
+# ---- test drivers: guest kernel modules and static helpers --------------
+
+# module_toolchain ARCH: sets MODULE_CC and MODULE_MAKE (make arguments for
+# the guest kernel, built with gcc-12) and HELPER_CC (static userspace
+# helpers); true when the module toolchain is installed.
+module_toolchain() {
+    case "$1" in
+    x86_64) HELPER_CC=gcc; MODULE_CC=gcc-12; MODULE_MAKE=(CC=gcc-12) ;;
+    aarch64) HELPER_CC=aarch64-linux-gnu-gcc; MODULE_CC=aarch64-linux-gnu-gcc-12
+             MODULE_MAKE=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;
+    esac
+    command -v "$MODULE_CC" >/dev/null && command -v make >/dev/null
+}
+
+# kmod_path ARCH NAME: where build_kmod leaves NAME.ko.
+kmod_path() { echo "$E2E_OUT/modbuild-$2-$1/$2.ko"; }
+
+# build_kmod ARCH IMAGE NAME FILE[:SUBDIR]...: builds NAME.ko for the
+# kernel of guest IMAGE from the FILEs (FILE:SUBDIR copies FILE into that
+# subdirectory of the build); module_toolchain ARCH must have run.
+build_kmod() {
+    local arch="$1" image="$2" name="$3" kdir out f
+    shift 3
+    out="$(dirname "$(kmod_path "$arch" "$name")")"
+    kdir=$("$E2E_DIR/guest-headers.sh" "$image" | tail -n 1) || return 1
+    rm -rf "$out"
+    mkdir -p "$out"
+    for f in "$@"; do
+        case "$f" in
+        *:*) mkdir -p "$out/${f#*:}"; cp "${f%%:*}" "$out/${f#*:}/" ;;
+        *) cp "$f" "$out/" ;;
+        esac
+    done
+    make -s -C "$kdir" M="$out" ${MODULE_MAKE[@]+"${MODULE_MAKE[@]}"} modules 2>&1 |
+        grep -v '^Skipping BTF generation' >&2 || true
+    [ -f "$out/$name.ko" ] || { msg "$name.ko was not built"; return 1; }
+}

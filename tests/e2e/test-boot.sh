@@ -21,50 +21,12 @@ set -euo pipefail
 ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-RESULTS=()
-record() {  # record WHAT ARCH SECONDS STATUS
-    RESULTS+=("$(printf '%-28s %-8s %7ss  %s' "$1" "$2" "$3" "$4")")
-    case "$4" in
-    PASS) PASSED=$((PASSED + 1)) ;;
-    SKIP*) SKIPPED=$((SKIPPED + 1)) ;;
-    *) FAILED=$((FAILED + 1)) ;;
-    esac
-}
 
 # The compiler for out-of-tree modules of ARCH's guest kernel (Debian's are
 # built with gcc-12).
-module_toolchain() {
-    case "$1" in
-    x86_64) MODULE_CC=gcc-12; MODULE_MAKE=() ;;
-    aarch64) MODULE_CC=aarch64-linux-gnu-gcc-12; MODULE_MAKE=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;
-    esac
-    command -v "$MODULE_CC" >/dev/null && command -v make >/dev/null
-}
 
-build_module() {  # build_module ARCH IMAGE
-    local kdir out="$E2E_OUT/modbuild-$1"
-    kdir=$("$E2E_DIR/guest-headers.sh" "$2") || return 1
-    rm -rf "$out"
-    mkdir -p "$out"
-    cp "$E2E_DIR/modules/e2e_hello/e2e_hello.c" "$E2E_DIR/modules/e2e_hello/Kbuild" "$out/"
-    make -s -C "$kdir" M="$out" ${MODULE_MAKE[@]+"${MODULE_MAKE[@]}"} modules 2>&1 |
-        grep -v '^Skipping BTF generation' >&2 || true
-    [ -f "$out/e2e_hello.ko" ] || { msg "e2e_hello.ko was not built"; return 1; }
-}
 
 # step NAME ARCH CMD...: runs CMD, records its time and result.
-step() {
-    local what="$1" arch="$2" t0 t1 st=PASS
-    shift 2
-    t0=$(now)
-    "$@" || st=FAIL
-    t1=$(now)
-    record "$what" "$arch" "$(elapsed "$t0" "$t1")" "$st"
-    [ "$st" = PASS ]
-}
 
 # Self-sufficient on a fresh machine: host packages (no-op when present) and
 # the patched QEMU (qemu/build.sh reuses its cache) unless $QEMU names one.
@@ -106,9 +68,10 @@ for arch in "${ARCHES[@]}"; do
     # shipped with --module: the path the macvfio guest module takes.
     if module_toolchain "$arch"; then
         mimg="$E2E_OUT/guest-$arch-module"
-        if step "module: headers+build" "$arch" build_module "$arch" "$img" &&
+        if step "module: headers+build" "$arch" build_kmod "$arch" "$img" e2e_hello \
+                "$E2E_DIR/modules/e2e_hello/e2e_hello.c" "$E2E_DIR/modules/e2e_hello/Kbuild" &&
             step "module: image" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$mimg" \
-                --module "$E2E_OUT/modbuild-$arch/e2e_hello.ko"; then
+                --module "$(kmod_path "$arch" e2e_hello)"; then
             step "module: boot" "$arch" "$E2E_DIR/run-guest.sh" -a "$arch" -i "$mimg" -t /tests/module.sh || true
         fi
     else
@@ -123,13 +86,4 @@ for arch in "${ARCHES[@]}"; do
 done
 rm -f "$DISK"
 
-echo
-echo "e2e boot tests (TCG, $(nproc) cores, wall-clock seconds):"
-printf '%s\n' "${RESULTS[@]}"
-echo
-if [ "$SKIPPED" -gt 0 ]; then
-    echo "e2e: $PASSED passed, $FAILED failed, $SKIPPED skipped"
-else
-    echo "e2e: $PASSED passed, $FAILED failed"
-fi
-[ "$FAILED" -eq 0 ]
+report_results boot

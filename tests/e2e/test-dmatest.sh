@@ -62,33 +62,9 @@ LOGS="$E2E_OUT/logs"
 START_TIMEOUT=60        # a QEMU that must fail at start-up
 KILL_DEADLINE=15        # seconds QEMU may take to go once macvfiod is killed
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-RESULTS=()
-record() {  # record WHAT ARCH SECONDS STATUS
-    RESULTS+=("$(printf '%-34s %-8s %7ss  %s' "$1" "$2" "$3" "$4")")
-    case "$4" in
-    PASS*) PASSED=$((PASSED + 1)) ;;
-    SKIP*) SKIPPED=$((SKIPPED + 1)) ;;
-    *) FAILED=$((FAILED + 1)) ;;
-    esac
-    msg "$4: $1 ($2, $3 s)"
-}
 
 # step NAME ARCH CMD...: runs CMD, records its time and result.  CMD may set
 # STEP_NOTE to say more on its result line.
-STEP_NOTE=""
-step() {
-    local what="$1" arch="$2" t0 t1 st=PASS
-    shift 2
-    STEP_NOTE=""
-    t0=$(now)
-    "$@" || st=FAIL
-    t1=$(now)
-    record "$what" "$arch" "$(elapsed "$t0" "$t1")" "$st${STEP_NOTE:+ ($STEP_NOTE)}"
-    [ "$st" = PASS ]
-}
 
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-dmatest.XXXXXX")"
 DAEMON_PIDS=()
@@ -132,13 +108,6 @@ done
 mkdir -p "$LOGS"
 
 # Toolchains of the guest architectures: static helpers and kernel modules.
-toolchain() {
-    case "$1" in
-    x86_64) HELPER_CC=gcc; MODULE_CC=gcc-12; MODULE_MAKE=() ;;
-    aarch64) HELPER_CC=aarch64-linux-gnu-gcc; MODULE_CC=aarch64-linux-gnu-gcc-12
-             MODULE_MAKE=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;
-    esac
-}
 
 build_helper() {  # build_helper ARCH
     local out="$E2E_OUT/helpers/$1"
@@ -147,16 +116,6 @@ build_helper() {  # build_helper ARCH
         "$E2E_DIR/helpers/pcitool.c"
 }
 
-build_module() {  # build_module ARCH BASE_IMAGE
-    local kdir out="$E2E_OUT/modbuild-dmatest-$1"
-    kdir=$("$E2E_DIR/guest-headers.sh" "$2" | tail -n 1) || return 1
-    rm -rf "$out"
-    mkdir -p "$out"
-    cp "$E2E_DIR/modules/dmatest_irq/dmatest_irq.c" "$E2E_DIR/modules/dmatest_irq/Kbuild" "$out/"
-    make -s -C "$kdir" M="$out" ${MODULE_MAKE[@]+"${MODULE_MAKE[@]}"} modules 2>&1 |
-        grep -v '^Skipping BTF generation' >&2 || true
-    [ -f "$out/dmatest_irq.ko" ] || { msg "dmatest_irq.ko was not built"; return 1; }
-}
 
 # --- macvfiod -------------------------------------------------------------------
 
@@ -417,12 +376,13 @@ t_daemon_killed() {  # t_daemon_killed ARCH IMAGE
 
 for arch in "${ARCHES[@]}"; do
     arch="$(qemu_arch "$arch")"
-    toolchain "$arch"
     msg "=== $arch"
     base="$E2E_OUT/guest-$arch"
     img="$E2E_OUT/guest-$arch-dmatest"
     image_args=(--file "$E2E_OUT/helpers/$arch/pcitool:/bin/pcitool")
     with_irq=""
+    have_kmod=0
+    module_toolchain "$arch" && have_kmod=1   # also sets HELPER_CC
 
     if ! command -v "$HELPER_CC" >/dev/null ||
         ! step "pcitool (static $HELPER_CC)" "$arch" build_helper "$arch"; then
@@ -433,9 +393,11 @@ for arch in "${ARCHES[@]}"; do
         record "dmatest" "$arch" 0 "FAIL (no image)"
         continue
     fi
-    if command -v "$MODULE_CC" >/dev/null && command -v make >/dev/null; then
-        if step "dmatest_irq.ko" "$arch" build_module "$arch" "$base"; then
-            image_args+=(--module "$E2E_OUT/modbuild-dmatest-$arch/dmatest_irq.ko")
+    if [ "$have_kmod" = 1 ]; then
+        if step "dmatest_irq.ko" "$arch" build_kmod "$arch" "$base" dmatest_irq \
+                "$E2E_DIR/modules/dmatest_irq/dmatest_irq.c" \
+                "$E2E_DIR/modules/dmatest_irq/Kbuild"; then
+            image_args+=(--module "$(kmod_path "$arch" dmatest_irq)")
             with_irq=irq
         fi
     else
@@ -459,13 +421,4 @@ for arch in "${ARCHES[@]}"; do
     step "macvfiod killed" "$arch" t_daemon_killed "$arch" "$img" || true
 done
 
-echo
-echo "e2e dmatest tests (TCG, $(nproc) cores, wall-clock seconds):"
-printf '%s\n' "${RESULTS[@]}"
-echo
-if [ "$SKIPPED" -gt 0 ]; then
-    echo "e2e: $PASSED passed, $FAILED failed, $SKIPPED skipped"
-else
-    echo "e2e: $PASSED passed, $FAILED failed"
-fi
-[ "$FAILED" -eq 0 ]
+report_results dmatest

@@ -40,29 +40,7 @@ QEMU_DIR="${QEMU_DIR:-$BUILD_DIR/qemu}"
 LOGS="$E2E_OUT/logs"
 PATTERN_SEED=20261125
 
-PASSED=0
-FAILED=0
-RESULTS=()
-record() {  # record WHAT ARCH SECONDS STATUS
-    RESULTS+=("$(printf '%-34s %-8s %7ss  %s' "$1" "$2" "$3" "$4")")
-    case "$4" in
-    PASS*) PASSED=$((PASSED + 1)) ;;
-    *) FAILED=$((FAILED + 1)) ;;
-    esac
-    msg "$4: $1 ($2, $3 s)"
-}
 
-STEP_NOTE=""
-step() {  # step NAME ARCH CMD...
-    local what="$1" arch="$2" t0 t1 st=PASS
-    shift 2
-    STEP_NOTE=""
-    t0=$(now)
-    "$@" || st=FAIL
-    t1=$(now)
-    record "$what" "$arch" "$(elapsed "$t0" "$t1")" "$st${STEP_NOTE:+ ($STEP_NOTE)}"
-    [ "$st" = PASS ]
-}
 
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-nvme.XXXXXX")"
 DAEMON_PID=""
@@ -100,25 +78,7 @@ import random, sys
 sys.stdout.buffer.write(random.Random(int(sys.argv[1])).randbytes(4 << 20))' \
     "$PATTERN_SEED" >"$RUN/pattern"
 
-toolchain() {
-    case "$1" in
-    x86_64) MODULE_CC=gcc-12; MODULE_MAKE=(CC=gcc-12) ;;
-    aarch64) MODULE_CC=aarch64-linux-gnu-gcc-12
-             MODULE_MAKE=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) ;;
-    esac
-}
 
-build_module() {  # build_module ARCH BASE_IMAGE: guest/ -> modbuild-macvfio-ARCH
-    local kdir out="$E2E_OUT/modbuild-macvfio-$1"
-    kdir=$("$E2E_DIR/guest-headers.sh" "$2" | tail -n 1) || return 1
-    rm -rf "$out"
-    mkdir -p "$out/include/macvfio"
-    cp "$REPO_DIR/guest/macvfio.c" "$REPO_DIR/guest/Kbuild" "$out/"
-    cp "$REPO_DIR/include/macvfio/guest_proto.h" "$out/include/macvfio/"
-    make -s -C "$kdir" M="$out" ${MODULE_MAKE[@]+"${MODULE_MAKE[@]}"} modules 2>&1 |
-        grep -v '^Skipping BTF generation' >&2 || true
-    [ -f "$out/macvfio.ko" ] || { msg "macvfio.ko was not built"; return 1; }
-}
 
 # --- macvfiod ---------------------------------------------------------------------
 
@@ -217,20 +177,21 @@ t_released() {
 
 for arch in "${ARCHES[@]}"; do
     arch="$(qemu_arch "$arch")"
-    toolchain "$arch"
     msg "=== $arch"
     base="$E2E_OUT/guest-$arch"
     img="$E2E_OUT/guest-$arch-nvme"
     if ! step "build-guest (base)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$base"; then
         continue
     fi
-    if ! command -v "$MODULE_CC" >/dev/null ||
-        ! step "macvfio.ko ($MODULE_CC)" "$arch" build_module "$arch" "$base"; then
+    if ! module_toolchain "$arch" ||
+        ! step "macvfio.ko ($MODULE_CC)" "$arch" build_kmod "$arch" "$base" macvfio \
+            "$REPO_DIR/guest/macvfio.c" "$REPO_DIR/guest/Kbuild" \
+            "$REPO_DIR/include/macvfio/guest_proto.h:include/macvfio"; then
         record "nvme" "$arch" 0 "FAIL (no macvfio.ko)"
         continue
     fi
     if ! step "build-guest (nvme)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$img" \
-        --module "$E2E_OUT/modbuild-macvfio-$arch/macvfio.ko" --file "$RUN/pattern:/pattern"; then
+        --module "$(kmod_path "$arch" macvfio)" --file "$RUN/pattern:/pattern"; then
         continue
     fi
     rm -f "$RUN/disk.img"
@@ -249,9 +210,4 @@ for arch in "${ARCHES[@]}"; do
     stop_daemon
 done
 
-echo
-echo "e2e nvme tests (TCG, $(nproc) cores, wall-clock seconds):"
-printf '%s\n' "${RESULTS[@]}"
-echo
-echo "e2e: $PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+report_results nvme

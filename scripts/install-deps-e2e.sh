@@ -13,6 +13,10 @@
 #   gcc-aarch64-linux-gnu      the same for the arm64 guest (cross gcc-12)
 #   libc6-dev-arm64-cross      static arm64 helpers for the guest (tests/e2e/helpers,
 #                              aarch64-linux-gnu-gcc -static); x86_64 ones use gcc
+#   debootstrap                the trixie build chroot of tests/e2e/trixie-kbuild.sh
+#                              (the guest module against Debian 13's 6.12 kernel, which
+#                              needs gcc-14: trixie's compiler and headers live only
+#                              in that chroot, never on the host)
 #
 # What the guest itself runs (Debian's kernel, busybox-static) is NOT installed
 # here: tests/e2e/build-guest.sh downloads those .debs (guest-headers.sh the
@@ -25,7 +29,7 @@
 set -euo pipefail
 
 packages=(seabios qemu-system-data cpio kmod xz-utils make gcc-12 gcc-aarch64-linux-gnu
-          libc6-dev-arm64-cross)
+          libc6-dev-arm64-cross debootstrap)
 
 . "$(dirname "$0")/apt-install.sh"
 apt_install_missing deps-e2e "${packages[@]}"

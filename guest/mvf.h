@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * macvfio guest module: what its parts share.
+ *
+ * mvf_main.c     binds apple-dma-pci, picks the strategy, installs it on
+ *                the managed function (before its driver binds), debugfs
+ * mvf_window.c   window strategy: a constant-offset dma_range_map
+ * mvf_ring.c     the companion's request rings: MAP/UNMAP batches, one
+ *                doorbell (one VM exit) per batch, safe in atomic context
+ * mvf_ondemand.c on-demand strategy: dma_map_ops mapping granule spans on
+ *                demand, refcounted, unmapped lazily in batches
+ * mvf_pool.c     pool strategy: dma_map_ops bouncing through a pool that
+ *                is mapped once at probe
+ */
+#ifndef MVF_H
+#define MVF_H
+
+#include <linux/atomic.h>
+#include <linux/dma-map-ops.h>
+#include <linux/hashtable.h>
+#include <linux/list.h>
+#include <linux/pci.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include <macvfio/guest_proto.h>
+
+#define MVF_DRV_NAME "macvfio"
+
+/* Per-device counters, exported in debugfs; atomic so that the DMA paths
+ * of all CPUs update them without a shared lock. */
+struct mvf_counters {
+	atomic64_t maps;		/* MAP entries the host accepted */
+	atomic64_t unmaps;		/* UNMAP entries the host accepted */
+	atomic64_t batches;		/* ring submissions (one or more doorbells) */
+	atomic64_t doorbells;		/* doorbell writes = VM exits for DMA */
+	atomic64_t failures;		/* entries or requests that failed */
+	atomic64_t cache_hits;		/* on-demand: served by a live mapping */
+	atomic64_t bytes_bounced;	/* pool: bytes copied to or from the pool */
+	atomic64_t dma_maps;		/* streaming/coherent map calls served */
+	atomic64_t dma_unmaps;		/* streaming/coherent unmap calls served */
+};
+
+struct mvf_ring {
+	spinlock_t lock;	/* the ring belongs to one CPU at a time */
+	struct mvf_gp_entry *ent;
+	struct page *pages;
+	unsigned int order;
+	u32 size;		/* entries */
+	u32 index;		/* ring block number in the companion */
+};
+
+/* One request for mvf_ring_submit(). */
+struct mvf_req {
+	u64 gpa;		/* MAP */
+	u64 len;
+	u64 iova;		/* UNMAP in, MAP out */
+	u16 op;			/* MVF_GP_OP_* */
+	u16 flags;		/* MAP: MVF_GP_F_* */
+	int status;		/* out: 0 or a negative errno */
+};
+
+struct mvf_ext;
+
+/* On-demand state (mvf_ondemand.c). */
+struct mvf_od {
+	spinlock_t lock;	/* hashes, idle list, extent fields */
+	DECLARE_HASHTABLE(by_gpa, 10);
+	DECLARE_HASHTABLE(by_iova, 10);
+	struct list_head idle;	/* refs == 0, oldest first */
+	u32 nidle;
+	u32 nlive;		/* extents mapped on the host */
+	struct delayed_work flush;
+	struct kmem_cache *cache;
+	u64 last_gpa, last_iova;	/* for debugfs: an example */
+};
+
+struct mvf_pool_chunk {
+	void *vaddr;
+	struct page *pages;
+	unsigned int order;
+	u64 gpa, iova, size;
+	/* per bounce page: the original address of its byte 0 (0: coherent) */
+	phys_addr_t *orig;
+	u32 *npages;		/* at a slot's first page: its length in pages */
+};
+
+#define MVF_POOL_MAX_CHUNKS 64
+
+/* Pool state (mvf_pool.c). */
+struct mvf_pool {
+	struct gen_pool *gp;	/* "phys" of each chunk is its IOVA */
+	struct mvf_pool_chunk chunk[MVF_POOL_MAX_CHUNKS];
+	u32 nchunks;
+	u64 size;
+};
+
+struct mvf_gp {
+	struct pci_dev *pdev;		/* the companion */
+	void __iomem *regs;
+	struct pci_dev *managed;	/* reference held */
+	u32 strategy;			/* in force (MVF_GP_STRATEGY_*) */
+	u32 host_strategy;		/* what QEMU chose */
+	u32 features;
+	u64 granule;
+	u64 aperture_base, aperture_size;
+	u64 budget;			/* bytes the rings may map at once */
+
+	/* window */
+	u32 nwin;
+	struct mvf_gp_window win[MVF_GP_MAX_WINDOWS];
+	struct bus_dma_region *map;	/* nwin + 1 entries, the template */
+	/*
+	 * The copy installed in the managed device.  The driver core frees
+	 * dev->dma_range_map when a driver unbinds or fails to probe, so
+	 * each install is a fresh copy, forgotten (not freed) on those
+	 * events; only compared, never dereferenced.
+	 */
+	const struct bus_dma_region *cur;
+
+	/* pool and on-demand: per-device dma_map_ops, so a callback finds
+	 * its mvf_gp with container_of(get_dma_ops(dev)) */
+	struct dma_map_ops ops;
+	struct mvf_ring *rings;
+	u32 nrings;
+	u32 ring_max;			/* entries per doorbell */
+	struct mvf_od od;
+	struct mvf_pool pool;
+
+	struct mvf_counters cnt;
+	u64 installs;
+	u64 rebinds;
+	u64 attaches;
+	struct dentry *dbg;
+	struct list_head node;
+};
+
+/* Module parameters (mvf_main.c). */
+extern unsigned int mvf_pool_mb;
+extern unsigned int mvf_lazy_unmap_ms;
+extern unsigned int mvf_idle_max;
+
+static inline struct mvf_gp *mvf_from_dev(struct device *dev)
+{
+	return container_of(get_dma_ops(dev), struct mvf_gp, ops);
+}
+
+static inline u16 mvf_dir_flags(enum dma_data_direction dir)
+{
+	switch (dir) {
+	case DMA_TO_DEVICE:
+		return MVF_GP_F_READ;
+	case DMA_FROM_DEVICE:
+		return MVF_GP_F_WRITE;
+	default:
+		return MVF_GP_F_READ | MVF_GP_F_WRITE;
+	}
+}
+
+u64 mvf_read64(struct mvf_gp *gp, u32 off);
+
+/* mvf_window.c */
+int mvf_window_init(struct mvf_gp *gp);
+void mvf_window_fini(struct mvf_gp *gp);
+
+/* mvf_ring.c */
+int mvf_rings_init(struct mvf_gp *gp);
+void mvf_rings_fini(struct mvf_gp *gp);
+int mvf_ring_submit(struct mvf_gp *gp, struct mvf_req *req, u32 n);
+
+/* mvf_ondemand.c */
+int mvf_ondemand_init(struct mvf_gp *gp);
+void mvf_ondemand_fini(struct mvf_gp *gp);
+u32 mvf_ondemand_flush(struct mvf_gp *gp);
+void mvf_ondemand_show(struct mvf_gp *gp, struct seq_file *s);
+
+/* mvf_pool.c */
+int mvf_pool_init(struct mvf_gp *gp);
+void mvf_pool_fini(struct mvf_gp *gp);
+void mvf_pool_show(struct mvf_gp *gp, struct seq_file *s);
+
+#endif

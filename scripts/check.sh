@@ -4,7 +4,10 @@
 #   2. the same under ASan+UBSan
 #   3. a short libFuzzer run of every fuzz target (ASan+UBSan too)
 #   4. end to end: the patched QEMU boots Linux guests with a device
-#      passed through from macvfiod (E2E=0 skips this step)
+#      passed through from macvfiod: boot, dmatest, nvme (the guest module's
+#      three strategies), hostile (a hostile guest on the companion), and
+#      kbuild (the guest module on Debian's 6.1 and 6.12 kernels); E2E=0
+#      skips this step
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
@@ -40,7 +43,7 @@ if [ "${E2E:-1}" != 0 ]; then
   mkdir -p build/e2e-results
   rm -f build/e2e-results/*.log
   bash qemu/build.sh || status=1
-  for t in boot dmatest nvme; do
+  for t in boot dmatest nvme hostile kbuild; do
     tests/e2e/test-$t.sh 2>&1 | tee build/e2e-results/$t.log || status=1
     results+=(build/e2e-results/$t.log)
   done

@@ -157,6 +157,23 @@ static inline u16 mvf_dir_flags(enum dma_data_direction dir)
 	}
 }
 
+/*
+ * dma_map_ops.map_page in terms of a map_phys function; kernels whose ops
+ * have map_phys (MVF_HAVE_MAP_PHYS) take the latter directly.
+ */
+#ifdef MVF_HAVE_MAP_PHYS
+#define MVF_DEFINE_MAP_PAGE(name, map_phys)
+#else
+#define MVF_DEFINE_MAP_PAGE(name, map_phys)				\
+static dma_addr_t name(struct device *dev, struct page *page,		\
+		       unsigned long offset, size_t size,		\
+		       enum dma_data_direction dir, unsigned long attrs)	\
+{									\
+	return map_phys(dev, page_to_phys(page) + offset, size, dir,	\
+			attrs);						\
+}
+#endif
+
 u64 mvf_read64(struct mvf_gp *gp, u32 off);
 
 /* mvf_window.c */

@@ -406,16 +406,7 @@ static void mvf_od_unmap_phys(struct device *dev, dma_addr_t dma, size_t size,
 	mvf_od_after_put(gp);
 }
 
-#ifndef MVF_HAVE_MAP_PHYS
-static dma_addr_t mvf_od_map_page(struct device *dev, struct page *page,
-				  unsigned long offset, size_t size,
-				  enum dma_data_direction dir,
-				  unsigned long attrs)
-{
-	return mvf_od_map_phys(dev, page_to_phys(page) + offset, size, dir,
-			       attrs);
-}
-#endif
+MVF_DEFINE_MAP_PAGE(mvf_od_map_page, mvf_od_map_phys)
 
 static int mvf_od_map_sg(struct device *dev, struct scatterlist *sgl,
 			 int nents, enum dma_data_direction dir,
@@ -472,33 +463,7 @@ static gfp_t mvf_od_gfp(gfp_t gfp)
 	return (gfp & ~(__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM)) | __GFP_ZERO;
 }
 
-static void *mvf_od_alloc(struct device *dev, size_t size, dma_addr_t *dma,
-			  gfp_t gfp, unsigned long attrs)
-{
-	unsigned int order = get_order(size);
-	struct page *page;
-	dma_addr_t h;
-
-	page = alloc_pages(mvf_od_gfp(gfp), order);
-	if (!page)
-		return NULL;
-	h = mvf_od_map_phys(dev, page_to_phys(page), size, DMA_BIDIRECTIONAL,
-			    attrs);
-	if (h == DMA_MAPPING_ERROR) {
-		__free_pages(page, order);
-		return NULL;
-	}
-	*dma = h;
-	return page_address(page);
-}
-
-static void mvf_od_free(struct device *dev, size_t size, void *vaddr,
-			dma_addr_t dma, unsigned long attrs)
-{
-	mvf_od_unmap_phys(dev, dma, size, DMA_BIDIRECTIONAL, attrs);
-	free_pages((unsigned long)vaddr, get_order(size));
-}
-
+/* dma_map_ops.alloc_pages: pages mapped for @dir; also serves alloc */
 static struct page *mvf_od_alloc_pages(struct device *dev, size_t size,
 				       dma_addr_t *dma,
 				       enum dma_data_direction dir, gfp_t gfp)
@@ -525,6 +490,22 @@ static void mvf_od_free_pages(struct device *dev, size_t size,
 {
 	mvf_od_unmap_phys(dev, dma, size, dir, 0);
 	__free_pages(page, get_order(size));
+}
+
+static void *mvf_od_alloc(struct device *dev, size_t size, dma_addr_t *dma,
+			  gfp_t gfp, unsigned long attrs)
+{
+	struct page *page = mvf_od_alloc_pages(dev, size, dma,
+					       DMA_BIDIRECTIONAL, gfp);
+
+	return page ? page_address(page) : NULL;
+}
+
+static void mvf_od_free(struct device *dev, size_t size, void *vaddr,
+			dma_addr_t dma, unsigned long attrs)
+{
+	mvf_od_free_pages(dev, size, virt_to_page(vaddr), dma,
+			  DMA_BIDIRECTIONAL);
 }
 
 static int mvf_od_dma_supported(struct device *dev, u64 mask)

@@ -167,16 +167,7 @@ static void mvf_pool_unmap_phys(struct device *dev, dma_addr_t dma,
 	atomic64_inc(&gp->cnt.dma_unmaps);
 }
 
-#ifndef MVF_HAVE_MAP_PHYS
-static dma_addr_t mvf_pool_map_page(struct device *dev, struct page *page,
-				    unsigned long offset, size_t size,
-				    enum dma_data_direction dir,
-				    unsigned long attrs)
-{
-	return mvf_pool_map_phys(dev, page_to_phys(page) + offset, size, dir,
-				 attrs);
-}
-#endif
+MVF_DEFINE_MAP_PAGE(mvf_pool_map_page, mvf_pool_map_phys)
 
 static void mvf_pool_unmap_sg(struct device *dev, struct scatterlist *sgl,
 			      int nents, enum dma_data_direction dir,
@@ -226,28 +217,35 @@ static void mvf_pool_sync_for_device(struct device *dev, dma_addr_t dma,
 		mvf_pool_copy(mvf_from_dev(dev), dma, size, true);
 }
 
-static void mvf_pool_sync_sg_for_cpu(struct device *dev,
-				     struct scatterlist *sgl, int nents,
-				     enum dma_data_direction dir)
+static void mvf_pool_sync_sg(struct device *dev, struct scatterlist *sgl,
+			     int nents, enum dma_data_direction dir,
+			     bool for_device)
 {
 	struct scatterlist *sg;
 	int i;
 
-	for_each_sg(sgl, sg, nents, i)
-		mvf_pool_sync_for_cpu(dev, sg_dma_address(sg), sg_dma_len(sg),
-				      dir);
+	for_each_sg(sgl, sg, nents, i) {
+		if (for_device)
+			mvf_pool_sync_for_device(dev, sg_dma_address(sg),
+						 sg_dma_len(sg), dir);
+		else
+			mvf_pool_sync_for_cpu(dev, sg_dma_address(sg),
+					      sg_dma_len(sg), dir);
+	}
+}
+
+static void mvf_pool_sync_sg_for_cpu(struct device *dev,
+				     struct scatterlist *sgl, int nents,
+				     enum dma_data_direction dir)
+{
+	mvf_pool_sync_sg(dev, sgl, nents, dir, false);
 }
 
 static void mvf_pool_sync_sg_for_device(struct device *dev,
 					struct scatterlist *sgl, int nents,
 					enum dma_data_direction dir)
 {
-	struct scatterlist *sg;
-	int i;
-
-	for_each_sg(sgl, sg, nents, i)
-		mvf_pool_sync_for_device(dev, sg_dma_address(sg),
-					 sg_dma_len(sg), dir);
+	mvf_pool_sync_sg(dev, sgl, nents, dir, true);
 }
 
 static void *mvf_pool_alloc(struct device *dev, size_t size, dma_addr_t *dma,

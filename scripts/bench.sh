@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# make bench: prints the host layer's figures (never asserts timings).
+# make bench: prints the host layer's figures, then the guest I/O benchmark
+# (bench/guest-io.sh: boots TCG guests; builds the patched QEMU if it can,
+# else says it skipped). Never asserts timings. BENCH_GUEST=0: host only.
 set -euo pipefail
 build=${1:-build/host}
 dir=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+pid=""
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
 echo "== DART allocator (core/dart.c)"
 "$build/bench/bench_dart"
@@ -14,3 +17,14 @@ echo "== host round trips: libmacvfio -> socket -> macvfiod -> sim:dmatest"
 pid=$!
 for _ in $(seq 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
 "$build/bench/bench_host" --socket "$dir/s" --iterations "${BENCH_ITERATIONS:-20000}"
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+
+echo
+echo "== guest I/O: sim:nvme passed through, per DMA strategy, vs QEMU's emulated nvme"
+if [ "${BENCH_GUEST:-1}" = 0 ]; then
+    echo "skipped (BENCH_GUEST=0)"
+else
+    MACVFIO_HOST_BUILD="$(cd "$build" && pwd)" "$(dirname "$0")/../bench/guest-io.sh" ||
+        echo "guest I/O benchmark failed (status $?); the figures above stand"
+fi

@@ -1,0 +1,413 @@
+#!/usr/bin/env bash
+# Guest I/O benchmark: 4 KiB random reads and 128 KiB sequential reads in
+# an x86_64 guest (TCG), on macvfiod's sim:nvme passed through by
+# vfio-apple-pci under each DMA strategy of the macvfio guest module, next
+# to QEMU's own emulated nvme on the same backing file.  Prints figures,
+# never asserts them (`make bench` runs it; see bench/README.md).
+#
+#   bench/guest-io.sh [options] [CONFIG...]      (default: emu window pool ondemand)
+#
+# Options:
+#   --secs S        seconds per load (default 10, or $BENCH_IO_SECS)
+#   --qd N          I/Os in flight (default 4, or $BENCH_IO_QD)
+#   --engine E      iogen engine: aio (default) or sync ($BENCH_IO_ENGINE)
+#   --smp N         guest vCPUs (default 2, or $BENCH_IO_SMP)
+#   --disk-mb N     backing file size in MiB (default 256, or $BENCH_IO_DISK_MB)
+#   --rounds N      run every configuration N times, interleaved, and report
+#                   the median of each figure (default 1, or $BENCH_IO_ROUNDS)
+#   --config 'NAME|MACVFIOD OPTS|VFIO-APPLE-PCI PROPS|MACVFIO PARAMS|EXPECT'
+#                   add (or replace, by NAME) a configuration; '-' or empty
+#                   fields mean none; selected when no CONFIG is named, or by NAME
+#   --list          print the configurations and exit
+#   --report FILE   print the table of an earlier run's results.txt and exit
+#   --no-build      do not build QEMU or macvfiod when missing (say so and
+#                   exit 0); iogen, macvfio.ko and the image are always rebuilt
+#
+# A configuration is what one guest boot runs under: macvfiod's options, the
+# vfio-apple-pci properties, the `modprobe macvfio` parameters, and the
+# strategy the module's debugfs must then report (a module that ignored the
+# parameter is not measured under the wrong name).  `emu` is the reference:
+# QEMU's emulated nvme (-drive ...,readonly=on -device nvme,serial=emu) on the
+# same file, no macvfiod.  A configuration that cannot run (QEMU refuses the
+# property, the module refuses the strategy, ...) is reported n/a with the
+# reason; the others still run.
+#
+# Per boot (one at a time, tests/e2e/run-guest.sh, 512 MiB memfd RAM): the
+# guest (tests/e2e/tests/bench-io.sh) loads the drivers, runs /bin/iogen
+# (tests/e2e/helpers/iogen.c, static) randread 4 KiB then seqread 128 KiB,
+# each for --secs, O_DIRECT, verifying every 4 KiB block read holds its own
+# offset (the file is pre-filled by `iogen fill`), and prints the deltas of
+# /sys/kernel/debug/macvfio/<BDF>/{doorbells,maps,unmaps,batches,
+# bytes_bounced,failures,...} around each load (a counter the module does not
+# have counts as 0). The host polls macvfiod (`macvfio info --json`) for its
+# trapped MMIO accesses and DMA maps over the whole boot.
+#
+# Results: the table on stdout; raw lines in build/e2e/bench-io/results.txt;
+# console and QEMU logs in build/e2e/logs/bench-io-CONFIG-x86_64.{log,qemu.log}.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../tests/e2e/lib.sh
+. "$REPO/tests/e2e/lib.sh"
+_e2e_prog=guest-io
+
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-0}"; }
+
+# --- configurations ------------------------------------------------------------
+# NAME | macvfiod options | vfio-apple-pci properties | modprobe macvfio parameters | expected debugfs strategy
+CONFIGS=(
+    "emu|-|-|-|-"
+    "window|-|dma-strategy=window|strategy=window|window"
+    "pool|-|dma-strategy=pool|strategy=pool|pool"
+    "ondemand|--dma-budget 64M|dma-strategy=ondemand|strategy=ondemand|ondemand"
+)
+
+SECS="${BENCH_IO_SECS:-10}"
+QD="${BENCH_IO_QD:-4}"
+ENGINE="${BENCH_IO_ENGINE:-aio}"
+SMP="${BENCH_IO_SMP:-2}"
+DISK_MB="${BENCH_IO_DISK_MB:-256}"
+ROUNDS="${BENCH_IO_ROUNDS:-1}"
+ARCH=x86_64
+BUILD=1
+LIST=0
+REPORT=""
+SELECT=()
+need() { [ "$1" -ge 2 ] || die "$2 needs a value (see --help)"; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --secs) need $# "$1"; SECS="$2"; shift 2 ;;
+    --qd) need $# "$1"; QD="$2"; shift 2 ;;
+    --engine) need $# "$1"; ENGINE="$2"; shift 2 ;;
+    --smp) need $# "$1"; SMP="$2"; shift 2 ;;
+    --disk-mb) need $# "$1"; DISK_MB="$2"; shift 2 ;;
+    --config)
+        need $# "$1"
+        [ "$(tr -cd '|' <<<"$2" | wc -c)" = 4 ] || die "--config '$2': expected 5 fields separated by |"
+        n="${2%%|*}"
+        kept=()
+        for c in "${CONFIGS[@]}"; do [ "${c%%|*}" = "$n" ] || kept+=("$c"); done
+        CONFIGS=(${kept[@]+"${kept[@]}"} "$2")
+        shift 2 ;;
+    --rounds) need $# "$1"; ROUNDS="$2"; shift 2 ;;
+    --list) LIST=1; shift ;;
+    --report) need $# "$1"; REPORT="$2"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) usage 0 ;;
+    -*) die "unknown option $1 (see --help)" ;;
+    *) SELECT+=("$1"); shift ;;
+    esac
+done
+for v in SECS QD SMP DISK_MB ROUNDS; do
+    case "${!v}" in ''|*[!0-9]*|0) die "${v,,} must be a positive integer" ;; esac
+done
+
+field() { cut -d'|' -f"$2" <<<"$1" | sed 's/^ *-\? *$//'; }   # field CONFIG N ('-' -> empty)
+
+# report FILE: the table, from the raw lines (configurations in file order;
+# with several rounds, the median of each figure and counters over all).
+report() {
+    awk '
+function kv(line, key,   f, i, n) {
+    n = split(line, f, " ")
+    for (i = 1; i <= n; i++) if (index(f[i], key "=") == 1) return substr(f[i], length(key) + 2)
+    return ""
+}
+function num(v) { return (v == "" || v == "-") ? 0 : v + 0 }
+function per(a, b,   x) {
+    if (b <= 0) return "-"
+    x = a / b
+    return x == 0 ? "0" : sprintf(x < 0.01 ? "%.6f" : x < 100 ? "%.3f" : "%.0f", x)
+}
+function perc(c, t, k) { return (c, t, k) in cnt && cnt[c, t, k] != "-" ? per(cnt[c, t, k], ios[c, t]) : "-" }
+function median(arr, c, t, n,   v, i, j, x) {
+    for (i = 1; i <= n; i++) v[i] = arr[c, t, i] + 0
+    for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+/^# bench/ { if (load == "") load = $(NF - 2) " " $(NF - 1) " " $NF; cores = $(NF - 5); next }
+/^# secs=/ { secs = kv($0, "secs"); qd = kv($0, "qd"); engine = kv($0, "engine"); smp = kv($0, "smp")
+             rounds = kv($0, "rounds"); next }
+/^#/ { next }
+{ name = $1; if (!(name in seen)) { seen[name] = 1; order = order " " name } }
+$2 == "na" { sub(/^[^ ]+ na /, ""); if (!(name in na)) na[name] = $0; nna[name]++; next }
+$2 == "disk" { strat[name] = kv($0, "strategy"); ign[name] = kv($0, "ignored") }
+$2 == "result" { t = kv($0, "test"); k = ++nres[name, t]; iv[name, t, k] = kv($0, "iops"); mv[name, t, k] = kv($0, "mbps")
+                 ios[name, t] += kv($0, "ios"); cur[name] += kv($0, "ios") }
+$2 == "delta" { t = kv($0, "test")
+                for (i = 4; i <= NF; i++) { split($i, p, "=")
+                    if (p[2] == "-") cnt[name, t, p[1]] = "-"; else cnt[name, t, p[1]] += p[2] } }
+$2 == "host" { if (kv($0, "trapped") != "-" && cur[name] > 0) { trapped[name] += kv($0, "trapped"); tot[name] += cur[name] }
+               cur[name] = 0; hmaps[name] += num(kv($0, "host_maps")); boots[name]++ }
+END {
+    r = rounds > 1 ? sprintf(", median of %d rounds", rounds) : ""
+    printf "Guest I/O (x86_64 guest, TCG, %s vCPUs, %s host cores, load %s): iogen %s qd=%d, %d s per load%s, O_DIRECT, data verified\n\n", smp, cores, load, engine, qd, secs, r
+    printf "%-12s %-9s %12s %8s %13s %8s %17s %13s\n", "config", "strategy", "4K rand IOPS", "MB/s", "128K seq IOPS", "MB/s", "doorbells/I/O", "MMIO traps/IO"
+    n = split(order, names, " ")
+    for (i = 1; i <= n; i++) {
+        c = names[i]
+        if (!nres[c, "randread"] || !nres[c, "seqread"]) {
+            why = (c in na) ? na[c] : "no result"
+            if (length(why) > 100) { notes = notes sprintf("  %s n/a: %s\n", c, why); why = substr(why, 1, 97) "..." }
+            printf "%-12s %-9s %s\n", c, "n/a", why
+            continue
+        }
+        if (nna[c]) notes = notes sprintf("  %s: n/a in %d round(s): %s\n", c, nna[c], na[c])
+        d = "-"; tr = "-"
+        if (c != "emu") {
+            star = ((c, "randread", "doorbells") in cnt && cnt[c, "randread", "doorbells"] != "-") ? "" : "*"
+            d = per(num(cnt[c, "randread", "doorbells"]), ios[c, "randread"]) "/" per(num(cnt[c, "seqread", "doorbells"]), ios[c, "seqread"]) star
+            if (star != "") anystar = 1
+            if (c in trapped) tr = per(trapped[c], tot[c])
+            nk = split("maps unmaps batches cache_hits bytes_bounced dma_maps failures", keys, " ")
+            line = ""
+            for (k = 1; k <= nk; k++)
+                if ((c, "randread", keys[k]) in cnt && cnt[c, "randread", keys[k]] != "-")
+                    line = line (keys[k] == "failures" ? sprintf(", failures %d/%d (count)", cnt[c, "randread", "failures"], cnt[c, "seqread", "failures"]) : sprintf(", %s %s/%s", keys[k], perc(c, "randread", keys[k]), perc(c, "seqread", keys[k])))
+            det = det sprintf("  %-11s %s; macvfiod DMA maps per boot: %s\n", c,
+                line == "" ? "no counters" : substr(line, 3), boots[c] ? hmaps[c] / boots[c] : "-")
+            if (ign[c] != "" && ign[c] != "-") notes = notes sprintf("  %s: the module ignored %s= (unknown to it); it ran the companion'"'"'s strategy, %s\n", c, ign[c], strat[c])
+        }
+        printf "%-12s %-9s %12.0f %8.1f %13.0f %8.1f %17s %13s\n", c, (c == "emu") ? "(QEMU)" : strat[c],
+            median(iv, c, "randread", nres[c, "randread"]), median(mv, c, "randread", nres[c, "randread"]),
+            median(iv, c, "seqread", nres[c, "seqread"]), median(mv, c, "seqread", nres[c, "seqread"]), d, tr
+    }
+    print ""
+    print "MB/s: 10^6 bytes/s. doorbells/I/O: apple-dma-pci doorbells rung by macvfio per I/O, 4K load/128K load"
+    print "(debugfs deltas around each load)." (anystar ? " *: the module has no doorbells counter, counted as 0 (window rings none)." : "")
+    print "MMIO traps/IO: BAR accesses macvfiod served (NVMe doorbells, probing) over the whole boot, per I/O of both loads."
+    if (det != "") { print "macvfio debugfs counters per I/O (4K load/128K load):"; printf "%s", det }
+    if (notes != "") { print "Notes:"; printf "%s", notes }
+}' "$1"
+}
+if [ -n "$REPORT" ]; then
+    [ -f "$REPORT" ] || die "--report $REPORT: no such file"
+    report "$REPORT"
+    exit 0
+fi
+
+if [ "$LIST" = 1 ]; then
+    printf '%-10s %-22s %-26s %-22s %s\n' NAME MACVFIOD VFIO-APPLE-PCI "MODPROBE MACVFIO" EXPECT
+    for c in "${CONFIGS[@]}"; do
+        f2=$(field "$c" 2); f3=$(field "$c" 3); f4=$(field "$c" 4); f5=$(field "$c" 5)
+        printf '%-10s %-22s %-26s %-22s %s\n' "$(field "$c" 1)" "${f2:--}" "${f3:--}" "${f4:--}" "${f5:--}"
+    done
+    exit 0
+fi
+
+RUNLIST=()
+if [ ${#SELECT[@]} -eq 0 ]; then
+    RUNLIST=("${CONFIGS[@]}")
+else
+    for s in "${SELECT[@]}"; do
+        found=""
+        for c in "${CONFIGS[@]}"; do [ "${c%%|*}" = "$s" ] && found="$c"; done
+        [ -n "$found" ] || die "no configuration '$s' (see --list)"
+        RUNLIST+=("$found")
+    done
+fi
+
+HOST_BUILD="${MACVFIO_HOST_BUILD:-$BUILD_DIR/host}"
+MACVFIOD="$HOST_BUILD/daemon/macvfiod"
+MACVFIO_TOOL="$HOST_BUILD/tools/macvfio"
+QEMU_DIR="${QEMU_DIR:-$BUILD_DIR/qemu}"
+QEMU_BIN="$QEMU_DIR/qemu-system-$ARCH"
+OUT="$E2E_OUT/bench-io"
+LOGS="$E2E_OUT/logs"
+DISK="$OUT/disk-${DISK_MB}M.img"
+# Own directories for everything built here: other e2e runs in this tree
+# rebuild build/e2e/guest-ARCH and modbuild-* at any time.
+BASE_IMG="$OUT/guest-base"
+IMG="$OUT/guest"
+KBUILD="$OUT/modbuild"
+RESFILE="$OUT/results.txt"
+
+skip() { echo "guest I/O benchmark skipped: $*"; exit 0; }
+
+RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-bench-io.XXXXXX")"
+DAEMON_PID=""
+# shellcheck disable=SC2317  # invoked by trap
+cleanup() {
+    if [ -n "$DAEMON_PID" ]; then
+        kill "$DAEMON_PID" 2>/dev/null || true
+        wait "$DAEMON_PID" 2>/dev/null || true
+    fi
+    rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'msg "interrupted"; exit 130' INT TERM
+
+# --- what it needs (built when missing, like the e2e suites) ---------------------
+
+has_vfio_apple() { "$QEMU_BIN" -device help 2>/dev/null | grep -q '"vfio-apple-pci"'; }
+if [ "$BUILD" = 1 ]; then
+    "$REPO/scripts/install-deps-e2e.sh" >/dev/null || skip "scripts/install-deps-e2e.sh failed"
+    if ! has_vfio_apple; then
+        msg "no patched QEMU in $QEMU_DIR: running qemu/build.sh"
+        bash "$REPO/qemu/build.sh" >&2 || skip "qemu/build.sh failed"
+    fi
+    if [ ! -x "$MACVFIOD" ] || [ ! -x "$MACVFIO_TOOL" ]; then
+        [ -f "$HOST_BUILD/build.ninja" ] || meson setup "$HOST_BUILD" "$REPO" >/dev/null
+        ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null || skip "cannot build macvfiod"
+    fi
+fi
+has_vfio_apple || skip "no QEMU with vfio-apple-pci at $QEMU_BIN (bash qemu/build.sh)"
+[ -x "$MACVFIOD" ] || skip "no $MACVFIOD (make host)"
+module_toolchain "$ARCH" || skip "no $MODULE_CC for the guest module (scripts/install-deps-e2e.sh)"
+command -v "$HELPER_CC" >/dev/null || skip "no $HELPER_CC"
+mkdir -p "$OUT" "$LOGS"
+
+t0=$(now)
+"$HELPER_CC" -static -O2 -Wall -Wextra -Werror -pthread -o "$OUT/iogen" \
+    "$E2E_DIR/helpers/iogen.c" || skip "cannot build iogen"
+# Always (a few seconds): the benchmark measures the module and scripts of
+# this tree. Without macvfio.ko only the emu reference can run.
+"$E2E_DIR/build-guest.sh" "$ARCH" "$BASE_IMG" >"$OUT/build.log" 2>&1 ||
+    skip "cannot build the guest image (see $OUT/build.log)"
+KO_ERR=""
+image_args=(--file "$OUT/iogen:/bin/iogen")
+# macvfio.ko from every source of guest/ (the module is growing files; its
+# Kbuild lists them), like lib.sh's build_kmod but in a directory of our own.
+build_macvfio() {
+    local kdir
+    kdir=$("$E2E_DIR/guest-headers.sh" "$BASE_IMG" | tail -n 1) || return 1
+    rm -rf "$KBUILD"
+    mkdir -p "$KBUILD/include/macvfio"
+    cp "$REPO"/guest/*.[ch] "$REPO/guest/Kbuild" "$KBUILD/"
+    cp "$REPO/include/macvfio/guest_proto.h" "$KBUILD/include/macvfio/"
+    make -s -C "$kdir" M="$KBUILD" ${MODULE_MAKE[@]+"${MODULE_MAKE[@]}"} modules 2>&1 |
+        grep -v '^Skipping BTF generation' || true
+    [ -f "$KBUILD/macvfio.ko" ]
+}
+if build_macvfio >>"$OUT/build.log" 2>&1; then
+    image_args+=(--module "$KBUILD/macvfio.ko")
+else
+    KO_ERR="guest/macvfio.ko did not build: $(grep -m1 -i 'error' "$OUT/build.log" || tail -n 1 "$OUT/build.log")"
+    msg "$KO_ERR (see $OUT/build.log)"
+fi
+"$E2E_DIR/build-guest.sh" "$ARCH" "$IMG" "${image_args[@]}" >>"$OUT/build.log" 2>&1 ||
+    skip "cannot build the benchmark image (see $OUT/build.log)"
+# The backing file: real data, every 4 KiB block starting with its offset.
+if [ ! -f "$DISK" ] || [ "$(stat -c %s "$DISK")" != $((DISK_MB << 20)) ]; then
+    rm -f "$OUT"/disk-*.img
+    "$OUT/iogen" fill "$DISK.tmp" "${DISK_MB}M" 20261125 && mv "$DISK.tmp" "$DISK"
+fi
+msg "iogen, macvfio.ko, image and a ${DISK_MB} MiB backing file ready in $(elapsed "$t0" "$(now)")s"
+
+# --- one configuration -----------------------------------------------------------
+
+start_daemon() {  # start_daemon NAME OPTIONS...: sim:nvme on $DISK; sets SOCK
+    local name="$1"
+    shift
+    SOCK="$RUN/$name.sock"
+    # shellcheck disable=SC2068  # options, split on purpose
+    "$MACVFIOD" --quiet --socket "$SOCK" --device "sim:nvme,file=$DISK" $@ \
+        >"$LOGS/macvfiod-bench-io-$name.log" 2>&1 &
+    DAEMON_PID=$!
+    for _ in $(seq 1 100); do
+        [ -S "$SOCK" ] && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    WHY="macvfiod $* did not start: $(tail -n 1 "$LOGS/macvfiod-bench-io-$name.log")"
+    stop_daemon
+    return 1
+}
+
+stop_daemon() {
+    [ -n "$DAEMON_PID" ] || return 0
+    kill "$DAEMON_PID" 2>/dev/null || true
+    wait "$DAEMON_PID" 2>/dev/null || true
+    DAEMON_PID=""
+}
+
+host_stats() {  # host_stats SOCK: "trapped dma_maps" of device 0 (reads + writes)
+    [ -x "$MACVFIO_TOOL" ] || return 1
+    "$MACVFIO_TOOL" info --json --socket "$1" 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["stats"]
+print(s["trapped_reads"] + s["trapped_writes"], s["dma_maps"])' 2>/dev/null
+}
+
+# run_config CONFIG: one boot; appends to $RESFILE, sets ROW
+run_config() {
+    local c="$1" name dopts props mparams expect log qlog args pid rc trapped maps t tm
+    name=$(field "$c" 1); dopts=$(field "$c" 2); props=$(field "$c" 3)
+    mparams=$(field "$c" 4); expect=$(field "$c" 5)
+    log="$LOGS/bench-io-$name-$ARCH.log"
+    qlog="${log%.log}.qemu.log"
+    WHY=""
+    args="secs=$SECS,qd=$QD,engine=$ENGINE,verify=1"
+    local qemu_args=()
+    if [ "$name" = emu ]; then
+        args="target=emu,$args"
+        # shellcheck disable=SC2054  # commas are QEMU's
+        qemu_args=(-drive "file=$DISK,if=none,id=d0,format=raw,readonly=on"
+                   -device nvme,drive=d0,serial=emu)
+    else
+        if [ -n "$KO_ERR" ]; then echo "$name na $KO_ERR" >> "$RESFILE"; return 0; fi
+        args="target=pt,$args${mparams:+,modparams=${mparams// /:}}${expect:+,expect=$expect}"
+        # shellcheck disable=SC2086  # options, split on purpose
+        start_daemon "$name" $dopts || { echo "$name na $WHY" >> "$RESFILE"; return 0; }
+        qemu_args=(-device "vfio-apple-pci,socket=$SOCK${props:+,$props}"
+                   -trace enable=vfio_apple_dma_strategy)
+    fi
+    if [ "$name" = emu ]; then
+        msg "--- $name: QEMU's emulated nvme on the same file (no macvfiod, no macvfio)"
+    else
+        msg "--- $name: macvfiod ${dopts:-(defaults)}; vfio-apple-pci ${props:-(defaults)}; modprobe macvfio ${mparams:-(no parameters)}"
+    fi
+    QEMU="$QEMU_BIN" "$E2E_DIR/run-guest.sh" -a "$ARCH" -i "$IMG" -t /tests/bench-io.sh \
+        -n "bench-io-$name" -T $((SECS * 2 + 240)) --smp "$SMP" --log "$log" \
+        --append "macvfio.modules=none macvfio.args=$args" -- "${qemu_args[@]}" \
+        >"$RUN/$name.out" 2>&1 &
+    pid=$!
+    trapped=""; maps=""
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ -n "$DAEMON_PID" ] && read -r t tm < <(host_stats "$SOCK"); then
+            trapped=$t; maps=$tm
+        fi
+        sleep 1
+    done
+    rc=0
+    wait "$pid" || rc=$?
+    if [ -n "$DAEMON_PID" ] && read -r t tm < <(host_stats "$SOCK"); then
+        [ "${t:-0}" -ge "${trapped:-0}" ] && { trapped=$t; maps=$tm; }
+    fi
+    stop_daemon
+    local qstrat
+    qstrat=$(grep -o 'vfio_apple_dma_strategy .*' "$qlog" 2>/dev/null | head -n 1 |
+        grep -o -w -e window -e pool -e ondemand | head -n 1 || true)
+    tr -d '\r' < "$log" | grep '^BENCH-IO ' | sed "s/^BENCH-IO /$name /" >> "$RESFILE" || true
+    echo "$name host trapped=${trapped:--} host_maps=${maps:--} qemu_strategy=${qstrat:--}" >> "$RESFILE"
+    if [ "$rc" != 0 ]; then
+        WHY=$(grep -o "FAIL bench-io-$name.*" "$RUN/$name.out" | head -n 1 | sed "s/^FAIL bench-io-$name ([^)]*) after [0-9.]*s: //")
+        grep -q '^MACVFIO-E2E: FAIL' <(tr -d '\r' < "$log") &&
+            WHY=$(tr -d '\r' < "$log" | grep -m1 '^MACVFIO-E2E: FAIL' | sed "s/^MACVFIO-E2E: FAIL bench-io-$name: //")
+        if grep -q 'QEMU exited with status' <<<"$WHY" && [ -s "$qlog" ]; then
+            WHY="QEMU: $(grep -v '^vfio_apple' "$qlog" | tail -n 1 | sed 's/^.*qemu-system-[a-z0-9_]*: //; s/^-device [^ ]*: //')"
+        fi
+        echo "$name na ${WHY:-failed (see $log)}" >> "$RESFILE"
+        msg "$name: n/a: ${WHY:-failed}"
+        sed 's/^/  | /' "$RUN/$name.out" | tail -n 8 >&2
+    fi
+}
+
+# --- run and report --------------------------------------------------------------
+
+: > "$RESFILE"
+{
+    echo "# bench/guest-io.sh $(date -u +%FT%TZ) host $(uname -n) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# secs=$SECS qd=$QD engine=$ENGINE smp=$SMP disk=${DISK_MB}MiB rounds=$ROUNDS qemu=$QEMU_BIN"
+} >> "$RESFILE"
+T0=$(now)
+for ((round = 1; round <= ROUNDS; round++)); do
+    [ "$ROUNDS" = 1 ] || msg "=== round $round of $ROUNDS"
+    for c in "${RUNLIST[@]}"; do
+        run_config "$c"
+    done
+done
+T1=$(now)
+
+report "$RESFILE"
+echo "($(elapsed "$T0" "$T1") s; raw lines: $RESFILE; logs: $LOGS/bench-io-*)"

@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# End-to-end hostile-guest test of apple-dma-pci: a guest program writes
+# garbage into the companion's registers and rings; QEMU and macvfiod must
+# stay up, and the device must keep working for the honest driver afterwards.
+#
+#   tests/e2e/test-hostile.sh [ARCH...]      (default: x86_64 aarch64)
+#
+# macvfiod serves sim:nvme on a 64 MiB backing file with --dma-budget 64M, so
+# QEMU (512 MiB guest, default dma-strategy auto) chooses the on-demand
+# strategy and the companion has request rings (one per vCPU; 2 vCPUs).
+# For each architecture:
+#   hostile.c       helpers/hostile.c, static, shipped as /bin/hostile
+#   macvfio.ko      the guest module from guest/ (for the honest driver)
+#   hostile cases   tests/hostile.sh, booted with macvfio.modules=none: every
+#                   case (read-only registers, bad access sizes, rings >=
+#                   NUM_RINGS, STRATEGY, bad ring set-ups, refused doorbells,
+#                   wrapping batches, bad MAP/UNMAP entries, 1000 random
+#                   entries from a fixed seed, register garbage, BUDGET
+#                   exhausted, RESET, an honest MAP/UNMAP) gets the status
+#                   docs/guest-protocol.md specifies
+#   QEMU survived   QEMU exited with status 0 (the guest powered off), its
+#                   log shows no abort, assertion or crash, and the guest
+#                   reached its verdict
+#   macvfiod        still running, answers `macvfio info --json`, and has no
+#                   live mapping once the guest is gone
+#   honest driver   in the same boot, after the hostile cases: modprobe
+#                   macvfio (on-demand), modprobe nvme, a 4 MiB pattern
+#                   written and read back with O_DIRECT (needs the guest
+#                   module's on-demand support)
+#   backing file    the pattern is in the backing file
+#   MAX_MAPPINGS    a second boot with --dma-max-mappings 64: the hostile
+#                   cases again, now exhausting MAX_MAPPINGS (-EMFILE); QEMU
+#                   and macvfiod as above
+#
+# Prints timings, then "e2e: N passed, N failed"; exit status 0 only if
+# everything passed.  Logs: $MACVFIO_BUILD_DIR/e2e/logs/hostile*-ARCH.*
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ARCHES=("$@")
+[ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
+
+HOST_BUILD="${MACVFIO_HOST_BUILD:-$BUILD_DIR/host}"
+MACVFIOD="$HOST_BUILD/daemon/macvfiod"
+MACVFIO_TOOL="$HOST_BUILD/tools/macvfio"
+QEMU_DIR="${QEMU_DIR:-$BUILD_DIR/qemu}"
+LOGS="$E2E_OUT/logs"
+PATTERN_SEED=20261125
+HOSTILE_SEED=20261125
+GUEST_TIMEOUT=420
+
+RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-hostile.XXXXXX")"
+DAEMON_PID=""
+# shellcheck disable=SC2317  # invoked by trap
+cleanup() {
+    [ -z "$DAEMON_PID" ] || kill "$DAEMON_PID" 2>/dev/null || true
+    rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'msg "interrupted"; exit 130' INT TERM
+
+# --- what the tests need ------------------------------------------------------
+
+"$REPO_DIR/scripts/install-deps-e2e.sh"
+
+if [ ! -x "$MACVFIOD" ] || [ ! -x "$MACVFIO_TOOL" ]; then
+    msg "building macvfiod and the macvfio tool in $HOST_BUILD"
+    [ -f "$HOST_BUILD/build.ninja" ] || meson setup "$HOST_BUILD" "$REPO_DIR" >/dev/null
+    ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null
+fi
+qemu_has_device() {  # (captured first: grep -q closing the pipe early trips pipefail)
+    local devices
+    devices=$("$QEMU_DIR/qemu-system-$1" -device help 2>/dev/null) || return 1
+    grep -q '"vfio-apple-pci"' <<<"$devices"
+}
+for arch in "${ARCHES[@]}"; do
+    check_arch "$arch"
+    if ! qemu_has_device "$(qemu_arch "$arch")"; then
+        [ "$QEMU_DIR" = "$BUILD_DIR/qemu" ] ||
+            die "$QEMU_DIR/qemu-system-$(qemu_arch "$arch") has no vfio-apple-pci"
+        msg "no patched QEMU with vfio-apple-pci in $QEMU_DIR: running qemu/build.sh"
+        bash "$REPO_DIR/qemu/build.sh"
+        break
+    fi
+done
+mkdir -p "$LOGS"
+
+# The pattern the honest driver writes: 4 MiB from a fixed seed, /pattern
+python3 -c '
+import random, sys
+sys.stdout.buffer.write(random.Random(int(sys.argv[1])).randbytes(4 << 20))' \
+    "$PATTERN_SEED" >"$RUN/pattern"
+
+# QEMU through a wrapper that keeps its exit status (run-guest.sh only
+# reports the guest's verdict)
+cat >"$RUN/qemu-wrapper" <<'EOF'
+#!/bin/sh
+"$HOSTILE_REAL_QEMU" "$@"
+rc=$?
+echo "$rc" > "$HOSTILE_QEMU_RC"
+exit $rc
+EOF
+chmod +x "$RUN/qemu-wrapper"
+
+build_helper() {  # build_helper ARCH: $E2E_OUT/helpers/ARCH/hostile
+    local out="$E2E_OUT/helpers/$1"
+    mkdir -p "$out"
+    "$HELPER_CC" -static -pthread -O2 -Wall -Wextra -Werror -I"$REPO_DIR/include" \
+        -o "$out/hostile.tmp.$$" "$E2E_DIR/helpers/hostile.c" &&
+        mv -f "$out/hostile.tmp.$$" "$out/hostile"
+}
+
+# --- macvfiod -----------------------------------------------------------------------
+
+start_daemon() {  # start_daemon NAME [OPTIONS...]: sim:nvme on $RUN/disk.img; sets SOCK
+    local name="$1"
+    shift
+    SOCK="$RUN/$name.sock"
+    DAEMON_LOG="$LOGS/macvfiod-$name.log"
+    "$MACVFIOD" --socket "$SOCK" --device "sim:nvme,file=$RUN/disk.img" "$@" \
+        >"$DAEMON_LOG" 2>&1 &
+    DAEMON_PID=$!
+    for _ in $(seq 1 100); do
+        [ -S "$SOCK" ] && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    msg "macvfiod did not come up (log: $DAEMON_LOG)"
+    return 1
+}
+
+stop_daemon() {
+    [ -n "$DAEMON_PID" ] || return 0
+    kill "$DAEMON_PID" 2>/dev/null || true
+    wait "$DAEMON_PID" 2>/dev/null || true
+    DAEMON_PID=""
+}
+
+stats() {  # stats SOCK: "live_mappings mapped_bytes" of device 0
+    "$MACVFIO_TOOL" info --json --socket "$1" 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = d["stats"]
+print(s["live_mappings"], s["mapped_bytes"])'
+}
+
+# run_hostile ARCH IMAGE NAME GUEST_ARGS: boots tests/hostile.sh against
+# macvfiod at $SOCK; sets GUEST_RC, QEMU_RC, MAX_LIVE, MAX_MAPPED, GLOG, QLOG
+run_hostile() {
+    local arch="$1" img="$2" name="$3" gargs="$4" pid live mapped
+    GLOG="$LOGS/$name-$arch.log"
+    QLOG="$LOGS/$name-$arch.qemu.log"
+    MAX_LIVE=0
+    MAX_MAPPED=0
+    rm -f "$RUN/qemu.rc"
+    HOSTILE_REAL_QEMU="$QEMU_DIR/qemu-system-$arch" HOSTILE_QEMU_RC="$RUN/qemu.rc" \
+        QEMU="$RUN/qemu-wrapper" "$E2E_DIR/run-guest.sh" -a "$arch" -i "$img" \
+        -t /tests/hostile.sh -n "$name" -T "$GUEST_TIMEOUT" --smp 2 \
+        --append "macvfio.modules=none macvfio.args=$gargs" -- \
+        -device "vfio-apple-pci,socket=$SOCK" \
+        -trace enable=vfio_apple_dma_strategy >"$RUN/$name.out" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        if read -r live mapped < <(stats "$SOCK"); then
+            [ "$live" -gt "$MAX_LIVE" ] && MAX_LIVE=$live
+            [ "$mapped" -gt "$MAX_MAPPED" ] && MAX_MAPPED=$mapped
+        fi
+        sleep 0.5
+    done
+    GUEST_RC=0
+    wait "$pid" || GUEST_RC=$?
+    QEMU_RC=$(cat "$RUN/qemu.rc" 2>/dev/null || echo "none")
+    cat "$RUN/$name.out" >&2
+}
+
+# --- the checks ------------------------------------------------------------------------
+
+clean_log() { tr -d '\r' <"$GLOG"; }
+
+t_hostile_cases() {  # the hostile program's verdict (from the console log)
+    local line
+    line=$(clean_log | grep -o 'HOSTILE: .*' | tail -n 1)
+    if [ -z "$line" ]; then
+        msg "no HOSTILE verdict in $GLOG"
+        return 1
+    fi
+    clean_log | grep -E '^(FAIL|SKIP) ' | sed 's/^/  | /' >&2 || true
+    STEP_NOTE="$(grep -o 'hostile: [0-9]* passed, [0-9]* failed, [0-9]* skipped' <<<"$line")"
+    [ "${line#HOSTILE: PASS}" != "$line" ]
+}
+
+t_qemu_survived() {
+    local bad
+    if [ "$QEMU_RC" != 0 ]; then
+        msg "QEMU exited with status $QEMU_RC (log: $QLOG)"
+        tail -n 20 "$QLOG" | sed 's/^/  | /' >&2
+        return 1
+    fi
+    if bad=$(grep -iE 'assert|abort|core dumped|segmentation|fatal|critical|lost the connection|\*\*' "$QLOG"); then
+        msg "QEMU's log ($QLOG) says:"
+        head -n 20 <<<"$bad" | sed 's/^/  | /' >&2
+        return 1
+    fi
+    if ! clean_log | grep -q "^MACVFIO-E2E: \(PASS\|FAIL\) "; then
+        msg "the guest never reached its verdict ($GLOG)"
+        return 1
+    fi
+    if ! grep -q 'vfio_apple_dma_strategy .* ondemand:' "$QLOG"; then
+        msg "QEMU did not trace the on-demand strategy ($QLOG)"
+        return 1
+    fi
+    STEP_NOTE="QEMU exit status 0 (run-guest.sh: $GUEST_RC), on-demand strategy, no abort/assertion in its log"
+}
+
+t_daemon() {  # macvfiod up, answering, no mapping left; stops it
+    local live mapped info rc
+    if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+        wait "$DAEMON_PID" 2>/dev/null && rc=0 || rc=$?
+        msg "macvfiod is gone (exit status $rc; log $DAEMON_LOG)"
+        tail -n 20 "$DAEMON_LOG" | sed 's/^/  | /' >&2
+        DAEMON_PID=""
+        return 1
+    fi
+    if ! info=$("$MACVFIO_TOOL" info --json --socket "$SOCK" 2>&1); then
+        msg "macvfio info --json failed: $info"
+        stop_daemon
+        return 1
+    fi
+    read -r live mapped < <(python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])["stats"]
+print(s["live_mappings"], s["mapped_bytes"])' "$info") || { stop_daemon; return 1; }
+    stop_daemon
+    if [ "$live" != 0 ] || [ "$mapped" != 0 ]; then
+        msg "after the guest: $live live mapping(s), $mapped bytes mapped"
+        return 1
+    fi
+    STEP_NOTE="running, answers info --json, 0 live mappings (up to $MAX_LIVE live, $((MAX_MAPPED >> 20)) MiB, while the guest ran)"
+}
+
+t_honest() {  # the honest driver's verdict (from the console log)
+    local line
+    line=$(clean_log | grep -o 'HONEST: .*' | tail -n 1)
+    if [ -z "$line" ]; then
+        msg "no HONEST verdict in $GLOG"
+        return 1
+    fi
+    line="${line#HONEST: }"
+    STEP_NOTE="$(cut -c1-150 <<<"${line#[A-Z][A-Z][A-Z][A-Z] }")"
+    [ "${line#HONEST: PASS}" != "$line" ]
+}
+
+t_backing() {  # t_backing OFFSET_MIB: the backing file holds the pattern there
+    cmp -n $((4 << 20)) -i "$(($1 << 20)):0" "$RUN/disk.img" "$RUN/pattern" >&2 || return 1
+    STEP_NOTE="4 MiB at $1 MiB: sha256 $(sha256sum "$RUN/pattern" | cut -c1-16)..."
+}
+
+t_maxmap() {  # t_maxmap ARCH IMAGE: hostile again with 64 mappings at most
+    local arch="$1" img="$2" cases qemu=ok daemon=ok emfile=reached ok=0
+    rm -f "$RUN/disk.img"
+    truncate -s 64M "$RUN/disk.img"
+    start_daemon "hostile-maxmap-$arch" --dma-budget 64M --dma-max-mappings 64 || return 1
+    run_hostile "$arch" "$img" hostile-maxmap "seed=$((HOSTILE_SEED + 1)),nohonest"
+    t_hostile_cases || ok=1
+    cases="$STEP_NOTE"
+    t_qemu_survived || { qemu=FAILED; ok=1; }
+    t_daemon || { daemon=FAILED; ok=1; }
+    if ! clean_log | grep -q '^PASS MAX_MAPPINGS exhausted'; then
+        emfile="NOT reached"
+        ok=1
+    fi
+    STEP_NOTE="$cases; -EMFILE $emfile; QEMU $qemu; macvfiod $daemon"
+    return $ok
+}
+
+# --- per architecture ------------------------------------------------------------------------
+
+for arch in "${ARCHES[@]}"; do
+    arch="$(qemu_arch "$arch")"
+    msg "=== $arch"
+    base="$E2E_OUT/guest-$arch-hostile-base"   # private: other suites build guest-$arch
+    img="$E2E_OUT/guest-$arch-hostile"
+    image_args=(--file "$E2E_OUT/helpers/$arch/hostile:/bin/hostile" --file "$RUN/pattern:/pattern")
+    have_kmod=0
+    module_toolchain "$arch" && have_kmod=1   # also sets HELPER_CC
+
+    if ! command -v "$HELPER_CC" >/dev/null ||
+        ! step "hostile.c (static $HELPER_CC)" "$arch" build_helper "$arch"; then
+        record "hostile" "$arch" 0 "FAIL (no hostile helper; scripts/install-deps-e2e.sh)"
+        continue
+    fi
+    if ! step "build-guest (base)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$base"; then
+        record "hostile" "$arch" 0 "FAIL (no image)"
+        continue
+    fi
+    kmod_src=("$REPO_DIR"/guest/*.[ch] "$REPO_DIR/guest/Kbuild")
+    if [ "$have_kmod" = 1 ] &&
+        step "macvfio.ko ($MODULE_CC)" "$arch" build_kmod "$arch" "$base" macvfio \
+            "${kmod_src[@]}" "$REPO_DIR/include/macvfio/guest_proto.h:include/macvfio"; then
+        # a private copy: test-nvme.sh builds in the same place
+        mkdir -p "$RUN/kmod-$arch"
+        cp "$(kmod_path "$arch" macvfio)" "$RUN/kmod-$arch/macvfio.ko"
+        image_args+=(--module "$RUN/kmod-$arch/macvfio.ko")
+    elif [ "$have_kmod" = 0 ]; then
+        record "macvfio.ko" "$arch" 0 "FAIL (no $MODULE_CC: no honest driver)"
+    fi
+    if ! step "build-guest (hostile)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$img" \
+        "${image_args[@]}"; then
+        record "hostile" "$arch" 0 "FAIL (no image)"
+        continue
+    fi
+
+    rm -f "$RUN/disk.img"
+    truncate -s 64M "$RUN/disk.img"
+    if step "macvfiod sim:nvme --dma-budget 64M" "$arch" start_daemon "hostile-$arch" --dma-budget 64M; then
+        run_hostile "$arch" "$img" hostile "seed=$HOSTILE_SEED,seek=0"
+        step "hostile cases" "$arch" t_hostile_cases || true
+        step "QEMU survived" "$arch" t_qemu_survived || true
+        step "macvfiod up, 0 live mappings after" "$arch" t_daemon || true
+        if step "honest driver afterwards (on-demand)" "$arch" t_honest; then
+            step "backing file" "$arch" t_backing 0 || true
+        fi
+    fi
+    stop_daemon
+    step "hostile, --dma-max-mappings 64 (-EMFILE)" "$arch" t_maxmap "$arch" "$img" || true
+    stop_daemon
+done
+
+report_results hostile

@@ -1,0 +1,151 @@
+#!/bin/sh
+# Guest side of the guest I/O benchmark (host: bench/guest-io.sh): loads
+# the drivers, finds the disk, and runs /bin/iogen (tests/e2e/helpers/iogen.c)
+# 4 KiB random reads and 128 KiB sequential reads on it with O_DIRECT, for a
+# fixed time each, reading the macvfio module's debugfs counters before and
+# after each run.  Figures only: no threshold is checked; it fails only when
+# the configuration cannot be measured (driver, strategy, disk, I/O errors).
+#
+# Arguments (macvfio.args=, comma separated key=value; the image is booted
+# with macvfio.modules=none, this script loads what it needs):
+#   target=pt|emu       pt: the function passed through by vfio-apple-pci,
+#                       translated by macvfio (default); emu: QEMU's own
+#                       emulated nvme with serial=emu (no macvfio)
+#   modparams=A=x:B=y   parameters for `modprobe macvfio` (':' separates)
+#   expect=NAME         pt: debugfs strategy must read NAME (window, pool,
+#                       ondemand), else the run is refused: a module that
+#                       ignored strategy= must not be measured under the
+#                       wrong name
+#   secs=S              seconds per load (default 10)
+#   qd=N                I/Os in flight (default 4)
+#   engine=aio|sync     iogen engine (default aio)
+#   verify=0|1          check every 4 KiB block holds its offset (default 1;
+#                       the host pre-filled the backing file with `iogen fill`)
+#
+# Output, for the host to parse (one line each, prefixed BENCH-IO):
+#   BENCH-IO disk target=.. dev=nvme0n1 bdf=.. strategy=.. sectors=.. ignored=PARAM:..|-
+#   BENCH-IO result test=randread mode=randread engine=aio bs=4096 ... (iogen's line)
+#   BENCH-IO delta test=randread doorbells=N maps=N ... (debugfs; '-' = no such file)
+# shellcheck source=/dev/null  # /lib/e2e.sh is guest-lib.sh
+. /lib/e2e.sh
+
+TARGET=pt
+MODPARAMS=""
+EXPECT=""
+SECS=10
+QD=4
+ENGINE=aio
+VERIFY=1
+for a in "$@"; do
+    case "$a" in
+    target=*) TARGET=${a#*=} ;;
+    modparams=*) MODPARAMS=$(echo "${a#*=}" | tr ':' ' ') ;;
+    expect=*) EXPECT=${a#*=} ;;
+    secs=*) SECS=${a#*=} ;;
+    qd=*) QD=${a#*=} ;;
+    engine=*) ENGINE=${a#*=} ;;
+    verify=*) VERIFY=${a#*=} ;;
+    *) fail "unknown argument '$a'" ;;
+    esac
+done
+
+# Keep kernel messages off the console while we print results.
+echo 1 > /proc/sys/kernel/printk 2>/dev/null
+[ -x /bin/iogen ] || fail "no /bin/iogen in the image"
+DBG=/sys/kernel/debug/macvfio
+# Counters of the module's debugfs directory; the ones a module does not
+# have print '-' (the host counts them as 0).
+COUNTERS="doorbells maps unmaps batches cache_hits bytes_bounced failures dma_maps dma_unmaps installs rebinds attaches"
+
+macvfio_why() { dmesg | grep -i macvfio | tail -n 2 | sed 's/^\[[^]]*\] //' | tr '\n' ' '; }
+
+BDF=""
+STRATEGY=-
+IGNORED=""
+case "$TARGET" in
+pt)
+    # shellcheck disable=SC2086  # parameters, one word each
+    out=$(modprobe macvfio $MODPARAMS 2>&1) ||
+        fail "modprobe macvfio $MODPARAMS: $(echo "$out" | tail -n 1)"
+    log "modprobe macvfio $MODPARAMS: ok"
+    # A parameter this module does not know is ignored with a warning: say so.
+    for p in $MODPARAMS; do
+        dmesg | grep -q "macvfio: unknown parameter '${p%%=*}' ignored" && IGNORED="$IGNORED${IGNORED:+:}${p%%=*}"
+    done
+    [ -z "$IGNORED" ] || log "macvfio ignored the parameter(s) $IGNORED (unknown to this module)"
+    wait_for "$DBG" 10 || fail "no $DBG: $(macvfio_why)"
+    for d in "$DBG"/*; do [ -d "$d" ] && BDF=${d##*/}; done
+    [ -n "$BDF" ] || fail "macvfio manages no device: $(macvfio_why)"
+    STRATEGY=$(cat "$DBG/$BDF/strategy" 2>/dev/null || echo '?')
+    if [ -n "$EXPECT" ] && [ "$STRATEGY" != "$EXPECT" ]; then
+        fail "macvfio runs strategy '$STRATEGY', not '$EXPECT' (modprobe macvfio $MODPARAMS${IGNORED:+: parameter $IGNORED unknown to this module})"
+    fi
+    must modprobe nvme
+    ;;
+emu)
+    must modprobe nvme
+    ;;
+*) fail "target=$TARGET: pt or emu" ;;
+esac
+
+# The namespace: pt by the PCI function macvfio manages, emu by its serial.
+DEV=""
+i=0
+while [ -z "$DEV" ] && [ $i -lt 600 ]; do
+    for b in /sys/block/nvme*n1; do
+        [ -e "$b" ] || continue
+        if [ "$TARGET" = pt ]; then
+            case "$(readlink -f "$b")" in */"$BDF"/*) DEV=${b##*/} ;; esac
+        else
+            [ "$(tr -d ' ' < "$b/device/serial" 2>/dev/null)" = emu ] && DEV=${b##*/}
+        fi
+    done
+    [ -n "$DEV" ] && break
+    # nvme gave up on the function: no point waiting any longer
+    if [ $((i % 10)) = 9 ] && dmesg | grep -q 'nvme.*Removing after probe failure'; then
+        fail "nvme gave up: $(dmesg | grep -i -e nvme -e macvfio | tail -n 3 | sed 's/^\[[^]]*\] //' | tr '\n' ' ')"
+    fi
+    usleep 100000
+    i=$((i + 1))
+done
+[ -n "$DEV" ] || fail "no nvme namespace for target $TARGET within 60 s: $(dmesg | grep -i -e nvme -e macvfio | tail -n 3 | sed 's/^\[[^]]*\] //' | tr '\n' ' ')"
+[ -n "$BDF" ] || BDF=$(basename "$(readlink -f "/sys/block/$DEV/device/device")")
+SECTORS=$(cat "/sys/block/$DEV/size")
+echo "BENCH-IO disk target=$TARGET dev=$DEV bdf=$BDF strategy=$STRATEGY sectors=$SECTORS ignored=${IGNORED:--}"
+
+snap() {  # snap FILE: the counters, one "name value" a line
+    : > "$1"
+    for c in $COUNTERS; do
+        f="$DBG/$BDF/$c"
+        if [ "$TARGET" = pt ] && [ -r "$f" ]; then
+            echo "$c $(cat "$f")" >> "$1"
+        else
+            echo "$c -" >> "$1"
+        fi
+    done
+}
+
+delta() {  # delta BEFORE AFTER: name=after-before ... ('-' if missing)
+    awk 'NR == FNR { b[$1] = $2; next }
+         { printf " %s=%s", $1, ($2 == "-" || b[$1] == "-") ? "-" : $2 - b[$1] }
+         END { print "" }' "$1" "$2"
+}
+
+VFLAG=""
+[ "$VERIFY" = 1 ] && VFLAG=-V
+run() {  # run TEST MODE BS
+    snap /tmp/c0
+    out=$(iogen -m "$2" -b "$3" -q "$QD" -e "$ENGINE" -t "$SECS" $VFLAG "/dev/$DEV" 2>&1)
+    rc=$?
+    snap /tmp/c1
+    line=$(echo "$out" | grep '^iogen ' | tail -n 1)
+    [ -n "$line" ] || fail "$1: iogen printed no result: $(echo "$out" | tail -n 1)"
+    echo "BENCH-IO result test=$1 ${line#iogen }"
+    echo "BENCH-IO delta test=$1$(delta /tmp/c0 /tmp/c1)"
+    [ $rc = 0 ] || fail "$1: iogen failed (status $rc): $(echo "$out" | grep -v '^iogen ' | tail -n 1) (errors=${line##*errors=})"
+}
+
+run randread randread 4096
+run seqread seqread 131072
+log "done: $TARGET $DEV strategy $STRATEGY"
+exit 0

@@ -207,10 +207,6 @@ else
     done
 fi
 
-HOST_BUILD="${MACVFIO_HOST_BUILD:-$BUILD_DIR/host}"
-MACVFIOD="$HOST_BUILD/daemon/macvfiod"
-MACVFIO_TOOL="$HOST_BUILD/tools/macvfio"
-QEMU_DIR="${QEMU_DIR:-$BUILD_DIR/qemu}"
 QEMU_BIN="$QEMU_DIR/qemu-system-$ARCH"
 OUT="$E2E_OUT/bench-io"
 LOGS="$E2E_OUT/logs"
@@ -225,7 +221,6 @@ RESFILE="$OUT/results.txt"
 skip() { echo "guest I/O benchmark skipped: $*"; exit 0; }
 
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-bench-io.XXXXXX")"
-DAEMON_PID=""
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
     if [ -n "$DAEMON_PID" ]; then
@@ -297,36 +292,19 @@ msg "iogen, macvfio.ko, image and a ${DISK_MB} MiB backing file ready in $(elaps
 # --- one configuration -----------------------------------------------------------
 
 start_daemon() {  # start_daemon NAME OPTIONS...: sim:nvme on $DISK; sets SOCK
-    local name="$1"
+    local name="$1" log="$LOGS/macvfiod-bench-io-$1.log"
     shift
     SOCK="$RUN/$name.sock"
     # shellcheck disable=SC2068  # options, split on purpose
-    "$MACVFIOD" --quiet --socket "$SOCK" --device "sim:nvme,file=$DISK" $@ \
-        >"$LOGS/macvfiod-bench-io-$name.log" 2>&1 &
-    DAEMON_PID=$!
-    for _ in $(seq 1 100); do
-        [ -S "$SOCK" ] && return 0
-        kill -0 "$DAEMON_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    WHY="macvfiod $* did not start: $(tail -n 1 "$LOGS/macvfiod-bench-io-$name.log")"
-    stop_daemon
-    return 1
-}
-
-stop_daemon() {
-    [ -n "$DAEMON_PID" ] || return 0
-    kill "$DAEMON_PID" 2>/dev/null || true
-    wait "$DAEMON_PID" 2>/dev/null || true
-    DAEMON_PID=""
+    daemon_start "$SOCK" "$log" --quiet --device "sim:nvme,file=$DISK" $@ 2>/dev/null || {
+        WHY="macvfiod $* did not start: $(tail -n 1 "$log")"
+        return 1
+    }
 }
 
 host_stats() {  # host_stats SOCK: "trapped dma_maps" of device 0 (reads + writes)
     [ -x "$MACVFIO_TOOL" ] || return 1
-    "$MACVFIO_TOOL" info --json --socket "$1" 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)["stats"]
-print(s["trapped_reads"] + s["trapped_writes"], s["dma_maps"])' 2>/dev/null
+    daemon_stats "$1" trapped_reads+trapped_writes dma_maps 2>/dev/null
 }
 
 # run_config CONFIG: one boot; appends to $RESFILE, sets ROW
@@ -374,7 +352,7 @@ run_config() {
     if [ -n "$DAEMON_PID" ] && read -r t tm < <(host_stats "$SOCK"); then
         [ "${t:-0}" -ge "${trapped:-0}" ] && { trapped=$t; maps=$tm; }
     fi
-    stop_daemon
+    daemon_stop
     local qstrat
     qstrat=$(grep -o 'vfio_apple_dma_strategy .*' "$qlog" 2>/dev/null | head -n 1 |
         grep -o -w -e window -e pool -e ondemand | head -n 1 || true)

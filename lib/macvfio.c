@@ -174,6 +174,16 @@ MVF_EXPORT void mvf_close(struct mvf_handle *h)
     free(h);
 }
 
+MVF_EXPORT int mvf_connection_fd(const struct mvf_handle *h)
+{
+    if (!h)
+        return mvfl_fail(-EINVAL, "mvf_connection_fd: NULL handle");
+    if (!h->t->ops->poll_fd)
+        return mvfl_fail(-ENOTSUP, "mvf_connection_fd: this transport has "
+                         "no file descriptor to poll");
+    return h->t->ops->poll_fd(h->t);
+}
+
 MVF_EXPORT uint64_t mvf_features(const struct mvf_handle *h)
 {
     return h ? h->features : 0;

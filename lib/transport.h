@@ -61,6 +61,9 @@ struct mvf_transport_ops {
     int (*map_memory)(struct mvf_transport *t, struct mvf_xfer *x, void **ptr);
     int (*unmap_memory)(struct mvf_transport *t, void *ptr, uint64_t size);
     void (*close)(struct mvf_transport *t);
+    /* Optional: an fd that is readable or hung up once the session is
+     * over, for the caller to poll (never to read); -ENOTSUP if none. */
+    int (*poll_fd)(struct mvf_transport *t);
 };
 
 struct mvf_transport {

@@ -284,11 +284,19 @@ static void sock_close(struct mvf_transport *t)
     free(s);
 }
 
+/* The server never sends unsolicited frames: between calls, the socket
+ * is readable only at end of file (the server closed or died). */
+static int sock_poll_fd(struct mvf_transport *t)
+{
+    return to_sock(t)->fd;
+}
+
 static const struct mvf_transport_ops sock_ops = {
     .call = sock_call,
     .map_memory = sock_map_memory,
     .unmap_memory = sock_unmap_memory,
     .close = sock_close,
+    .poll_fd = sock_poll_fd,
 };
 
 int mvfl_transport_socket_open(const char *path, struct mvf_transport **out,

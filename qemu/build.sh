@@ -96,6 +96,8 @@ compute_key() {
         cat "$QEMU_DIR/build.sh"
         echo "lib.sh"
         cat "$QEMU_DIR/lib.sh"
+        echo "check-darwin.sh"
+        cat "$QEMU_DIR/check-darwin.sh"
     } | sha256sum | cut -c1-64
 }
 
@@ -148,6 +150,9 @@ if [ "$FORCE" = 0 ] && cache_complete; then
     touch "$CACHE"                       # pruning keeps recently used keys
     install_from_cache
     log "cached build $KEY reused: $OUT_DIR ($(elapsed))"
+    # Same key, same inputs (check-darwin.sh included): same result
+    log "$(grep -m1 '^darwin-check:' "$CACHE/build-info.txt" ||
+           echo 'darwin-check: not recorded for this build')"
     exit 0
 fi
 
@@ -213,7 +218,7 @@ mapfile -t BINS < <(binaries)
 }
 BUILD_SECS=$(( $(date +%s) - BUILD_START ))
 
-# 5. sanity check, then publish to the cache atomically and install.
+# 5. sanity check.
 # libmacvfio must be linked in statically: the binaries run from build/qemu/
 # with no LD_LIBRARY_PATH.
 for b in $(binaries); do
@@ -232,6 +237,17 @@ for b in $(binaries); do
         die "$b has no vfio-apple-pci device (was libmacvfio found? see $OBJ/configure.log)"
 done
 
+# 6. what a Darwin build would compile of hw/vfio must compile without
+# CONFIG_LINUX (qemu/check-darwin.sh: a syntax check on this machine)
+log "checking the Darwin build of hw/vfio (qemu/check-darwin.sh)"
+bash "$QEMU_DIR/check-darwin.sh" "$TREE" "$OBJ" >"$OBJ/check-darwin.log" 2>&1 || {
+    grep -v '^ok ' "$OBJ/check-darwin.log" | tail -n 60 >&2
+    die "hw/vfio does not compile for Darwin (full log: $OBJ/check-darwin.log)"
+}
+DARWIN_CHECK="$(tail -n 1 "$OBJ/check-darwin.log")"
+log "$DARWIN_CHECK"
+
+# 7. publish to the cache atomically and install.
 STAGE="$(mktemp -d "$CACHE_ROOT/qemu/.stage.XXXXXX")"
 chmod 0755 "$STAGE"
 for b in $(binaries); do
@@ -244,6 +260,7 @@ done
     echo "configure: ${CONFIGURE_FLAGS[*]}"
     echo "compile seconds: $BUILD_SECS"
     echo "libmacvfio: $(libmacvfio_inputs | wc -l) files from $ROOT"
+    echo "$DARWIN_CHECK"
     echo "patches:"
     series_patches | sed 's/^/  /'
 } >"$STAGE/build-info.txt"

@@ -50,6 +50,20 @@ int mvf_connect(const char *socket_path, struct mvf_handle **out);
  * mapped with mvf_map_memory stays mapped until mvf_unmap_memory. */
 void mvf_close(struct mvf_handle *h);
 
+/* A file descriptor to watch for the end of the session, in an event loop
+ * (poll for POLLIN; POLLHUP and POLLERR mean the same), instead of calling
+ * the server periodically to find out whether it is still there.  The
+ * server sends nothing unprompted, so between calls the fd becomes
+ * readable only when the server has closed the session or died; during a
+ * call it is also readable for that call's reply.  Treat a wake-up as a
+ * hint and confirm it with a call (mvf_device_get_info, say), which fails
+ * with a connection error (-ECONNRESET, -EPIPE) once the server is gone;
+ * then stop watching, as the fd stays readable.  Never read, write or
+ * close the fd: it belongs to the handle and is valid until mvf_close.
+ * Returns the fd, -ENOTSUP if the transport has none (IOKit), or -EINVAL
+ * for a NULL handle. */
+int mvf_connection_fd(const struct mvf_handle *h);
+
 /* What HELLO reported.  Features are those the server offers and this
  * library's transport can carry. */
 uint64_t mvf_features(const struct mvf_handle *h);      /* MVF_FEAT_* */

@@ -105,6 +105,7 @@ report_results() {
 # the guest kernel, built with gcc-12) and HELPER_CC (static userspace
 # helpers); true when the module toolchain is installed.
 module_toolchain() {
+    # shellcheck disable=SC2034  # used by the scripts that source this
     case "$1" in
     x86_64) HELPER_CC=gcc; MODULE_CC=gcc-12; MODULE_MAKE=(CC=gcc-12) ;;
     aarch64) HELPER_CC=aarch64-linux-gnu-gcc; MODULE_CC=aarch64-linux-gnu-gcc-12
@@ -135,4 +136,74 @@ build_kmod() {
     make -s -C "$kdir" M="$out" ${MODULE_MAKE[@]+"${MODULE_MAKE[@]}"} modules 2>&1 |
         grep -v '^Skipping BTF generation' >&2 || true
     [ -f "$out/$name.ko" ] || { msg "$name.ko was not built"; return 1; }
+}
+
+# ---- test drivers: macvfiod and the patched QEMU --------------------------
+
+HOST_BUILD="${MACVFIO_HOST_BUILD:-$BUILD_DIR/host}"
+MACVFIOD="$HOST_BUILD/daemon/macvfiod"
+MACVFIO_TOOL="$HOST_BUILD/tools/macvfio"
+QEMU_DIR="${QEMU_DIR:-$BUILD_DIR/qemu}"
+DAEMON_PID=""
+
+# need_host_tools: builds macvfiod and the macvfio tool if missing.
+need_host_tools() {
+    [ -x "$MACVFIOD" ] && [ -x "$MACVFIO_TOOL" ] && return 0
+    msg "building macvfiod and the macvfio tool in $HOST_BUILD"
+    [ -f "$HOST_BUILD/build.ninja" ] || meson setup "$HOST_BUILD" "$REPO_DIR" >/dev/null
+    ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null
+}
+
+# need_patched_qemu ARCH...: runs qemu/build.sh unless $QEMU_DIR has a QEMU
+# with vfio-apple-pci for every ARCH (dies if QEMU_DIR is not ours to build).
+need_patched_qemu() {
+    local arch devices
+    for arch in "$@"; do
+        check_arch "$arch"
+        # captured first: grep -q closing the pipe early trips pipefail
+        devices=$("$QEMU_DIR/qemu-system-$(qemu_arch "$arch")" -device help 2>/dev/null) || devices=""
+        grep -q '"vfio-apple-pci"' <<<"$devices" && continue
+        [ "$QEMU_DIR" = "$BUILD_DIR/qemu" ] ||
+            die "$QEMU_DIR/qemu-system-$(qemu_arch "$arch") has no vfio-apple-pci"
+        msg "no patched QEMU with vfio-apple-pci in $QEMU_DIR: running qemu/build.sh"
+        bash "$REPO_DIR/qemu/build.sh"
+        return
+    done
+}
+
+# daemon_start SOCK LOG MACVFIOD_ARGS...: macvfiod in the background, up
+# when SOCK exists; sets DAEMON_PID.  Fails (with the log's last line) if
+# it does not come up within 5 s.
+daemon_start() {
+    local sock="$1" log="$2"
+    shift 2
+    "$MACVFIOD" --socket "$sock" "$@" >"$log" 2>&1 &
+    DAEMON_PID=$!
+    for _ in $(seq 1 100); do
+        [ -S "$sock" ] && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    msg "macvfiod did not come up: $(tail -n 1 "$log") (log: $log)"
+    daemon_stop
+    return 1
+}
+
+# daemon_stop: SIGTERM to the macvfiod of daemon_start, and wait for it.
+daemon_stop() {
+    [ -n "$DAEMON_PID" ] || return 0
+    kill "$DAEMON_PID" 2>/dev/null || true
+    wait "$DAEMON_PID" 2>/dev/null || true
+    DAEMON_PID=""
+}
+
+# daemon_stats SOCK FIELD...: those fields of device 0's statistics
+# (macvfio info --json), on one line; FIELD may be a sum, a+b.
+daemon_stats() {
+    local sock="$1"
+    shift
+    "$MACVFIO_TOOL" info --json --socket "$sock" 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["stats"]
+print(*(sum(s[k] for k in f.split("+")) for f in sys.argv[1:]))' "$@"
 }

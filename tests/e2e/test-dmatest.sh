@@ -15,9 +15,15 @@
 #                  counts its interrupts in /proc/interrupts; the
 #                  apple-dma-pci companion: 1b36:00e1 class 0x088000, MAGIC
 #                  and VERSION, PCI_ADDR = the device's bus/devfn, STRATEGY
-#                  WINDOW and a window table with IOVAs >= 0xf000000000;
+#                  WINDOW and a window table with IOVAs >= 0xf000000000, one
+#                  ring per vCPU (2 vCPUs here), STRATEGY_SELECT;
 #                  sim:dmatest DMA both ways between its window and a locked
-#                  guest page at the IOVA the table gives (pcitool dmawin)
+#                  guest page at the IOVA the table gives (pcitool dmawin);
+#                  the guest selects ONDEMAND and DMAs through a ring MAP
+#                  (pcitool dmaring)
+#   QOM properties x86_64: apple-dma-pci's QOM properties read over QMP after
+#                  the guest's ring test: strategy "window", guest-strategy
+#                  "ondemand" (the guest's selection), doorbells and maps > 0
 #   window mapped  while the guest ran, macvfiod had guest RAM mapped (its
 #                  live mappings, polled with `macvfio info --json`) and QEMU
 #                  traced the window strategy
@@ -32,13 +38,19 @@
 #                  window mapped (at most the guest's own ring mapping), and
 #                  apple-dma-pci reads STRATEGY ONDEMAND, rings, no windows;
 #                  a ring MAP gives an IOVA sim:dmatest DMAs through both
-#                  ways, UNMAP makes it fault (pcitool dmaring)
+#                  ways, UNMAP makes it fault (pcitool dmaring); x86_64: QOM
+#                  strategy "ondemand", doorbells and maps > 0
+#   dma-strategy=pool  QEMU started paused (-S): apple-dma-pci's QOM
+#                  strategy and guest-strategy are "pool", macvfiod has
+#                  nothing mapped (registered only)
 #   root port, unplugged  vfio-apple-pci behind a pcie-root-port: the guest
 #                  checks as above (companion on the root bus, PCI_ADDR bus 1),
 #                  then powers the slot off: the companion goes with the
 #                  device; macvfiod is left with nothing mapped or claimed
 #   macvfiod killed  while the guest uses the device: QEMU reports it and
-#                  exits with status 1 within seconds (no hang, no crash)
+#                  exits with status 1 within seconds (no hang, no crash);
+#                  again with the guest leaving the device alone and
+#                  x-heartbeat-ms=0: QEMU notices from the socket alone
 #
 # Builds what is missing: host packages (scripts/install-deps-e2e.sh), the
 # patched QEMU (qemu/build.sh, cached; unless $QEMU_DIR names a directory with
@@ -195,21 +207,83 @@ memfd_machine() {
     esac
 }
 
+# QOM properties of apple-dma-pci that the tests read
+QOM_PROPS=(strategy guest-strategy doorbells entries maps unmaps errors resets
+           live-mappings mapped-bytes)
+COMPANION=/machine/peripheral/va0/apple-dma-pci
+
+# qmp_qom SOCKET [quit]: "NAME VALUE" for each of QOM_PROPS of $COMPANION,
+# read over QMP; with "quit", then quits QEMU.
+qmp_qom() {
+    python3 - "$1" "${2:-}" "$COMPANION" "${QOM_PROPS[@]}" <<'PY'
+import json, socket, sys
+path, quit, obj, props = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(path)
+f = s.makefile("rw")
+f.readline()                                   # greeting
+def cmd(name, **args):
+    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r:
+            return r["return"]
+        if "error" in r:
+            sys.exit("QMP %s: %s" % (name, r["error"]["desc"]))
+cmd("qmp_capabilities")
+for p in props:
+    print(p, cmd("qom-get", path=obj, property=p))
+if quit:
+    cmd("quit")
+PY
+}
+
+# qom_value NAME: the value of NAME in $QOM (qmp_qom's output)
+qom_value() { awk -v n="$1" '$1 == n { print $2 }' <<<"$QOM"; }
+
+# check_qom STRATEGY GUEST_STRATEGY: $QOM says so, and the guest rang
+# doorbells and mapped through a ring
+check_qom() {
+    if [ -z "$QOM" ]; then
+        msg "apple-dma-pci's QOM properties were not read (QMP: $LOGS/$QOM_NAME.qmp.log)"
+        return 1
+    fi
+    printf '  qom %s\n' "${QOM//$'\n'/$'\n'  qom }" >&2
+    if [ "$(qom_value strategy)" != "$1" ] || [ "$(qom_value guest-strategy)" != "$2" ]; then
+        msg "apple-dma-pci: strategy $(qom_value strategy), guest-strategy $(qom_value guest-strategy); expected $1, $2"
+        return 1
+    fi
+    if ! [ "$(qom_value doorbells)" -gt 0 ] || ! [ "$(qom_value maps)" -gt 0 ]; then
+        msg "apple-dma-pci: $(qom_value doorbells) doorbell(s), $(qom_value maps) map(s) after the guest's ring test"
+        return 1
+    fi
+    STEP_NOTE="qom-get: strategy $1, guest-strategy $2, $(qom_value doorbells) doorbell(s), $(qom_value maps) map(s), $(qom_value unmaps) unmap(s), $(qom_value errors) error(s)"
+}
+
 # run_dmatest ARCH IMAGE NAME GUEST_ARGS [QEMU ARGS...]: boots tests/dmatest.sh
 # in the background while polling macvfiod ($SOCK); sets GUEST_RC, MAX_LIVE,
 # MAX_MAPPED, QLOG.  VA_BUS: put vfio-apple-pci on this bus (after a pcie-root-port
-# of that id, slot 1).
+# of that id, slot 1).  GUEST_ARGS with "qom": when the guest says DMATEST-QOM,
+# reads apple-dma-pci's QOM properties over QMP into QOM (else QOM is empty).
+# SMP: vCPUs (default 1).
 run_dmatest() {
     local arch="$1" img="$2" name="$3" gargs="$4" pid live mapped reg claimed
+    local log="$LOGS/$name-$arch.log" qmp="$RUN/$name-$arch.qmp"
     shift 4
     QLOG="$LOGS/$name-$arch.qemu.log"
+    QOM=""
+    QOM_NAME="$name-$arch"
     MAX_LIVE=0
     MAX_MAPPED=0
+    rm -f "$log" "$LOGS/$QOM_NAME.qmp.log"
     QEMU="$QEMU_DIR/qemu-system-$arch" "$E2E_DIR/run-guest.sh" -a "$arch" -i "$img" \
-        -t /tests/dmatest.sh -n "$name" -T 120 \
+        -t /tests/dmatest.sh -n "$name" -T 120 --log "$log" --smp "${SMP:-1}" \
         --append "macvfio.modules=none${gargs:+ macvfio.args=$gargs}" -- \
         ${VA_BUS:+-device "pcie-root-port,id=$VA_BUS,chassis=1,slot=1"} \
-        -device "vfio-apple-pci,socket=$SOCK${VA_BUS:+,bus=$VA_BUS}" \
+        -device "vfio-apple-pci,id=va0,socket=$SOCK${VA_BUS:+,bus=$VA_BUS}" \
+        -qmp "unix:$qmp,server=on,wait=off" \
         -trace enable=vfio_apple_dma_strategy -trace enable=vfio_apple_dma_window_map \
         "$@" >"$RUN/$name.out" 2>&1 &
     pid=$!
@@ -217,6 +291,11 @@ run_dmatest() {
         if read -r live mapped reg claimed < <(stats "$SOCK"); then
             [ "$live" -gt "$MAX_LIVE" ] && MAX_LIVE=$live
             [ "$mapped" -gt "$MAX_MAPPED" ] && MAX_MAPPED=$mapped
+        fi
+        if [ -z "$QOM" ] && [[ ",$gargs," == *,qom,* ]] &&
+            grep -q DMATEST-QOM "$log" 2>/dev/null; then
+            QOM=$(qmp_qom "$qmp" 2>>"$LOGS/$QOM_NAME.qmp.log") || QOM=""
+            [ -n "$QOM" ] || gargs=""   # one attempt
         fi
         sleep 0.3
     done
@@ -227,11 +306,19 @@ run_dmatest() {
 
 # --- the tests --------------------------------------------------------------------
 
+# The guest reads QOM properties on x86_64 only (QMP is the same on both)
+qom_arg() { [ "$1" = x86_64 ] && echo qom; }
+
 t_dmatest() {  # t_dmatest ARCH IMAGE WITH_IRQ
     start_daemon "dmatest-$1" || return 1
-    run_dmatest "$1" "$2" dmatest "$3"
+    SMP=2 run_dmatest "$1" "$2" dmatest "$3${3:+,}$(qom_arg "$1")"
+    DMATEST_QOM="$QOM"
     [ "$GUEST_RC" = 0 ] || { stop_daemon; return 1; }
-    STEP_NOTE="guest log: $LOGS/dmatest-$1.log"
+    STEP_NOTE="2 vCPUs, guest log: $LOGS/dmatest-$1.log"
+}
+
+t_qom_window() {
+    QOM="$DMATEST_QOM" QOM_NAME="dmatest-x86_64" check_qom window ondemand
 }
 
 t_unplug() {  # t_unplug ARCH IMAGE
@@ -306,7 +393,7 @@ t_window_too_big() {
 
 t_ondemand() {  # t_ondemand ARCH IMAGE
     start_daemon "ondemand-$1" --dma-budget 64M || return 1
-    run_dmatest "$1" "$2" dmatest-ondemand ondemand
+    run_dmatest "$1" "$2" dmatest-ondemand "ondemand${3:+,$3}"
     stop_daemon
     [ "$GUEST_RC" = 0 ] || return 1
     if ! grep -q 'vfio_apple_dma_strategy .* ondemand:' "$QLOG"; then
@@ -319,17 +406,66 @@ t_ondemand() {  # t_ondemand ARCH IMAGE
         return 1
     fi
     STEP_NOTE="512 MiB > 64 MiB budget: on-demand, guest passed (ring MAP, DMA, UNMAP), $MAX_LIVE live mapping(s) seen"
+    if [ -n "$3" ]; then
+        check_qom ondemand ondemand || return 1
+        STEP_NOTE="on-demand, ring MAP/DMA/UNMAP, $MAX_LIVE live mapping(s); $STEP_NOTE"
+    fi
 }
 
-t_daemon_killed() {  # t_daemon_killed ARCH IMAGE
-    local arch="$1" img="$2" name=dmatest-kill pid t_kill t_end rc=0 out
+# dma-strategy=pool: nothing mapped by QEMU, the companion reports POOL.
+# QEMU is started paused: the strategy is chosen at realize.
+t_pool() {  # t_pool ARCH
+    local arch="$1" qmp="$RUN/pool-$1.qmp" out="$LOGS/pool-$1.qemu.log" pid
+    local live mapped reg claimed rc=0
+    start_daemon "pool-$arch" || return 1
+    # shellcheck disable=SC2046  # machine args are words on purpose
+    timeout --kill-after=5 "$START_TIMEOUT" "$QEMU_DIR/qemu-system-$arch" -accel tcg -S \
+        $(memfd_machine "$arch") "${MEMFD_ARGS[@]}" -nodefaults -display none \
+        -monitor none -serial none -L /usr/share/seabios -L /usr/share/qemu \
+        -qmp "unix:$qmp,server=on,wait=off" \
+        -device "vfio-apple-pci,id=va0,socket=$SOCK,dma-strategy=pool" \
+        -trace enable=vfio_apple_dma_strategy </dev/null >"$out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 200); do
+        [ -S "$qmp" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    read -r live mapped reg claimed < <(stats "$SOCK") || true
+    QOM=$(qmp_qom "$qmp" quit 2>>"$out") || rc=1
+    wait "$pid" || rc=1
+    stop_daemon
+    if [ "$rc" != 0 ] || [ -z "$QOM" ]; then
+        msg "QEMU with dma-strategy=pool did not start or answer QMP ($out)"
+        return 1
+    fi
+    if [ "$(qom_value strategy)" != pool ] || [ "$(qom_value guest-strategy)" != pool ]; then
+        msg "dma-strategy=pool: apple-dma-pci says strategy $(qom_value strategy), guest-strategy $(qom_value guest-strategy)"
+        return 1
+    fi
+    if ! grep -q 'vfio_apple_dma_strategy .* pool:' "$out"; then
+        msg "QEMU did not trace the pool strategy ($out)"
+        return 1
+    fi
+    if [ "${live:-x}" != 0 ] || [ "${reg:-0}" = 0 ] || [ "${claimed:-0}" != 1 ]; then
+        msg "dma-strategy=pool, QEMU paused: $live live mapping(s), $reg bytes registered, claimed ${claimed:-?}; expected 0, > 0, 1"
+        return 1
+    fi
+    STEP_NOTE="qom-get strategy pool, guest-strategy pool; macvfiod: 0 live mappings, $((reg / 1048576)) MiB registered"
+}
+
+# t_daemon_killed ARCH IMAGE [GUEST_ARG [DEVICE_PROPS]]: GUEST_ARG wait (the
+# guest keeps reading BAR0, the default) or idle (it leaves the device alone)
+t_daemon_killed() {
+    local arch="$1" img="$2" garg="${3:-wait}" props="${4:-}" pid t_kill t_end rc=0 out
+    local name=dmatest-kill${3:+-$3}
     local log="$LOGS/$name-$arch.log"
     start_daemon "kill-$arch" || return 1
     rm -f "$log"
     QEMU="$QEMU_DIR/qemu-system-$arch" "$E2E_DIR/run-guest.sh" -a "$arch" -i "$img" \
         -t /tests/dmatest.sh -n "$name" -T 120 --log "$log" \
-        --append "macvfio.modules=none macvfio.args=wait" -- \
-        -device "vfio-apple-pci,socket=$SOCK" >"$RUN/$name.out" 2>&1 &
+        --append "macvfio.modules=none macvfio.args=$garg" -- \
+        -device "vfio-apple-pci,socket=$SOCK${props:+,$props}" >"$RUN/$name.out" 2>&1 &
     pid=$!
     for _ in $(seq 1 600); do
         grep -q DMATEST-READY "$log" 2>/dev/null && break
@@ -410,15 +546,20 @@ for arch in "${ARCHES[@]}"; do
 
     if step "dmatest${with_irq:+ (+MSI-X)}" "$arch" t_dmatest "$arch" "$img" "$with_irq"; then
         step "window mapped while running" "$arch" t_window_mapped || true
+        if [ "$arch" = x86_64 ]; then
+            step "QOM properties (window)" "$arch" t_qom_window || true
+        fi
         step "released after shutdown" "$arch" t_released || true
     fi
     step "no shared RAM" "$arch" t_no_shared_ram "$arch" || true
     step "no macvfiod" "$arch" t_no_daemon "$arch" || true
     step "host= (IOKit) refused" "$arch" t_host_only "$arch" || true
     step "dma-strategy=window too big" "$arch" t_window_too_big "$arch" || true
-    step "auto: on-demand when too big" "$arch" t_ondemand "$arch" "$img" || true
+    step "auto: on-demand when too big" "$arch" t_ondemand "$arch" "$img" "$(qom_arg "$arch")" || true
+    step "dma-strategy=pool" "$arch" t_pool "$arch" || true
     step "behind a root port, unplugged" "$arch" t_unplug "$arch" "$img" || true
     step "macvfiod killed" "$arch" t_daemon_killed "$arch" "$img" || true
+    step "macvfiod killed, device idle" "$arch" t_daemon_killed "$arch" "$img" idle x-heartbeat-ms=0 || true
 done
 
 report_results dmatest

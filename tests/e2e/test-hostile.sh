@@ -42,17 +42,12 @@ set -euo pipefail
 ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 
-HOST_BUILD="${MACVFIO_HOST_BUILD:-$BUILD_DIR/host}"
-MACVFIOD="$HOST_BUILD/daemon/macvfiod"
-MACVFIO_TOOL="$HOST_BUILD/tools/macvfio"
-QEMU_DIR="${QEMU_DIR:-$BUILD_DIR/qemu}"
 LOGS="$E2E_OUT/logs"
 PATTERN_SEED=20261125
 HOSTILE_SEED=20261125
 GUEST_TIMEOUT=420
 
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-hostile.XXXXXX")"
-DAEMON_PID=""
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
     [ -z "$DAEMON_PID" ] || kill "$DAEMON_PID" 2>/dev/null || true
@@ -65,26 +60,8 @@ trap 'msg "interrupted"; exit 130' INT TERM
 
 "$REPO_DIR/scripts/install-deps-e2e.sh"
 
-if [ ! -x "$MACVFIOD" ] || [ ! -x "$MACVFIO_TOOL" ]; then
-    msg "building macvfiod and the macvfio tool in $HOST_BUILD"
-    [ -f "$HOST_BUILD/build.ninja" ] || meson setup "$HOST_BUILD" "$REPO_DIR" >/dev/null
-    ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null
-fi
-qemu_has_device() {  # (captured first: grep -q closing the pipe early trips pipefail)
-    local devices
-    devices=$("$QEMU_DIR/qemu-system-$1" -device help 2>/dev/null) || return 1
-    grep -q '"vfio-apple-pci"' <<<"$devices"
-}
-for arch in "${ARCHES[@]}"; do
-    check_arch "$arch"
-    if ! qemu_has_device "$(qemu_arch "$arch")"; then
-        [ "$QEMU_DIR" = "$BUILD_DIR/qemu" ] ||
-            die "$QEMU_DIR/qemu-system-$(qemu_arch "$arch") has no vfio-apple-pci"
-        msg "no patched QEMU with vfio-apple-pci in $QEMU_DIR: running qemu/build.sh"
-        bash "$REPO_DIR/qemu/build.sh"
-        break
-    fi
-done
+need_host_tools
+need_patched_qemu "${ARCHES[@]}"
 mkdir -p "$LOGS"
 
 # The pattern the honest driver writes: 4 MiB from a fixed seed, /pattern
@@ -119,32 +96,10 @@ start_daemon() {  # start_daemon NAME [OPTIONS...]: sim:nvme on $RUN/disk.img; s
     shift
     SOCK="$RUN/$name.sock"
     DAEMON_LOG="$LOGS/macvfiod-$name.log"
-    "$MACVFIOD" --socket "$SOCK" --device "sim:nvme,file=$RUN/disk.img" "$@" \
-        >"$DAEMON_LOG" 2>&1 &
-    DAEMON_PID=$!
-    for _ in $(seq 1 100); do
-        [ -S "$SOCK" ] && return 0
-        kill -0 "$DAEMON_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    msg "macvfiod did not come up (log: $DAEMON_LOG)"
-    return 1
+    daemon_start "$SOCK" "$DAEMON_LOG" --device "sim:nvme,file=$RUN/disk.img" "$@"
 }
 
-stop_daemon() {
-    [ -n "$DAEMON_PID" ] || return 0
-    kill "$DAEMON_PID" 2>/dev/null || true
-    wait "$DAEMON_PID" 2>/dev/null || true
-    DAEMON_PID=""
-}
-
-stats() {  # stats SOCK: "live_mappings mapped_bytes" of device 0
-    "$MACVFIO_TOOL" info --json --socket "$1" 2>/dev/null | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-s = d["stats"]
-print(s["live_mappings"], s["mapped_bytes"])'
-}
+stats() { daemon_stats "$1" live_mappings mapped_bytes; }
 
 # run_hostile ARCH IMAGE NAME GUEST_ARGS: boots tests/hostile.sh against
 # macvfiod at $SOCK; sets GUEST_RC, QEMU_RC, MAX_LIVE, MAX_MAPPED, GLOG, QLOG
@@ -225,14 +180,14 @@ t_daemon() {  # macvfiod up, answering, no mapping left; stops it
     fi
     if ! info=$("$MACVFIO_TOOL" info --json --socket "$SOCK" 2>&1); then
         msg "macvfio info --json failed: $info"
-        stop_daemon
+        daemon_stop
         return 1
     fi
     read -r live mapped < <(python3 -c '
 import json, sys
 s = json.loads(sys.argv[1])["stats"]
-print(s["live_mappings"], s["mapped_bytes"])' "$info") || { stop_daemon; return 1; }
-    stop_daemon
+print(s["live_mappings"], s["mapped_bytes"])' "$info") || { daemon_stop; return 1; }
+    daemon_stop
     if [ "$live" != 0 ] || [ "$mapped" != 0 ]; then
         msg "after the guest: $live live mapping(s), $mapped bytes mapped"
         return 1
@@ -323,9 +278,9 @@ for arch in "${ARCHES[@]}"; do
             step "backing file" "$arch" t_backing 0 || true
         fi
     fi
-    stop_daemon
+    daemon_stop
     step "hostile, --dma-max-mappings 64 (-EMFILE)" "$arch" t_maxmap "$arch" "$img" || true
-    stop_daemon
+    daemon_stop
 done
 
 report_results hostile

@@ -35,15 +35,10 @@ set -euo pipefail
 ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 
-HOST_BUILD="${MACVFIO_HOST_BUILD:-$BUILD_DIR/host}"
-MACVFIOD="$HOST_BUILD/daemon/macvfiod"
-MACVFIO_TOOL="$HOST_BUILD/tools/macvfio"
-QEMU_DIR="${QEMU_DIR:-$BUILD_DIR/qemu}"
 LOGS="$E2E_OUT/logs"
 PATTERN_SEED=20261125   # the same seed as tests/nvme-dma.sh
 
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-nvme.XXXXXX")"
-DAEMON_PID=""
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
     [ -z "$DAEMON_PID" ] || kill "$DAEMON_PID" 2>/dev/null || true
@@ -56,20 +51,8 @@ trap 'msg "interrupted"; exit 130' INT TERM
 
 "$REPO_DIR/scripts/install-deps-e2e.sh"
 
-if [ ! -x "$MACVFIOD" ] || [ ! -x "$MACVFIO_TOOL" ]; then
-    msg "building macvfiod and the macvfio tool in $HOST_BUILD"
-    [ -f "$HOST_BUILD/build.ninja" ] || meson setup "$HOST_BUILD" "$REPO_DIR" >/dev/null
-    ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null
-fi
-for arch in "${ARCHES[@]}"; do
-    check_arch "$arch"
-    devices=$("$QEMU_DIR/qemu-system-$(qemu_arch "$arch")" -device help 2>/dev/null) || devices=""
-    if ! grep -q '"vfio-apple-pci"' <<<"$devices"; then
-        msg "no patched QEMU with vfio-apple-pci in $QEMU_DIR: running qemu/build.sh"
-        bash "$REPO_DIR/qemu/build.sh"
-        break
-    fi
-done
+need_host_tools
+need_patched_qemu "${ARCHES[@]}"
 mkdir -p "$LOGS"
 
 # The pattern tool, for the host's backing-file checks (guests get a static one)
@@ -82,32 +65,10 @@ start_daemon() {  # start_daemon NAME [OPTIONS...]: sim:nvme on $RUN/disk.img; s
     local name="$1"
     shift
     SOCK="$RUN/$name.sock"
-    "$MACVFIOD" --socket "$SOCK" --device "sim:nvme,file=$RUN/disk.img" "$@" \
-        >"$LOGS/macvfiod-$name.log" 2>&1 &
-    DAEMON_PID=$!
-    for _ in $(seq 1 100); do
-        [ -S "$SOCK" ] && return 0
-        kill -0 "$DAEMON_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    msg "macvfiod did not come up (log: $LOGS/macvfiod-$name.log)"
-    return 1
+    daemon_start "$SOCK" "$LOGS/macvfiod-$name.log" --device "sim:nvme,file=$RUN/disk.img" "$@"
 }
 
-stop_daemon() {
-    [ -n "$DAEMON_PID" ] || return 0
-    kill "$DAEMON_PID" 2>/dev/null || true
-    wait "$DAEMON_PID" 2>/dev/null || true
-    DAEMON_PID=""
-}
-
-stats() {  # stats SOCK: "live_mappings mapped_bytes" of device 0
-    "$MACVFIO_TOOL" info --json --socket "$1" 2>/dev/null | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-s = d["stats"]
-print(s["live_mappings"], s["mapped_bytes"])'
-}
+stats() { daemon_stats "$1" live_mappings mapped_bytes; }
 
 # run_nvme ARCH IMAGE NAME GUEST_ARGS APPEND [DEVICE_PROPS]: boots
 # tests/nvme-dma.sh; sets GUEST_RC, MAX_LIVE and MAX_MAPPED
@@ -169,8 +130,8 @@ t_backing() {  # t_backing OFFSET_MIB SIZE_MIB: the backing file holds the patte
 
 t_released() {
     local live mapped
-    read -r live mapped < <(stats "$SOCK") || { stop_daemon; return 1; }
-    stop_daemon
+    read -r live mapped < <(stats "$SOCK") || { daemon_stop; return 1; }
+    daemon_stop
     if [ "$live" != 0 ] || [ "$mapped" != 0 ]; then
         msg "after the guest: $live live mapping(s), $mapped bytes mapped"
         return 1
@@ -193,7 +154,7 @@ config() {
         step "  backing file" "$arch" t_backing "$seek" "$size" || true
     fi
     step "  released" "$arch" t_released || true
-    stop_daemon
+    daemon_stop
 }
 
 for arch in "${ARCHES[@]}"; do

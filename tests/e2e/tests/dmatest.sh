@@ -16,12 +16,23 @@
 # and a locked guest page at the IOVA the window table gives it, or, with
 # "ondemand", that a ring MAP gives it (then UNMAP, and the device faults).
 #
+# Rings are offered under every strategy (one per vCPU, at most 64), and
+# the guest may select the strategy (STRATEGY_SELECT): with WINDOW, the
+# guest selects ONDEMAND and maps through a ring too; an impossible
+# strategy is refused.
+#
 # macvfio.args (comma separated): irq  test MSI-X (needs dmatest_irq.ko)
 #                                 ondemand  expect the on-demand strategy
 #                                       (rings, no windows) instead of WINDOW
 #                                 unplug  power off the device's slot (it
 #                                       must sit behind a pcie-root-port):
 #                                       apple-dma-pci must go with it
+#                                 qom  after the ring test, print
+#                                       "DMATEST-QOM" and wait 5 s (the host
+#                                       reads apple-dma-pci's QOM properties)
+#                                 idle  then print "DMATEST-READY" and
+#                                       leave the device alone until the VM
+#                                       goes away
 #                                 wait  then print "DMATEST-READY" and keep
 #                                       reading BAR0 until the VM goes away
 # shellcheck source=/dev/null  # /lib/e2e.sh is guest-lib.sh
@@ -160,19 +171,38 @@ got=$(pcitool r32 "$G0" 0x010)
 strategy=$(pcitool r32 "$G0" 0x040)
 feat=$(pcitool r32 "$G0" 0x008)
 count=$(($(pcitool r32 "$G0" 0x044)))
+# Rings under every strategy: one per vCPU (at most 64); the guest may
+# select the strategy.  FEATURES: 1 POOL, 2 ONDEMAND, 3 PERCPU_RINGS,
+# 4 STRATEGY_SELECT.
+ncpu=0
+for c in /sys/devices/system/cpu/cpu[0-9]*; do [ -d "$c" ] && ncpu=$((ncpu + 1)); done
+want_rings=$ncpu
+[ "$want_rings" -le 64 ] || want_rings=64
+rings=$(($(pcitool r32 "$G0" 0x024)))
+[ "$rings" = "$want_rings" ] || fail "apple-dma-pci NUM_RINGS is $rings, expected $want_rings ($ncpu vCPU(s))"
+[ $((feat & 0x16)) = $((0x16)) ] || fail "apple-dma-pci FEATURES $feat lacks POOL, ONDEMAND or STRATEGY_SELECT"
+if [ "$rings" -gt 1 ]; then
+    [ $((feat & 8)) = 8 ] || fail "apple-dma-pci FEATURES $feat lacks PERCPU_RINGS with $rings rings"
+else
+    [ $((feat & 8)) = 0 ] || fail "apple-dma-pci FEATURES $feat has PERCPU_RINGS with one ring"
+fi
 if has_arg ondemand; then
     # guest RAM did not fit the DMA budget: rings, no windows
     [ "$strategy" = 0x00000003 ] || fail "apple-dma-pci STRATEGY reads $strategy, expected 3 (ONDEMAND)"
-    [ $((feat & 4)) = 4 ] || fail "apple-dma-pci FEATURES $feat lacks ONDEMAND"
+    [ $((feat & 1)) = 0 ] || fail "apple-dma-pci FEATURES $feat has WINDOW with on-demand mapping"
     [ "$count" = 0 ] || fail "apple-dma-pci WINDOW_COUNT is $count with on-demand mapping"
-    rings=$(($(pcitool r32 "$G0" 0x024)))
-    [ "$rings" -gt 0 ] || fail "apple-dma-pci NUM_RINGS is 0 with on-demand mapping"
-    sname="ONDEMAND strategy, $rings ring(s)"
+    # no window: selecting WINDOW is refused (-EINVAL), STRATEGY unchanged
+    must pcitool w32 "$G0" 0x040 1
+    st=$(pcitool r32 "$G0" 0x00c)
+    [ "$st" = 0xffffffea ] || fail "selecting WINDOW without windows: DEV_STATUS $st, expected -EINVAL"
+    got=$(pcitool r32 "$G0" 0x040)
+    [ "$got" = 0x00000003 ] || fail "STRATEGY reads $got after a refused selection"
+    sname="ONDEMAND strategy, $rings ring(s), WINDOW refused"
 else
     [ "$strategy" = 0x00000001 ] || fail "apple-dma-pci STRATEGY reads $strategy, expected 1 (WINDOW)"
     [ $((feat & 1)) = 1 ] || fail "apple-dma-pci FEATURES $feat lacks WINDOW"
     if [ "$count" -lt 1 ] || [ "$count" -gt 32 ]; then fail "apple-dma-pci WINDOW_COUNT is $count"; fi
-    sname="WINDOW strategy, $count window(s)"
+    sname="WINDOW strategy, $count window(s), $rings ring(s)"
 fi
 r64() { echo $((($(pcitool r32 "$G0" $(($1 + 4))) << 32) | $(pcitool r32 "$G0" "$1"))); }
 i=0
@@ -194,17 +224,26 @@ e=$((0x400 + count * 32))
 log "apple-dma-pci ${GP##*/}: MAGIC $magic VERSION $ver PCI_ADDR $got (${bdf}), $sname"
 step companion
 
-# --- DMA at the IOVA the companion gives: a window, or an on-demand MAP ------------
-if has_arg ondemand; then
-    out=$(pcitool dmaring "$DEV" "$GP" 2>&1) || fail "DMA through an on-demand mapping: $(echo "$out" | tr '\n' ' ')"
-    echo "$out" | sed 's/^/[e2e]   /'
-    log "DMA through ring MAP/UNMAP: both ways at the mapped IOVA, a fault after UNMAP"
-    step ring-dma
-else
+# --- DMA at the IOVA the companion gives: a window, and an on-demand MAP -----------
+if ! has_arg ondemand; then
     out=$(pcitool dmawin "$DEV" "$GP" 2>&1) || fail "DMA through a window: $(echo "$out" | tr '\n' ' ')"
     echo "$out" | sed 's/^/[e2e]   /'
     log "DMA through the window: the device wrote a guest page and read one back at its IOVA"
     step window-dma
+    # The guest selects ONDEMAND (rings exist); an unknown value is refused
+    must pcitool w32 "$G0" 0x040 3
+    st=$(pcitool r32 "$G0" 0x00c)
+    got=$(pcitool r32 "$G0" 0x040)
+    if [ "$st" != 0x00000000 ] || [ "$got" != 0x00000003 ]; then
+        fail "selecting ONDEMAND: DEV_STATUS $st, STRATEGY $got"
+    fi
+    must pcitool w32 "$G0" 0x040 9
+    st=$(pcitool r32 "$G0" 0x00c)
+    got=$(pcitool r32 "$G0" 0x040)
+    if [ "$st" != 0xffffffea ] || [ "$got" != 0x00000003 ]; then
+        fail "selecting strategy 9: DEV_STATUS $st (expected -EINVAL), STRATEGY $got"
+    fi
+    log "STRATEGY_SELECT: the guest selected ONDEMAND; strategy 9 refused"
 fi
 
 # --- MSI-X through the dmatest_irq module -----------------------------------------
@@ -238,7 +277,20 @@ if has_arg irq; then
     faults=$(sed -n 's/^faults: //p' /sys/kernel/debug/dmatest_irq/counts)
     [ "$faults" = "$total" ] || fail "the device counted $faults fault(s), $total doorbell(s) rung"
     log "MSI-X: $total interrupts on 4 vectors, one per faulting doorbell"
+    # the ring test below maps the device's BAR itself
+    echo "${DEV##*/}" > /sys/bus/pci/drivers/dmatest_irq/unbind || fail "cannot unbind dmatest_irq"
     step msix
+fi
+
+# --- an on-demand MAP through a ring (under every strategy) ---------------------------
+# After the MSI-X test: the DMA after UNMAP faults, which dmatest_irq counts
+out=$(pcitool dmaring "$DEV" "$GP" 2>&1) || fail "DMA through an on-demand mapping: $(echo "$out" | tr '\n' ' ')"
+echo "$out" | sed 's/^/[e2e]   /'
+log "DMA through ring MAP/UNMAP: both ways at the mapped IOVA, a fault after UNMAP"
+step ring-dma
+if has_arg qom; then
+    echo "DMATEST-QOM"
+    sleep 5
 fi
 
 # --- unplug: the companion goes with the device ----------------------------------
@@ -259,6 +311,12 @@ if has_arg unplug; then
     [ "$magic" != 0x4d564750 ] || fail "apple-dma-pci still answers (MAGIC $magic) after its device was unplugged"
     log "unplug: ${DEV##*/} removed through slot ${slot##*/}; apple-dma-pci went with it (MAGIC reads $magic)"
     step unplug
+fi
+
+if has_arg idle; then
+    echo "DMATEST-READY"
+    # QEMU must notice the server going away without a guest access
+    while :; do sleep 1; done
 fi
 
 if has_arg wait; then

@@ -378,7 +378,6 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	gp->regs = pcim_iomap_table(pdev)[0];
-	pci_set_master(pdev);	/* TEMP: QEMU reads rings through the bus-master AS */
 
 	magic = ioread32(gp->regs + MVF_GP_REG_MAGIC);
 	version = ioread32(gp->regs + MVF_GP_REG_VERSION);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -270,6 +271,39 @@ static void test_sigkill_with_live_mappings(void **state)
     mvf_close(h);
 }
 
+/* mvf_connection_fd: quiet while the server lives, readable once it dies,
+ * and the next call then fails with a connection error. */
+static void test_connection_fd_reports_server_death(void **state)
+{
+    const char *args[] = { "--device", "sim:dmatest", NULL };
+    struct mvf_device_info info;
+    struct test_daemon d;
+    struct mvf_handle *h;
+    struct pollfd p;
+    int fd, ret;
+
+    (void)state;
+    assert_int_equal(mvf_connection_fd(NULL), -EINVAL);
+    assert_int_equal(test_daemon_start(&d, args), 0);
+    h = test_open_claimed(&d, 0);
+    fd = mvf_connection_fd(h);
+    assert_true(fd >= 0);
+    p = (struct pollfd){ .fd = fd, .events = POLLIN };
+    assert_int_equal(poll(&p, 1, 200), 0);
+    assert_int_equal(mvf_device_get_info(h, &info), 0);
+    assert_int_equal(poll(&p, 1, 200), 0);   /* replies leave nothing behind */
+
+    kill(d.pid, SIGKILL);
+    waitpid(d.pid, NULL, 0);
+    d.pid = -1;
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    assert_true(p.revents & (POLLIN | POLLHUP));
+    ret = mvf_device_get_info(h, &info);
+    assert_true(ret == -EPIPE || ret == -ECONNRESET);
+    mvf_close(h);
+    test_daemon_stop(&d);
+}
+
 static void test_bad_command_lines(void **state)
 {
     static const char *const cases[][6] = {
@@ -311,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_disconnect_mid_call),
         cmocka_unit_test(test_budget_limits),
         cmocka_unit_test(test_sigkill_with_live_mappings),
+        cmocka_unit_test(test_connection_fd_reports_server_death),
         cmocka_unit_test(test_bad_command_lines),
     };
     return cmocka_run_group_tests(tests, start, stop);

@@ -204,7 +204,7 @@ t_honest() {  # the honest driver's verdict (from the console log)
     fi
     line="${line#HONEST: }"
     STEP_NOTE="$(cut -c1-150 <<<"${line#[A-Z][A-Z][A-Z][A-Z] }")"
-    [ "${line#HONEST: PASS}" != "$line" ]
+    [ "${line#PASS}" != "$line" ]
 }
 
 t_backing() {  # t_backing OFFSET_MIB: the backing file holds the pattern there

@@ -10,8 +10,9 @@
 # Configurations (guest side: tests/nvme-dma.sh; each is one boot):
 #   x86_64   window, pool and on-demand, each with macvfio loaded before
 #            nvme (then rmmod + modprobe: unbinds and re-binds nvme, data
-#            intact) and after it (macvfio re-binds nvme); on-demand under
-#            a 1 MiB host budget (I/O may fail but cleanly: no oops, no hang)
+#            intact) and after it (macvfio re-binds nvme; on-demand then
+#            with lazy_unmap_ms=0, strict unmapping); on-demand under a
+#            1 MiB host budget (I/O may fail but cleanly: no oops, no hang)
 #   aarch64  window both orders, on-demand module first
 # Window: QEMU's default (all RAM fits the budget).  Pool and on-demand:
 # macvfiod --dma-budget 64M makes QEMU choose on-demand; the module is
@@ -197,7 +198,7 @@ for arch in "${ARCHES[@]}"; do
         expect=ondemand,modfirst,seek=160,size=64 "" 64
     if [ "$arch" = x86_64 ]; then
         config "$arch" "$img" "on-demand, nvme first" nvme-ondemand-nvmefirst ondemand \
-            expect=ondemand,nvmefirst,seek=224,size=16 "$nf" 64
+            expect=ondemand,nvmefirst,lazy=0,seek=224,size=16 "$nf" 64
         config "$arch" "$img" "on-demand, 1 MiB budget" nvme-ondemand-tiny ondemand \
             expect=ondemand,tiny,modfirst,seek=240,size=16 "" 1
     fi

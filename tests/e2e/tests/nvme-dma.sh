@@ -15,6 +15,8 @@
 #               nvme gave up already, attach it again) with the strategy
 #   seek=N      write the pattern at N MiB (default 0)
 #   size=N      MiB of pattern (default 64)
+#   lazy=N      modprobe macvfio lazy_unmap_ms=N (on-demand; 0: strict, every
+#               unmap at once, so no span may stay idle)
 #   tiny        the host budget is deliberately tiny: the I/O may fail, but
 #               cleanly (an error, no hang, no oops); the device and the
 #               module must unload cleanly either way
@@ -47,8 +49,12 @@ no_oops() {  # the kernel log has no oops, BUG or warning
     bad=$(dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection' | head -n 3)
     [ -z "$bad" ] || fail "kernel trouble: $(echo "$bad" | tr '\n' ' ')"
 }
+LAZY=$(arg_val lazy)
 load_macvfio() {
-    if [ "$STRATEGY" = auto ]; then must modprobe macvfio; else must modprobe macvfio "strategy=$STRATEGY"; fi
+    set -- macvfio
+    [ "$STRATEGY" = auto ] || set -- "$@" "strategy=$STRATEGY"
+    [ -z "$LAZY" ] || set -- "$@" "lazy_unmap_ms=$LAZY"
+    must modprobe "$@"
 }
 
 [ -x /bin/pattern ] || fail "no /bin/pattern in the image"
@@ -180,6 +186,11 @@ if ! has_arg tiny; then
             fail "on-demand strategy: no doorbells or maps during I/O"
         fi ;;
     esac
+    if [ "$LAZY" = 0 ]; then
+        idle=$(sed -n 's/^idle: //p' "$DBG/$BDF/state")
+        [ "$idle" = 0 ] || fail "lazy_unmap_ms=0 but $idle span(s) stay idle"
+        log "strict unmapping: no idle span after the I/O, $(sed -n 's/^live: //p' "$DBG/$BDF/state") live"
+    fi
     log "doorbells per I/O request: $(awk -v d=$((d1 - d0)) -v n="$ios" 'BEGIN { printf "%.3f", n ? d / n : 0 }')"
 fi
 no_oops

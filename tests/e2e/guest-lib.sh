@@ -67,3 +67,15 @@ cmdline_arg() {
     done
     return 0
 }
+
+# companion: sysfs directory of the apple-dma-pci companion (1b36:00e1);
+# fails the test if there is none.
+companion() {
+    for _c in /sys/bus/pci/devices/*; do
+        if [ "$(cat "$_c/vendor")" = 0x1b36 ] && [ "$(cat "$_c/device")" = 0x00e1 ]; then
+            echo "$_c"
+            return 0
+        fi
+    done
+    fail "no apple-dma-pci (1b36:00e1); PCI: $(pci_list | tr '\n' ';')"
+}

@@ -207,3 +207,20 @@ import json, sys
 s = json.load(sys.stdin)["stats"]
 print(*(sum(s[k] for k in f.split("+")) for f in sys.argv[1:]))' "$@"
 }
+
+# passthrough_setup NAME ARCH...: what a passthrough test needs first: a
+# scratch directory RUN (removed on exit, with the macvfiod of
+# daemon_start stopped), the host packages, macvfiod and the tool, the
+# patched QEMU for every ARCH, and LOGS.
+passthrough_setup() {
+    local name="$1"
+    shift
+    RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-$name.XXXXXX")"
+    LOGS="$E2E_OUT/logs"
+    trap '[ -z "$DAEMON_PID" ] || kill "$DAEMON_PID" 2>/dev/null || true; rm -rf "$RUN"' EXIT
+    trap 'msg "interrupted"; exit 130' INT TERM
+    "$REPO_DIR/scripts/install-deps-e2e.sh"
+    need_host_tools
+    need_patched_qemu "$@"
+    mkdir -p "$LOGS"
+}

@@ -36,25 +36,9 @@ set -euo pipefail
 ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 
-LOGS="$E2E_OUT/logs"
 PATTERN_SEED=20261125   # the same seed as tests/nvme-dma.sh
 
-RUN="$(mktemp -d "${TMPDIR:-/tmp}/macvfio-nvme.XXXXXX")"
-# shellcheck disable=SC2317  # invoked by trap
-cleanup() {
-    [ -z "$DAEMON_PID" ] || kill "$DAEMON_PID" 2>/dev/null || true
-    rm -rf "$RUN"
-}
-trap cleanup EXIT
-trap 'msg "interrupted"; exit 130' INT TERM
-
-# --- what the tests need ------------------------------------------------------
-
-"$REPO_DIR/scripts/install-deps-e2e.sh"
-
-need_host_tools
-need_patched_qemu "${ARCHES[@]}"
-mkdir -p "$LOGS"
+passthrough_setup nvme "${ARCHES[@]}"
 
 # The pattern tool, for the host's backing-file checks (guests get a static one)
 PATTERN="$RUN/pattern"

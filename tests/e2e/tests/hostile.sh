@@ -40,13 +40,7 @@ DBG=/sys/kernel/debug/macvfio
 
 module_loaded macvfio && fail "macvfio is loaded already (boot with macvfio.modules=none)"
 [ -x /bin/hostile ] || fail "no /bin/hostile in the image"
-GP=""
-for d in /sys/bus/pci/devices/*; do
-    if [ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x00e1 ]; then
-        GP=$d
-    fi
-done
-[ -n "$GP" ] || fail "no apple-dma-pci (1b36:00e1); PCI: $(pci_list | tr '\n' ';')"
+GP=$(companion) || exit 1
 log "companion ${GP##*/}; PCI: $(pci_list | tr '\n' ';')"
 
 # One huge page for the rings (physically contiguous): hostile falls back to

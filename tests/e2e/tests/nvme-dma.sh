@@ -58,13 +58,7 @@ load_macvfio() {
 }
 
 [ -x /bin/pattern ] || fail "no /bin/pattern in the image"
-GP=""
-for d in /sys/bus/pci/devices/*; do
-    if [ "$(cat "$d/vendor")" = 0x1b36 ] && [ "$(cat "$d/device")" = 0x00e1 ]; then
-        GP=$d
-    fi
-done
-[ -n "$GP" ] || fail "no apple-dma-pci (1b36:00e1); PCI: $(pci_list | tr '\n' ';')"
+companion >/dev/null || exit 1   # the device the module binds
 module_loaded macvfio && fail "macvfio is loaded already (expected macvfio.modules=none)"
 
 if has_arg nvmefirst; then

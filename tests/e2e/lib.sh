@@ -224,3 +224,34 @@ passthrough_setup() {
     need_patched_qemu "$@"
     mkdir -p "$LOGS"
 }
+
+# watch_guest PID SOCK: until PID (a run-guest.sh) exits, polls macvfiod's
+# mappings at SOCK; sets MAX_LIVE, MAX_MAPPED (the peaks) and GUEST_RC.
+watch_guest() {
+    local pid="$1" sock="$2" live mapped
+    MAX_LIVE=0
+    MAX_MAPPED=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if read -r live mapped < <(daemon_stats "$sock" live_mappings mapped_bytes); then
+            [ "$live" -gt "$MAX_LIVE" ] && MAX_LIVE=$live
+            [ "$mapped" -gt "$MAX_MAPPED" ] && MAX_MAPPED=$mapped
+        fi
+        sleep 0.5
+    done
+    GUEST_RC=0
+    # shellcheck disable=SC2034  # for the caller
+    wait "$pid" || GUEST_RC=$?
+}
+
+# start_nvme_daemon NAME [OPTIONS...]: macvfiod serving sim:nvme on
+# $RUN/disk.img (passthrough_setup made RUN); sets SOCK and DAEMON_LOG.
+start_nvme_daemon() {
+    local name="$1"
+    shift
+    SOCK="$RUN/$name.sock"
+    DAEMON_LOG="$LOGS/macvfiod-$name.log"
+    daemon_start "$SOCK" "$DAEMON_LOG" --device "sim:nvme,file=$RUN/disk.img" "$@"
+}
+
+# stats SOCK: "live_mappings mapped_bytes" of device 0
+stats() { daemon_stats "$1" live_mappings mapped_bytes; }

@@ -73,26 +73,14 @@ build_helper() {  # build_helper ARCH: $E2E_OUT/helpers/ARCH/hostile
         mv -f "$out/hostile.tmp.$$" "$out/hostile"
 }
 
-# --- macvfiod -----------------------------------------------------------------------
-
-start_daemon() {  # start_daemon NAME [OPTIONS...]: sim:nvme on $RUN/disk.img; sets SOCK
-    local name="$1"
-    shift
-    SOCK="$RUN/$name.sock"
-    DAEMON_LOG="$LOGS/macvfiod-$name.log"
-    daemon_start "$SOCK" "$DAEMON_LOG" --device "sim:nvme,file=$RUN/disk.img" "$@"
-}
-
-stats() { daemon_stats "$1" live_mappings mapped_bytes; }
+# --- one guest (macvfiod: start_nvme_daemon in lib.sh) ------------------------------
 
 # run_hostile ARCH IMAGE NAME GUEST_ARGS: boots tests/hostile.sh against
 # macvfiod at $SOCK; sets GUEST_RC, QEMU_RC, MAX_LIVE, MAX_MAPPED, GLOG, QLOG
 run_hostile() {
-    local arch="$1" img="$2" name="$3" gargs="$4" pid live mapped
+    local arch="$1" img="$2" name="$3" gargs="$4"
     GLOG="$LOGS/$name-$arch.log"
     QLOG="$LOGS/$name-$arch.qemu.log"
-    MAX_LIVE=0
-    MAX_MAPPED=0
     rm -f "$RUN/qemu.rc"
     HOSTILE_REAL_QEMU="$QEMU_DIR/qemu-system-$arch" HOSTILE_QEMU_RC="$RUN/qemu.rc" \
         QEMU="$RUN/qemu-wrapper" "$E2E_DIR/run-guest.sh" -a "$arch" -i "$img" \
@@ -100,16 +88,7 @@ run_hostile() {
         --append "macvfio.modules=none macvfio.args=$gargs" -- \
         -device "vfio-apple-pci,socket=$SOCK" \
         -trace enable=vfio_apple_dma_strategy >"$RUN/$name.out" 2>&1 &
-    pid=$!
-    while kill -0 "$pid" 2>/dev/null; do
-        if read -r live mapped < <(stats "$SOCK"); then
-            [ "$live" -gt "$MAX_LIVE" ] && MAX_LIVE=$live
-            [ "$mapped" -gt "$MAX_MAPPED" ] && MAX_MAPPED=$mapped
-        fi
-        sleep 0.5
-    done
-    GUEST_RC=0
-    wait "$pid" || GUEST_RC=$?
+    watch_guest $! "$SOCK"
     QEMU_RC=$(cat "$RUN/qemu.rc" 2>/dev/null || echo "none")
     cat "$RUN/$name.out" >&2
 }
@@ -200,7 +179,7 @@ t_maxmap() {  # t_maxmap ARCH IMAGE: hostile again with 64 mappings at most
     local arch="$1" img="$2" cases qemu=ok daemon=ok emfile=reached ok=0
     rm -f "$RUN/disk.img"
     truncate -s 64M "$RUN/disk.img"
-    start_daemon "hostile-maxmap-$arch" --dma-budget 64M --dma-max-mappings 64 || return 1
+    start_nvme_daemon "hostile-maxmap-$arch" --dma-budget 64M --dma-max-mappings 64 || return 1
     run_hostile "$arch" "$img" hostile-maxmap "seed=$((HOSTILE_SEED + 1)),nohonest"
     t_hostile_cases || ok=1
     cases="$STEP_NOTE"
@@ -253,7 +232,7 @@ for arch in "${ARCHES[@]}"; do
 
     rm -f "$RUN/disk.img"
     truncate -s 64M "$RUN/disk.img"
-    if step "macvfiod sim:nvme --dma-budget 64M" "$arch" start_daemon "hostile-$arch" --dma-budget 64M; then
+    if step "macvfiod sim:nvme --dma-budget 64M" "$arch" start_nvme_daemon "hostile-$arch" --dma-budget 64M; then
         run_hostile "$arch" "$img" hostile "seed=$HOSTILE_SEED,seek=0"
         step "hostile cases" "$arch" t_hostile_cases || true
         step "QEMU survived" "$arch" t_qemu_survived || true

@@ -44,38 +44,18 @@ passthrough_setup nvme "${ARCHES[@]}"
 PATTERN="$RUN/pattern"
 gcc -O2 -Wall -Wextra -Werror -o "$PATTERN" "$E2E_DIR/helpers/pattern.c"
 
-# --- macvfiod ---------------------------------------------------------------------
-
-start_daemon() {  # start_daemon NAME [OPTIONS...]: sim:nvme on $RUN/disk.img; sets SOCK
-    local name="$1"
-    shift
-    SOCK="$RUN/$name.sock"
-    daemon_start "$SOCK" "$LOGS/macvfiod-$name.log" --device "sim:nvme,file=$RUN/disk.img" "$@"
-}
-
-stats() { daemon_stats "$1" live_mappings mapped_bytes; }
+# --- one guest (macvfiod: start_nvme_daemon in lib.sh) ----------------------------
 
 # run_nvme ARCH IMAGE NAME GUEST_ARGS APPEND [DEVICE_PROPS]: boots
 # tests/nvme-dma.sh; sets GUEST_RC, MAX_LIVE and MAX_MAPPED
 run_nvme() {
-    local arch="$1" img="$2" name="$3" gargs="$4" append="$5" props="${6:-}" pid live mapped
-    MAX_LIVE=0
-    MAX_MAPPED=0
+    local arch="$1" img="$2" name="$3" gargs="$4" append="$5" props="${6:-}"
     QEMU="$QEMU_DIR/qemu-system-$arch" "$E2E_DIR/run-guest.sh" -a "$arch" -i "$img" \
         -t /tests/nvme-dma.sh -n "$name" -T 300 \
         --append "macvfio.modules=none macvfio.args=$gargs${append:+ $append}" -- \
         -device "vfio-apple-pci,socket=$SOCK${props:+,$props}" \
-        -trace enable=vfio_apple_dma_strategy -trace enable=vfio_apple_dma_register -trace enable=apple_dma_pci_map >"$RUN/$name.out" 2>&1 &
-    pid=$!
-    while kill -0 "$pid" 2>/dev/null; do
-        if read -r live mapped < <(stats "$SOCK"); then
-            [ "$live" -gt "$MAX_LIVE" ] && MAX_LIVE=$live
-            [ "$mapped" -gt "$MAX_MAPPED" ] && MAX_MAPPED=$mapped
-        fi
-        sleep 0.5
-    done
-    GUEST_RC=0
-    wait "$pid" || GUEST_RC=$?
+        -trace enable=vfio_apple_dma_strategy >"$RUN/$name.out" 2>&1 &
+    watch_guest $! "$SOCK"
     cat "$RUN/$name.out" >&2
 }
 
@@ -86,7 +66,7 @@ t_guest() {
     local arch="$1" img="$2" name="$3" qstrat="$4" gargs="$5" append="$6" budget="$7"
     local log="$LOGS/$name-$arch.log" dopts=() note
     [ "$budget" = 0 ] || dopts=(--dma-budget "${budget}M")
-    start_daemon "$name-$arch" ${dopts[@]+"${dopts[@]}"} || return 1
+    start_nvme_daemon "$name-$arch" ${dopts[@]+"${dopts[@]}"} || return 1
     run_nvme "$arch" "$img" "$name" "$gargs" "$append"
     [ "$GUEST_RC" = 0 ] || return 1
     if ! grep -q "vfio_apple_dma_strategy .* $qstrat:" "$LOGS/$name-$arch.qemu.log"; then

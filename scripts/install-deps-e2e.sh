@@ -8,6 +8,8 @@
 #   cpio                       packs the guest initramfs (newc, --reproducible)
 #   kmod                       depmod/modinfo: module dependencies of the guest kernel
 #   xz-utils                   unpacks vmlinux from the x86 bzImage (faster PVH boot)
+#                              and trixie's .ko.xz modules
+#   zstd                       unpacks vmlinux from trixie's 6.12 bzImage (zstd)
 #   make, gcc-12               out-of-tree guest modules for the x86_64 guest
 #                              (Debian's 6.1 kernel is built with gcc-12)
 #   gcc-aarch64-linux-gnu      the same for the arm64 guest (cross gcc-12)
@@ -28,7 +30,7 @@
 # alone. See tests/e2e/README.md.
 set -euo pipefail
 
-packages=(seabios qemu-system-data cpio kmod xz-utils make gcc-12 gcc-aarch64-linux-gnu
+packages=(seabios qemu-system-data cpio kmod xz-utils zstd make gcc-12 gcc-aarch64-linux-gnu
           libc6-dev-arm64-cross debootstrap)
 
 . "$(dirname "$0")/apt-install.sh"

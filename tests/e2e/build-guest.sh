@@ -17,6 +17,11 @@
 #   --kmod NAME         ship one more module of the kernel (plus dependencies)
 #   --kernel PKG[=VER]  use this kernel package instead of the candidate of
 #                       linux-image-<debarch> (e.g. linux-image-6.1.0-56-amd64=6.1.192-2)
+#   --kernel-suite S    take the kernel from Debian suite S (bookworm, the
+#                       default, or e.g. trixie: 6.12), through a private apt
+#                       state of its own ($MACVFIO_CACHE_DIR/guest/apt-S);
+#                       busybox still comes from bookworm. Compressed kernel
+#                       modules (trixie's .ko.xz) are shipped decompressed
 #   --refresh           refresh the package lists first (picks up a newer kernel)
 #
 # Everything downloaded comes from Debian's archive through apt-get and is kept in
@@ -44,6 +49,7 @@ EXTRA_KOS=()
 EXTRA_FILES=()
 EXTRA_KMODS=()
 KERNEL_SPEC=""
+KSUITE=""
 REFRESH=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -55,6 +61,8 @@ while [ $# -gt 0 ]; do
     --kmod=*) EXTRA_KMODS+=("${1#*=}"); shift ;;
     --kernel) [ $# -ge 2 ] || die "--kernel needs PKG[=VER]"; KERNEL_SPEC="$2"; shift 2 ;;
     --kernel=*) KERNEL_SPEC="${1#*=}"; shift ;;
+    --kernel-suite) [ $# -ge 2 ] || die "--kernel-suite needs a suite"; KSUITE="$2"; shift 2 ;;
+    --kernel-suite=*) KSUITE="${1#*=}"; shift ;;
     --refresh) REFRESH=1; shift ;;
     -h|--help) usage 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
@@ -70,6 +78,7 @@ check_arch "$ARCH"
 DEBARCH="$(deb_arch "$ARCH")"
 ARCH="$(qemu_arch "$ARCH")"
 
+case "$KSUITE" in *[!a-z0-9-]*) die "--kernel-suite '$KSUITE': expected a suite name such as trixie" ;; esac
 for tool in apt-get apt-cache dpkg-deb depmod modinfo cpio gzip flock sha256sum; do
     command -v "$tool" >/dev/null ||
         die "$tool not found; run scripts/install-deps-e2e.sh (as root)"
@@ -91,17 +100,52 @@ OUTDIR="$(cd "$OUTDIR" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=apt.sh
 . "$E2E_DIR/apt.sh"
 
+# Two apt states when the kernel comes from another suite: the usual one
+# (apt.sh's SUITE, bookworm: busybox, and the kernel by default) and
+# guest/apt-<suite> for the kernel.
+BASE_SUITE="$SUITE"
+[ -n "$KSUITE" ] || KSUITE="$BASE_SUITE"
+SUITES=("$BASE_SUITE")
+[ "$KSUITE" = "$BASE_SUITE" ] || SUITES+=("$KSUITE")
+apt_use() {  # apt_use SUITE: the apt state (APT_DIR, APT_CONFIG) of SUITE
+    SUITE="$1"
+    if [ "$1" = "$BASE_SUITE" ]; then APT_DIR="$GUEST_CACHE/apt"; else APT_DIR="$GUEST_CACHE/apt-$1"; fi
+    apt_setup
+}
+LISTS_REFRESHED=0
+# update_lists [all]: refreshes the lists of every suite in use (all), or
+# those that have none yet.
+update_lists() {
+    local s
+    for s in "${SUITES[@]}"; do
+        apt_use "$s"
+        if [ "${1:-}" = all ] || ! ls "$APT_DIR"/lists/*_Packages* >/dev/null 2>&1; then
+            APT_UPDATED=0
+            apt_update
+        fi
+    done
+    [ "${1:-}" != all ] || LISTS_REFRESHED=1
+}
 
 # Sets KPKG KVER_DEB BB_VER. The answer is remembered in resolved/<debarch>
-# until the package lists change, so a warm run does not start apt at all.
+# (resolved/<debarch>-<suite> for a kernel from another suite) until the
+# package lists change, so a warm run does not start apt at all.
 resolve_all() {
-    local memo="$GUEST_CACHE/resolved/$DEBARCH"
-    if [ -z "$KERNEL_SPEC" ] && [ -s "$memo" ] &&
-        [ -z "$(find "$APT_DIR/lists" -maxdepth 1 -type f -name '*Packages*' -newer "$memo" -print -quit)" ] &&
+    local memo="$GUEST_CACHE/resolved/$DEBARCH" s newer=""
+    [ "$KSUITE" = "$BASE_SUITE" ] || memo="$memo-$KSUITE"
+    for s in "${SUITES[@]}"; do
+        apt_use "$s"
+        if [ -s "$memo" ] && [ -z "$newer" ]; then
+            newer=$(find "$APT_DIR/lists" -maxdepth 1 -type f -name '*Packages*' -newer "$memo" -print -quit)
+        fi
+    done
+    if [ -z "$KERNEL_SPEC" ] && [ -s "$memo" ] && [ -z "$newer" ] &&
         read -r KPKG KVER_DEB BB_VER < "$memo" && [ -n "${BB_VER:-}" ]; then
         return 0
     fi
-    resolve_kernel || { msg "cannot resolve the kernel package for $DEBARCH"; return 1; }
+    apt_use "$KSUITE"
+    resolve_kernel || { msg "cannot resolve the kernel package for $DEBARCH in $KSUITE"; return 1; }
+    apt_use "$BASE_SUITE"
     read -r _ BB_VER < <(apt_candidate "busybox-static:$DEBARCH") ||
         { msg "cannot resolve busybox-static:$DEBARCH"; return 1; }
     if [ -z "$KERNEL_SPEC" ]; then
@@ -115,12 +159,14 @@ fetch_all() {
     KDIR="$GUEST_CACHE/kernel/$DEBARCH/${KPKG}_${KVER_DEB//:/%3a}"
     BBDIR="$GUEST_CACHE/busybox/$DEBARCH/${BB_VER//:/%3a}"
     if [ ! -f "$KDIR/.complete" ]; then
+        apt_use "$KSUITE"
         KDEB=$(fetch_deb "$KPKG" "$DEBARCH" "$KVER_DEB") || {
             cat "$APT_DIR/download.log" >&2 2>/dev/null || true
             return 1
         }
     fi
     if [ ! -f "$BBDIR/.complete" ]; then
+        apt_use "$BASE_SUITE"
         BBDEB=$(fetch_deb busybox-static "$DEBARCH" "$BB_VER") || {
             cat "$APT_DIR/download.log" >&2 2>/dev/null || true
             return 1
@@ -154,9 +200,16 @@ extract_kernel() {
     local t tmp kver; t=$(now)
     msg "extracting $(basename "$KDEB")"
     tmp="$KDIR.tmp.$$"
-    rm -rf "$tmp" "$KDIR"
+    rm -rf "$KDIR".tmp.* "$KDIR"   # leftovers of interrupted runs (the lock is ours)
     mkdir -p "$tmp"
     dpkg-deb -x "$KDEB" "$tmp"
+    # merged /usr (trixie): the modules are in usr/lib/modules; the host's
+    # depmod (kmod 30) and everything here expect lib/modules
+    if [ ! -d "$tmp/lib/modules" ] && [ -d "$tmp/usr/lib/modules" ]; then
+        mkdir -p "$tmp/lib"
+        mv "$tmp/usr/lib/modules" "$tmp/lib/modules"
+    fi
+    [ -d "$tmp/lib/modules" ] || die "$KDEB: no lib/modules or usr/lib/modules"
     kver=$(cd "$tmp/lib/modules" && ls)
     [ "$(wc -w <<<"$kver")" -eq 1 ] || die "$KDEB: expected one lib/modules/<ver>, found: $kver"
     [ -f "$tmp/boot/vmlinuz-$kver" ] || die "$KDEB: no boot/vmlinuz-$kver"
@@ -180,13 +233,17 @@ extract_busybox() {
 
 # ---------------------------------------------------------------------------
 # Fetch (serialised: the cache is shared by every clone on the machine).
-apt_setup
 exec 9>"$GUEST_CACHE/.lock"
 flock 9
-if [ "$REFRESH" -eq 1 ] || ! ls "$APT_DIR"/lists/*_Packages* >/dev/null 2>&1; then
-    apt_update
+if [ "$REFRESH" -eq 1 ]; then update_lists all; else update_lists; fi
+if ! fetch_all; then
+    # not in the cached lists (or no longer in the archive): refresh once
+    [ "$LISTS_REFRESHED" -eq 0 ] ||
+        die "cannot get the $DEBARCH kernel ($KSUITE) and busybox-static from Debian's archive"
+    msg "not in the cached package lists (or no longer in the archive); refreshing"
+    update_lists all
+    fetch_all || die "cannot get the $DEBARCH kernel ($KSUITE) and busybox-static from Debian's archive"
 fi
-with_refresh fetch_all || die "cannot get the $DEBARCH kernel and busybox-static from Debian's archive"
 extract_kernel
 extract_busybox
 if [ "$DEBARCH" = amd64 ] && [ ! -f "$KDIR/vmlinux" ] && [ ! -f "$KDIR/vmlinux.none" ]; then
@@ -275,10 +332,19 @@ for f in modules.builtin modules.builtin.modinfo modules.order; do
     [ -f "$MODDIR/$f" ] && cp "$MODDIR/$f" "$SMOD/"
 done
 mapfile -t MODS_SORTED < <(printf '%s\n' "${!WANT[@]}" | LC_ALL=C sort)
+# Compressed modules (trixie: .ko.xz) are shipped decompressed: busybox's
+# modprobe cannot load them (and the initramfs is gzipped anyway).
+DECOMPRESSED=0
 for rel in "${MODS_SORTED[@]}"; do
     [ -n "$rel" ] || continue
     mkdir -p "$SMOD/$(dirname "$rel")"
-    cp "$MODDIR/$rel" "$SMOD/$rel"
+    case "$rel" in
+    *.ko.xz) xz -dc "$MODDIR/$rel" > "$SMOD/${rel%.xz}" ;;
+    *.ko.zst) zstd -q -dc "$MODDIR/$rel" > "$SMOD/${rel%.zst}" ;;
+    *.ko.gz) gzip -dc "$MODDIR/$rel" > "$SMOD/${rel%.gz}" ;;
+    *) cp "$MODDIR/$rel" "$SMOD/$rel"; continue ;;
+    esac
+    DECOMPRESSED=$((DECOMPRESSED + 1))
 done
 if [ ${#EXTRA_KOS[@]} -gt 0 ]; then
     mkdir -p "$SMOD/extra"
@@ -326,10 +392,11 @@ fi
 {
     echo "arch: $ARCH ($DEBARCH)"
     echo "kernel: $KPKG $KVER_DEB ($KVER)"
+    echo "kernel suite: $KSUITE"
     echo "busybox: busybox-static $BB_VER"
     echo "kernel cache: $KDIR"
     echo "modules shipped: $(tr '\n' ' ' < "$STAGE/etc/macvfio/modules")"
-    echo "with dependencies: ${#MODS_SORTED[@]} kernel modules + ${#EXTRA_KOS[@]} extra"
+    echo "with dependencies: ${#MODS_SORTED[@]} kernel modules + ${#EXTRA_KOS[@]} extra$([ "$DECOMPRESSED" -eq 0 ] || echo " ($DECOMPRESSED decompressed from ${MODS_SORTED[0]##*.})")"
     echo "autoload: $(tr '\n' ' ' < "$STAGE/etc/macvfio/autoload")"
     for n in ${NOTES[@]+"${NOTES[@]}"}; do echo "note: $n"; done
     for spec in ${EXTRA_FILES[@]+"${EXTRA_FILES[@]}"}; do echo "file: $spec"; done

@@ -32,6 +32,11 @@ read -r _ KPKG KVER_DEB KVER < <(grep '^kernel: ' "$INFO") || die "$INFO: no ker
 KVER="${KVER#(}"; KVER="${KVER%)}"
 DEBARCH=$(sed -n 's/^arch: .*(\(.*\))$/\1/p' "$INFO")
 if [ -z "$KVER" ] || [ -z "$DEBARCH" ]; then die "$INFO: cannot parse the kernel or the architecture"; fi
+# build-guest.sh --kernel-suite: this script knows bookworm's headers only
+KSUITE=$(sed -n 's/^kernel suite: //p' "$INFO")
+if [ -n "$KSUITE" ] && [ "$KSUITE" != "${MACVFIO_DEBIAN_SUITE:-bookworm}" ]; then
+    die "$IMAGE has a $KSUITE kernel ($KVER): build modules for it in the chroot of tests/e2e/trixie-kbuild.sh (as test-kbuild.sh does)"
+fi
 HOSTARCH=$(dpkg --print-architecture)
 
 for tool in apt-get apt-cache dpkg-deb flock; do

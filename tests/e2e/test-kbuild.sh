@@ -2,7 +2,8 @@
 # Builds the macvfio guest module (guest/) against every Debian kernel it
 # supports, for x86_64 and aarch64, with W=1 and warnings as errors:
 #
-#   tests/e2e/test-kbuild.sh [--refresh] [ARCH...]    (default: x86_64 aarch64)
+#   tests/e2e/test-kbuild.sh [--refresh] [--only 6.1|6.12] [ARCH...]
+#                                                    (default: x86_64 aarch64)
 #
 #   6.1  (bookworm)  on the host with gcc-12 (aarch64: the cross gcc-12),
 #                    against the headers of the e2e guest image's kernel
@@ -18,7 +19,9 @@
 # include/macvfio/guest_proto.h copied to include/macvfio/ of the build
 # directory (the DKMS layout). The flags are W=1 KCFLAGS=-Werror; a build
 # fails if no .ko comes out or its output has any warning (modpost's too).
-# --refresh re-creates the trixie chroot with the archive's newest 6.12 ABI.
+# --refresh re-creates the trixie chroot with the archive's newest 6.12 ABI;
+# --only builds just that kernel's rows (test-nvme.sh: --only 6.12, for the
+# module its 6.12 guest loads).
 #
 # Needs root (the chroot) and the host packages of scripts/install-deps-e2e.sh
 # (run first). Prints timings, then "e2e: N passed, N failed"; exit status 0
@@ -31,10 +34,13 @@ set -euo pipefail
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-0}"; }
 REFRESH=()
+ONLY=""
 while [ $# -gt 0 ]; do
     case "$1" in
     -h|--help) usage 0 ;;
     --refresh) REFRESH=(--refresh); shift ;;
+    --only) [ $# -ge 2 ] || usage 2 >&2; ONLY="$2"; shift 2 ;;
+    --only=*) ONLY="${1#*=}"; shift ;;
     -*) usage 2 >&2 ;;
     *) break ;;
     esac
@@ -42,6 +48,7 @@ done
 ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 for arch in "${ARCHES[@]}"; do check_arch "$arch"; done
+case "$ONLY" in ""|6.1|6.12) ;; *) die "--only $ONLY: expected 6.1 or 6.12" ;; esac
 
 LOGS="$E2E_OUT/logs"
 OUT="$E2E_OUT/kbuild"
@@ -169,9 +176,12 @@ kbuild_612() {
 
 BUILT=()
 for arch in "${ARCHES[@]}"; do
+    [ "$ONLY" != 6.12 ] || break
     if step "macvfio.ko 6.1 (bookworm)" "$arch" kbuild_61 "$arch"; then BUILT+=("6.1 $arch"); fi
 done
-if [ "$(id -u)" -ne 0 ]; then
+if [ "$ONLY" = 6.1 ]; then
+    :
+elif [ "$(id -u)" -ne 0 ]; then
     record "trixie chroot" host 0 "SKIP (needs root)"
 elif step "trixie chroot" host chroot_ready; then
     for arch in "${ARCHES[@]}"; do

@@ -6,6 +6,7 @@
 #
 #   tests/e2e/test-nvme.sh [ARCH...]      (default: x86_64 aarch64)
 #   NVME_ONLY=ondemand-modfirst tests/e2e/test-nvme.sh x86_64   (a subset)
+#   NVME_612=0 tests/e2e/test-nvme.sh                         (no 6.12 guests)
 #
 # Configurations (guest side: tests/nvme-dma.sh; each is one boot):
 #   x86_64   window, pool and on-demand, each with macvfio loaded before
@@ -14,6 +15,11 @@
 #            with lazy_unmap_ms=0, strict unmapping); on-demand under a
 #            1 MiB host budget (I/O may fail but cleanly: no oops, no hang)
 #   aarch64  window both orders, on-demand module first
+#   6.12     (x86_64, after the rest) Debian trixie's 6.12 kernel
+#            (build-guest.sh --kernel-suite trixie, the ABI of the
+#            trixie-kbuild.sh chroot) with the module test-kbuild.sh
+#            --only 6.12 builds there: window and on-demand, module first,
+#            on a fresh backing file
 # Window: QEMU's default (all RAM fits the budget).  Pool and on-demand:
 # macvfiod --dma-budget 64M makes QEMU choose on-demand; the module is
 # asked for pool with strategy=pool.
@@ -166,6 +172,49 @@ for arch in "${ARCHES[@]}"; do
         config "$arch" "$img" "on-demand, 1 MiB budget" nvme-ondemand-tiny ondemand \
             expect=ondemand,tiny,modfirst,seek=240,size=16 "" 1
     fi
+done
+
+# --- 6.12: Debian trixie's kernel, x86_64 -------------------------------------------
+
+K612_KO="$E2E_OUT/kbuild/6.12/x86_64/macvfio.ko"
+K612_SPEC=""
+# kbuild_612: macvfio.ko for trixie's 6.12 (test-kbuild.sh, in its chroot:
+# gcc-14, W=1 clean); sets K612_SPEC, the linux-image package of the
+# chroot's headers ABI and version.
+kbuild_612() {
+    local log="$LOGS/nvme-6.12-kbuild.log" hpkg ver kdir krel
+    "$E2E_DIR/test-kbuild.sh" --only 6.12 x86_64 >"$log" 2>&1 ||
+        { tail -n 20 "$log" >&2; STEP_NOTE="see $log"; return 1; }
+    read -r hpkg ver kdir krel < <("$E2E_DIR/trixie-kbuild.sh" --info 2>>"$log" |
+        sed -n 's/^kernel amd64: //p') || { STEP_NOTE="no amd64 kernel in trixie-kbuild.sh --info"; return 1; }
+    [ -f "$K612_KO" ] || { STEP_NOTE="no $K612_KO"; return 1; }
+    K612_SPEC="linux-image-$krel=$ver"
+    STEP_NOTE="$krel ($ver, $hpkg), gcc-14 in the trixie chroot, $kdir"
+}
+
+for arch in "${ARCHES[@]}"; do
+    [ "${NVME_612:-1}" != 0 ] || break   # NVME_612=0: 6.1 only
+    [ "$(qemu_arch "$arch")" = x86_64 ] || continue
+    arch=x86_64
+    msg "=== $arch, 6.12 (trixie)"
+    img="$E2E_OUT/guest-$arch-nvme-6.12"
+    step "6.12: macvfio.ko (test-kbuild.sh)" "$arch" kbuild_612 || break
+    if [ ! -x "$E2E_OUT/helpers/$arch/pattern" ]; then
+        mkdir -p "$E2E_OUT/helpers/$arch"
+        step "pattern (static gcc)" "$arch" gcc -static -O2 -Wall -Wextra -Werror \
+            -o "$E2E_OUT/helpers/$arch/pattern" "$E2E_DIR/helpers/pattern.c" || break
+    fi
+    step "6.12: build-guest (nvme)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$img" \
+        --kernel-suite trixie --kernel "$K612_SPEC" --module "$K612_KO" \
+        --file "$E2E_OUT/helpers/$arch/pattern:/bin/pattern" || break
+    # a backing file of its own: the configurations above filled 0-256 MiB
+    rm -f "$RUN/disk.img"
+    truncate -s 256M "$RUN/disk.img"
+    config "$arch" "$img" "6.12: window, module first" nvme612-window-modfirst window \
+        modfirst,seek=0,size=64 "" 0
+    config "$arch" "$img" "6.12: on-demand, module first" nvme612-ondemand-modfirst ondemand \
+        expect=ondemand,modfirst,seek=64,size=64 "" 64
+    break
 done
 
 report_results nvme

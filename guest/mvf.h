@@ -175,6 +175,7 @@ static dma_addr_t name(struct device *dev, struct page *page,		\
 #endif
 
 u64 mvf_read64(struct mvf_gp *gp, u32 off);
+void mvf_companion_reset(struct mvf_gp *gp);
 
 /* mvf_window.c */
 int mvf_window_init(struct mvf_gp *gp);

@@ -339,8 +339,20 @@ static int mvf_strategy_init(struct mvf_gp *gp)
 	return gp->aperture_size ? fls64(end) : 64;
 }
 
+/*
+ * The host unmaps every ring mapping and forgets every ring, and STRATEGY
+ * returns to QEMU's choice (protocol §8).  Only once the managed device
+ * has stopped DMA, and before ring or pool memory goes back to the kernel.
+ */
+void mvf_companion_reset(struct mvf_gp *gp)
+{
+	iowrite32(MVF_GP_RESET_VALUE, gp->regs + MVF_GP_REG_RESET);
+}
+
+/* The managed device has no driver: nothing it mapped is in use. */
 static void mvf_strategy_fini(struct mvf_gp *gp)
 {
+	mvf_companion_reset(gp);
 	switch (gp->strategy) {
 	case MVF_GP_STRATEGY_WINDOW:
 		mvf_window_fini(gp);
@@ -352,8 +364,6 @@ static void mvf_strategy_fini(struct mvf_gp *gp)
 		mvf_ondemand_fini(gp);
 		break;
 	}
-	/* whatever is still mapped on the host goes, rings are forgotten */
-	iowrite32(MVF_GP_RESET_VALUE, gp->regs + MVF_GP_REG_RESET);
 }
 
 static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)

@@ -600,29 +600,30 @@ int mvf_ondemand_init(struct mvf_gp *gp)
 	return 0;
 }
 
-/* The managed device's driver is gone and the ops removed. */
+/*
+ * The managed device's driver is gone, the ops removed and the companion
+ * reset, which unmapped every extent on the host: only the bookkeeping is
+ * left to free.
+ */
 void mvf_ondemand_fini(struct mvf_gp *gp)
 {
-	struct mvf_ext *e;
 	struct hlist_node *tmp;
-	LIST_HEAD(victims);
-	unsigned long flags;
+	struct mvf_ext *e;
+	u32 leaked = 0;
 	int bkt;
 
 	cancel_delayed_work_sync(&gp->od.flush);
-	mvf_ondemand_flush(gp);
-	/* extents a driver never unmapped: unmapped too, with a warning */
-	spin_lock_irqsave(&gp->od.lock, flags);
 	hash_for_each_safe(gp->od.by_gpa, bkt, tmp, e, by_gpa) {
+		leaked += e->refs != 0;
 		hash_del(&e->by_gpa);
 		hash_del(&e->by_iova);
-		list_add_tail(&e->idle, &victims);
-		gp->od.nlive--;
+		kfree(e);
 	}
-	spin_unlock_irqrestore(&gp->od.lock, flags);
-	if (!list_empty(&victims))
-		dev_warn(&gp->pdev->dev, "%s: the driver left DMA mapped; unmapping it\n",
-			 pci_name(gp->managed));
-	mvf_ext_unmap_list(gp, &victims);
+	INIT_LIST_HEAD(&gp->od.idle);
+	gp->od.nidle = 0;
+	gp->od.nlive = 0;
+	if (leaked)
+		dev_warn(&gp->pdev->dev, "%s: the driver left %u DMA mapping(s) behind\n",
+			 pci_name(gp->managed), leaked);
 	mvf_rings_fini(gp);
 }

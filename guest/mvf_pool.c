@@ -412,7 +412,7 @@ int mvf_pool_init(struct mvf_gp *gp)
 	}
 	kfree(req);
 	if (ret)
-		goto err;	/* the companion reset unmaps what did map */
+		goto err;
 
 	gp->pool.gp = gen_pool_create(PAGE_SHIFT, NUMA_NO_NODE);
 	if (!gp->pool.gp) {
@@ -451,14 +451,15 @@ int mvf_pool_init(struct mvf_gp *gp)
 		 gp->pool.chunk[0].gpa, gp->pool.chunk[0].iova);
 	return 0;
 err:
+	mvf_companion_reset(gp);	/* unmaps the chunks that did map */
 	mvf_pool_fini(gp);
 	return ret;
 }
 
 /*
- * The managed device's driver is gone and the ops removed; the caller
- * resets the companion (which unmaps the pool on the host) before this
- * returns the memory to the kernel.
+ * The managed device's driver is gone and the ops removed; the companion
+ * has been reset (which unmapped the pool on the host), so the memory can
+ * go back to the kernel.
  */
 void mvf_pool_fini(struct mvf_gp *gp)
 {
@@ -474,7 +475,6 @@ void mvf_pool_fini(struct mvf_gp *gp)
 			gen_pool_destroy(gp->pool.gp);
 		gp->pool.gp = NULL;
 	}
-	iowrite32(MVF_GP_RESET_VALUE, gp->regs + MVF_GP_REG_RESET);
 	mvf_rings_fini(gp);
 	mvf_pool_free_chunks(gp);
 }

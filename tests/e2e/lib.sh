@@ -211,7 +211,8 @@ print(*(sum(s[k] for k in f.split("+")) for f in sys.argv[1:]))' "$@"
 # passthrough_setup NAME ARCH...: what a passthrough test needs first: a
 # scratch directory RUN (removed on exit, with the macvfiod of
 # daemon_start stopped), the host packages, macvfiod and the tool, the
-# patched QEMU for every ARCH, and LOGS.
+# patched QEMU for every ARCH, LOGS, and PATTERN: the pattern tool
+# (helpers/pattern.c) built for this host, to check backing files.
 passthrough_setup() {
     local name="$1"
     shift
@@ -223,6 +224,17 @@ passthrough_setup() {
     need_host_tools
     need_patched_qemu "$@"
     mkdir -p "$LOGS"
+    PATTERN="$RUN/pattern"
+    gcc -O2 -Wall -Wextra -Werror -o "$PATTERN" "$E2E_DIR/helpers/pattern.c"
+}
+
+# build_guest_pattern ARCH: the pattern tool, static, for ARCH's guests, in
+# $E2E_OUT/helpers/ARCH/pattern (ship it as /bin/pattern); module_toolchain
+# ARCH must have run (HELPER_CC).
+build_guest_pattern() {
+    mkdir -p "$E2E_OUT/helpers/$1"
+    "$HELPER_CC" -static -O2 -Wall -Wextra -Werror -o "$E2E_OUT/helpers/$1/pattern" \
+        "$E2E_DIR/helpers/pattern.c"
 }
 
 # watch_guest PID SOCK: until PID (a run-guest.sh) exits, polls macvfiod's

@@ -42,17 +42,11 @@ set -euo pipefail
 ARCHES=("$@")
 [ ${#ARCHES[@]} -gt 0 ] || ARCHES=(x86_64 aarch64)
 
-PATTERN_SEED=20261125
+PATTERN_SEED=20261125   # the same seed as tests/hostile.sh
 HOSTILE_SEED=20261125
 GUEST_TIMEOUT=420
 
 passthrough_setup hostile "${ARCHES[@]}"
-
-# The pattern the honest driver writes: 4 MiB from a fixed seed, /pattern
-python3 -c '
-import random, sys
-sys.stdout.buffer.write(random.Random(int(sys.argv[1])).randbytes(4 << 20))' \
-    "$PATTERN_SEED" >"$RUN/pattern"
 
 # QEMU through a wrapper that keeps its exit status (run-guest.sh only
 # reports the guest's verdict)
@@ -97,13 +91,15 @@ run_hostile() {
 
 clean_log() { tr -d '\r' <"$GLOG"; }
 
+verdict() {  # verdict TAG: the last "TAG: ..." line of the console log, in VERDICT
+    VERDICT=$(clean_log | grep -o "$1: .*" | tail -n 1)
+    [ -n "$VERDICT" ] || { msg "no $1 verdict in $GLOG"; return 1; }
+}
+
 t_hostile_cases() {  # the hostile program's verdict (from the console log)
     local line
-    line=$(clean_log | grep -o 'HOSTILE: .*' | tail -n 1)
-    if [ -z "$line" ]; then
-        msg "no HOSTILE verdict in $GLOG"
-        return 1
-    fi
+    verdict HOSTILE || return 1
+    line=$VERDICT
     clean_log | grep -E '^(FAIL|SKIP) ' | sed 's/^/  | /' >&2 || true
     STEP_NOTE="$(grep -o 'hostile: [0-9]* passed, [0-9]* failed, [0-9]* skipped' <<<"$line")"
     [ "${line#HOSTILE: PASS}" != "$line" ]
@@ -133,7 +129,7 @@ t_qemu_survived() {
 }
 
 t_daemon() {  # macvfiod up, answering, no mapping left; stops it
-    local live mapped info rc
+    local live mapped rc
     if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
         wait "$DAEMON_PID" 2>/dev/null && rc=0 || rc=$?
         msg "macvfiod is gone (exit status $rc; log $DAEMON_LOG)"
@@ -141,15 +137,11 @@ t_daemon() {  # macvfiod up, answering, no mapping left; stops it
         DAEMON_PID=""
         return 1
     fi
-    if ! info=$("$MACVFIO_TOOL" info --json --socket "$SOCK" 2>&1); then
-        msg "macvfio info --json failed: $info"
+    if ! read -r live mapped < <(stats "$SOCK"); then
+        msg "macvfio info --json failed: $("$MACVFIO_TOOL" info --json --socket "$SOCK" 2>&1 | tail -n 1)"
         daemon_stop
         return 1
     fi
-    read -r live mapped < <(python3 -c '
-import json, sys
-s = json.loads(sys.argv[1])["stats"]
-print(s["live_mappings"], s["mapped_bytes"])' "$info") || { daemon_stop; return 1; }
     daemon_stop
     if [ "$live" != 0 ] || [ "$mapped" != 0 ]; then
         msg "after the guest: $live live mapping(s), $mapped bytes mapped"
@@ -160,19 +152,16 @@ print(s["live_mappings"], s["mapped_bytes"])' "$info") || { daemon_stop; return 
 
 t_honest() {  # the honest driver's verdict (from the console log)
     local line
-    line=$(clean_log | grep -o 'HONEST: .*' | tail -n 1)
-    if [ -z "$line" ]; then
-        msg "no HONEST verdict in $GLOG"
-        return 1
-    fi
-    line="${line#HONEST: }"
+    verdict HONEST || return 1
+    line="${VERDICT#HONEST: }"
     STEP_NOTE="$(cut -c1-150 <<<"${line#[A-Z][A-Z][A-Z][A-Z] }")"
     [ "${line#PASS}" != "$line" ]
 }
 
 t_backing() {  # t_backing OFFSET_MIB: the backing file holds the pattern there
-    cmp -n $((4 << 20)) -i "$(($1 << 20)):0" "$RUN/disk.img" "$RUN/pattern" >&2 || return 1
-    STEP_NOTE="4 MiB at $1 MiB: sha256 $(sha256sum "$RUN/pattern" | cut -c1-16)..."
+    "$PATTERN" verify "$RUN/disk.img" --seed "$PATTERN_SEED" --offset "$1" --size 4 --buffered >&2 ||
+        return 1
+    STEP_NOTE="4 MiB at $1 MiB"
 }
 
 t_maxmap() {  # t_maxmap ARCH IMAGE: hostile again with 64 mappings at most
@@ -200,12 +189,14 @@ for arch in "${ARCHES[@]}"; do
     msg "=== $arch"
     base="$E2E_OUT/guest-$arch-hostile-base"   # private: other suites build guest-$arch
     img="$E2E_OUT/guest-$arch-hostile"
-    image_args=(--file "$E2E_OUT/helpers/$arch/hostile:/bin/hostile" --file "$RUN/pattern:/pattern")
+    image_args=(--file "$E2E_OUT/helpers/$arch/hostile:/bin/hostile"
+                --file "$E2E_OUT/helpers/$arch/pattern:/bin/pattern")
     have_kmod=0
     module_toolchain "$arch" && have_kmod=1   # also sets HELPER_CC
 
     if ! command -v "$HELPER_CC" >/dev/null ||
-        ! step "hostile.c (static $HELPER_CC)" "$arch" build_helper "$arch"; then
+        ! step "hostile.c (static $HELPER_CC)" "$arch" build_helper "$arch" ||
+        ! step "pattern (static $HELPER_CC)" "$arch" build_guest_pattern "$arch"; then
         record "hostile" "$arch" 0 "FAIL (no hostile helper; scripts/install-deps-e2e.sh)"
         continue
     fi

@@ -46,9 +46,6 @@ PATTERN_SEED=20261125   # the same seed as tests/nvme-dma.sh
 
 passthrough_setup nvme "${ARCHES[@]}"
 
-# The pattern tool, for the host's backing-file checks (guests get a static one)
-PATTERN="$RUN/pattern"
-gcc -O2 -Wall -Wextra -Werror -o "$PATTERN" "$E2E_DIR/helpers/pattern.c"
 
 # --- one guest (macvfiod: start_nvme_daemon in lib.sh) ----------------------------
 
@@ -143,9 +140,7 @@ for arch in "${ARCHES[@]}"; do
         record "nvme" "$arch" 0 "FAIL (no macvfio.ko)"
         continue
     fi
-    mkdir -p "$E2E_OUT/helpers/$arch"
-    if ! step "pattern (static $HELPER_CC)" "$arch" "$HELPER_CC" -static -O2 -Wall -Wextra \
-            -Werror -o "$E2E_OUT/helpers/$arch/pattern" "$E2E_DIR/helpers/pattern.c" ||
+    if ! step "pattern (static $HELPER_CC)" "$arch" build_guest_pattern "$arch" ||
         ! step "build-guest (nvme)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$img" \
             --module "$(kmod_path "$arch" macvfio)" \
             --file "$E2E_OUT/helpers/$arch/pattern:/bin/pattern"; then
@@ -200,9 +195,8 @@ for arch in "${ARCHES[@]}"; do
     img="$E2E_OUT/guest-$arch-nvme-6.12"
     step "6.12: macvfio.ko (test-kbuild.sh)" "$arch" kbuild_612 || break
     if [ ! -x "$E2E_OUT/helpers/$arch/pattern" ]; then
-        mkdir -p "$E2E_OUT/helpers/$arch"
-        step "pattern (static gcc)" "$arch" gcc -static -O2 -Wall -Wextra -Werror \
-            -o "$E2E_OUT/helpers/$arch/pattern" "$E2E_DIR/helpers/pattern.c" || break
+        module_toolchain "$arch" || true   # sets HELPER_CC
+        step "pattern (static $HELPER_CC)" "$arch" build_guest_pattern "$arch" || break
     fi
     step "6.12: build-guest (nvme)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$img" \
         --kernel-suite trixie --kernel "$K612_SPEC" --module "$K612_KO" \

@@ -10,9 +10,8 @@
 #    every status against docs/guest-protocol.md, then an honest MAP/UNMAP.
 #    One line per case; the verdict line is
 #      [e2e] HOSTILE: PASS|FAIL hostile: N passed, N failed, N skipped
-# 2. The honest driver afterwards: modprobe macvfio (strategy=ondemand if
-#    the module has that parameter, else its default), debugfs must say
-#    ondemand; modprobe nvme; a 4 MiB pattern (/pattern) written with
+# 2. The honest driver afterwards: modprobe macvfio strategy=ondemand,
+#    debugfs must say ondemand; modprobe nvme; a 4 MiB pattern (/bin/pattern) written with
 #    O_DIRECT at SEEK MiB and read back identical (1 MiB and 4 KiB blocks).
 #      [e2e] HONEST: PASS|FAIL <details>
 #
@@ -34,6 +33,7 @@ has_arg() { case "$ARGS" in *",$1,"*) return 0 ;; esac; return 1; }
 arg_val() { echo "$ARGS" | sed -n "s/.*,$1=\([0-9]*\),.*/\1/p"; }
 SEED=$(arg_val seed)
 [ -n "$SEED" ] || SEED=20261125
+PATTERN_SEED=20261125   # the honest driver's data; the host checks it (test-hostile.sh)
 SEEK=$(arg_val seek)
 [ -n "$SEEK" ] || SEEK=0
 DBG=/sys/kernel/debug/macvfio
@@ -78,14 +78,9 @@ honest() {  # runs the honest driver; prints HONEST: PASS|FAIL
         out=$(/bin/hostile --set-master 2>&1) || { echo "hostile --set-master: $out"; return 1; }
         log "bme: $out"
     fi
-    if modinfo macvfio 2>/dev/null | grep -q '^parm:.*strategy'; then
-        mopt=strategy=ondemand
-    else
-        mopt=""
-    fi
-    # shellcheck disable=SC2086  # no option: nothing
-    out=$(modprobe macvfio $mopt 2>&1) || { echo "modprobe macvfio $mopt failed: $out"; return 1; }
-    log "modprobe macvfio ${mopt:-(no strategy parameter: default)}"
+    out=$(modprobe macvfio strategy=ondemand 2>&1) ||
+        { echo "modprobe macvfio strategy=ondemand failed: $out"; return 1; }
+    log "modprobe macvfio strategy=ondemand"
     wait_for "$DBG" 10 || { echo "no $DBG: $(dmesg | grep macvfio | tail -n 3 | tr '\n' ' ')"; return 1; }
     BDF=""
     i=0
@@ -106,18 +101,16 @@ honest() {  # runs the honest driver; prints HONEST: PASS|FAIL
     [ -e /dev/nvme0n1 ] || { echo "no /dev/nvme0n1: $(dmesg | grep -i -e 'nvme' -e 'macvfio [0-9]' | tail -n 4 | tr '\n' ' ')"; return 1; }
     drv=$(basename "$(readlink "/sys/bus/pci/devices/$BDF/driver")")
     [ "$drv" = nvme ] || { echo "$BDF is bound to '$drv', expected nvme"; return 1; }
-    t0=$(uptime_cs)
-    dd if=/pattern of=/dev/nvme0n1 bs=1M seek="$SEEK" count=4 oflag=direct conv=fsync 2>/tmp/dd.err ||
-        { echo "O_DIRECT write failed: $(tail -n 1 /tmp/dd.err)"; return 1; }
-    t1=$(uptime_cs)
-    log "write 4 MiB at $SEEK MiB (1 MiB blocks, O_DIRECT): $(rate 4194304 "$t0" "$t1")"
-    echo 3 > /proc/sys/vm/drop_caches
-    dd if=/dev/nvme0n1 of=/tmp/readback bs=1M skip="$SEEK" count=4 iflag=direct 2>/tmp/dd.err ||
-        { echo "O_DIRECT read failed: $(tail -n 1 /tmp/dd.err)"; return 1; }
-    cmp /pattern /tmp/readback >/dev/null || { echo "data read back (1 MiB blocks) differs"; return 1; }
-    dd if=/dev/nvme0n1 of=/tmp/readback bs=4k skip=$((SEEK * 256)) count=1024 iflag=direct 2>/tmp/dd.err ||
-        { echo "O_DIRECT 4k read failed: $(tail -n 1 /tmp/dd.err)"; return 1; }
-    cmp /pattern /tmp/readback >/dev/null || { echo "data read back (4 KiB blocks) differs"; return 1; }
+    for op in "write" "verify" "verify --bs 4"; do
+        # shellcheck disable=SC2086  # op: the mode and its options
+        set -- $op
+        mode=$1
+        shift
+        out=$(pattern "$mode" /dev/nvme0n1 --seed $PATTERN_SEED --offset "$SEEK" --size 4 "$@" 2>&1) ||
+            { echo "O_DIRECT pattern $op failed or differs: $out"; return 1; }
+        log "$out"
+        [ "$mode" != write ] || echo 3 > /proc/sys/vm/drop_caches
+    done
     [ -r "$DBG/$BDF/state" ] && sed 's/^/[e2e]   /' "$DBG/$BDF/state"
     echo "macvfio $strategy on $BDF, nvme bound; 4 MiB at $SEEK MiB written and read back identical (1 MiB and 4 KiB blocks)"
 }

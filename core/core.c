@@ -67,6 +67,35 @@ bool mvf_device_bus_master(const struct mvf_device *dev)
     return (cmd & MVF_PCI_COMMAND_MASTER) != 0;
 }
 
+void mvf_device_work_pending(struct mvf_device *dev)
+{
+    if (!dev->prov.ops->run_work || dev->work_pending)
+        return;
+    dev->work_pending = true;
+    dev->core->work_devs++;
+}
+
+bool mvf_core_has_work(const struct mvf_core *c)
+{
+    return c->work_devs != 0;
+}
+
+bool mvf_core_run_work(struct mvf_core *c)
+{
+    for (uint32_t i = 0; i < c->ndevs && c->work_devs; i++) {
+        struct mvf_device *dev = c->devs[i];
+
+        if (!dev->work_pending)
+            continue;
+        /* Cleared first: the slice may queue more and set it again. */
+        dev->work_pending = false;
+        c->work_devs--;
+        if (dev->prov.ops->run_work(dev->prov.priv))
+            mvf_device_work_pending(dev);
+    }
+    return c->work_devs != 0;
+}
+
 void mvf_call_init(struct mvf_call *call)
 {
     call->n_out = 0;

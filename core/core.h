@@ -103,6 +103,12 @@ struct mvf_provider_ops {
     /* Tells the device which interrupt type the client enabled, so it
      * raises that kind (nvec 0: disabled).  May be NULL. */
     int (*irq_configure)(void *p, uint32_t type, uint32_t nvec);
+    /* Deferred work, such as the commands a doorbell queued: runs one
+     * bounded slice of it and returns true while more remains.  The
+     * host's event loop calls it between client calls (after the device
+     * said mvf_device_work_pending()), so one device's load delays other
+     * clients by at most a slice.  May be NULL. */
+    bool (*run_work)(void *p);
     /* IOVAs are assigned by the core's DART model.  The macOS provider
      * will add platform mapping hooks (PrepareForDMA) here. */
     void (*destroy)(void *p);
@@ -137,6 +143,9 @@ int mvf_device_dma_read(struct mvf_device *dev, uint64_t iova, void *dst,
 int mvf_device_dma_write(struct mvf_device *dev, uint64_t iova,
                          const void *src, size_t len, uint64_t *fault_iova);
 
+/* The device has deferred work: the host will call its run_work op. */
+void mvf_device_work_pending(struct mvf_device *dev);
+
 /* True while the device's bus-master enable bit is set by the client. */
 bool mvf_device_bus_master(const struct mvf_device *dev);
 
@@ -154,6 +163,12 @@ int mvf_core_add_device(struct mvf_core *c, const struct mvf_provider *p,
 void mvf_core_destroy(struct mvf_core *c);
 uint32_t mvf_core_device_count(const struct mvf_core *c);
 struct mvf_device *mvf_core_device(struct mvf_core *c, uint32_t index);
+
+/* Runs one slice of deferred work on each device that has some, in
+ * device order; returns true while any device still has work pending
+ * (the host's loop then polls its clients without sleeping). */
+bool mvf_core_run_work(struct mvf_core *c);
+bool mvf_core_has_work(const struct mvf_core *c);
 
 struct mvf_session *mvf_session_create(struct mvf_core *c);
 /* The client went away: full cleanup (bus master off, IRQs off, every

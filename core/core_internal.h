@@ -55,6 +55,8 @@ struct mvf_device {
     uint64_t registered_bytes;
     uint64_t next_handle;
 
+    bool work_pending;             /* run_work has more to do */
+
     struct mvf_stats stats;
 };
 
@@ -63,6 +65,7 @@ struct mvf_core {
     void *host;
     struct mvf_device **devs;
     uint32_t ndevs;
+    uint32_t work_devs;            /* devices with work_pending set */
 };
 
 struct mvf_session {

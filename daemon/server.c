@@ -282,7 +282,9 @@ int mvf_server_run(struct mvf_core *core, const char *path)
         pfd[1] = (struct pollfd){ .fd = sv->listen_fd, .events = POLLIN };
         for (unsigned i = 0; i < n; i++)
             pfd[i + 2] = (struct pollfd){ .fd = sv->clients[i].fd, .events = POLLIN };
-        if (poll(pfd, n + 2, -1) < 0) {
+        /* Device work pending: look at the clients without sleeping,
+         * then run one slice of it, so calls and device work alternate. */
+        if (poll(pfd, n + 2, mvf_core_has_work(sv->core) ? 0 : -1) < 0) {
             if (errno == EINTR)
                 continue;
             mvf_log(MVF_LOG_ERROR, "poll: %s", strerror(errno));
@@ -309,6 +311,7 @@ int mvf_server_run(struct mvf_core *core, const char *path)
         }
         if (pfd[1].revents & POLLIN)
             accept_client(sv);
+        mvf_core_run_work(sv->core);
     }
     rc = 0;
 out:

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,4 +113,114 @@ uint64_t test_wait_eventfd(int fd, int ms)
     if (poll(&p, 1, ms) == 1 && read(fd, &v, sizeof(v)) == sizeof(v))
         return v;
     return 0;
+}
+
+/* ---- the neighbour probe -------------------------------------------- */
+
+#define PROBE_MAX_SAMPLES 200000u
+
+struct test_probe {
+    pthread_t thread;
+    struct mvf_handle *h;
+    atomic_bool stop;
+    uint64_t calls, failures;
+    uint32_t *lat_us;          /* one sample per call, up to the max */
+    uint32_t nsamples;
+    uint64_t max_us;
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void *probe_loop(void *arg)
+{
+    struct test_probe *p = arg;
+
+    while (!atomic_load(&p->stop)) {
+        uint64_t t0 = now_us(), dt;
+        uint32_t v = 0;
+
+        if (mvf_config_read(p->h, 0, 2, &v) != 0)
+            p->failures++;
+        dt = now_us() - t0;
+        p->calls++;
+        if (dt > p->max_us)
+            p->max_us = dt;
+        if (p->nsamples < PROBE_MAX_SAMPLES)
+            p->lat_us[p->nsamples++] = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
+        usleep(200);   /* a guest-like trickle, not a second flood */
+    }
+    return NULL;
+}
+
+struct test_probe *test_probe_start(struct test_daemon *d, uint32_t index)
+{
+    struct test_probe *p = calloc(1, sizeof(*p));
+
+    assert_non_null(p);
+    p->lat_us = calloc(PROBE_MAX_SAMPLES, sizeof(*p->lat_us));
+    assert_non_null(p->lat_us);
+    assert_int_equal(mvf_connect(d->sock, &p->h), 0);
+    assert_int_equal(mvf_device_open(p->h, index), 0);
+    atomic_init(&p->stop, false);
+    assert_int_equal(pthread_create(&p->thread, NULL, probe_loop, p), 0);
+    return p;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+void test_probe_stop(struct test_probe *p, struct test_probe_result *r)
+{
+    atomic_store(&p->stop, true);
+    pthread_join(p->thread, NULL);
+    mvf_close(p->h);
+    qsort(p->lat_us, p->nsamples, sizeof(*p->lat_us), cmp_u32);
+    r->calls = p->calls;
+    r->failures = p->failures;
+    r->max_us = p->max_us;
+    r->p50_us = p->nsamples ? p->lat_us[p->nsamples / 2] : 0;
+    free(p->lat_us);
+    free(p);
+}
+
+void test_probe_check(struct test_probe *p, const char *what)
+{
+    struct test_probe_result r;
+
+    test_probe_stop(p, &r);
+    printf("# neighbour during %s: %llu calls, %llu failed, p50 %llu us, "
+           "max %llu us (bound %u us)\n", what, (unsigned long long)r.calls,
+           (unsigned long long)r.failures, (unsigned long long)r.p50_us,
+           (unsigned long long)r.max_us, TEST_NEIGHBOUR_BOUND_US);
+    assert_true(r.calls > 0);
+    assert_int_equal(r.failures, 0);
+    assert_true(r.max_us < TEST_NEIGHBOUR_BOUND_US);
+}
+
+void test_assert_daemon_clean(struct test_daemon *d, uint32_t ndevices)
+{
+    struct mvf_handle *h = NULL;
+    int status;
+
+    assert_int_equal(waitpid(d->pid, &status, WNOHANG), 0);  /* still up */
+    assert_int_equal(mvf_connect(d->sock, &h), 0);
+    for (uint32_t i = 0; i < ndevices; i++) {
+        struct mvf_stats st;
+
+        assert_int_equal(mvf_device_open(h, i), 0);
+        assert_int_equal(mvf_get_stats(h, &st), 0);
+        assert_int_equal(st.live_mappings, 0);
+        assert_int_equal(st.mapped_bytes, 0);
+    }
+    mvf_close(h);
 }

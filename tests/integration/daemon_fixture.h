@@ -32,4 +32,33 @@ int test_sealed_memfd(uint64_t size);
 /* Waits up to `ms` for an eventfd to fire; returns its count or 0. */
 uint64_t test_wait_eventfd(int fd, int ms);
 
+/*
+ * A well-behaved neighbour: a thread with a connection of its own that
+ * reads device `index`'s vendor ID in a loop (no claim needed) while a
+ * test lets a hostile client loose on the daemon.  Each call's latency
+ * is recorded.
+ */
+struct test_probe;
+
+struct test_probe_result {
+    uint64_t calls, failures;
+    uint64_t p50_us, max_us;
+};
+
+/* Far above a healthy call (tens of microseconds, a few milliseconds
+ * under ASan on a loaded machine) and far below the stalls the tests
+ * guard against (seconds, or forever). */
+#define TEST_NEIGHBOUR_BOUND_US 1000000u
+
+struct test_probe *test_probe_start(struct test_daemon *d, uint32_t index);
+void test_probe_stop(struct test_probe *p, struct test_probe_result *r);
+
+/* Stops the probe and asserts that every call succeeded and none took
+ * longer than TEST_NEIGHBOUR_BOUND_US; prints the figures under `what`. */
+void test_probe_check(struct test_probe *p, const char *what);
+
+/* Asserts the daemon is still running and every one of its `ndevices`
+ * devices has 0 live mappings and 0 mapped bytes. */
+void test_assert_daemon_clean(struct test_daemon *d, uint32_t ndevices);
+
 #endif

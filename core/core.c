@@ -19,43 +19,6 @@ int mvf_fail(struct mvf_call *call, int err, const char *fmt, ...)
     return err;
 }
 
-static void vlog(struct mvf_core *c, enum mvf_log_level lvl, const char *prefix,
-                 const char *fmt, va_list ap)
-{
-    char msg[512];
-    int n = snprintf(msg, sizeof(msg), "%s", prefix);
-
-    if (n < 0 || (size_t)n >= sizeof(msg))
-        n = 0;
-    vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
-    if (c->hops && c->hops->log)
-        c->hops->log(c->host, lvl, msg);
-}
-
-void mvf_core_log(struct mvf_core *c, enum mvf_log_level lvl,
-                  const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vlog(c, lvl, "", fmt, ap);
-    va_end(ap);
-}
-
-void mvf_device_log(struct mvf_device *dev, enum mvf_log_level lvl,
-                    const char *fmt, ...)
-{
-    char prefix[64];
-    va_list ap;
-
-    snprintf(prefix, sizeof(prefix), "%04x:%02x:%02x.%u %s: ",
-             dev->prov.domain, dev->prov.bus, dev->prov.devfn >> 3,
-             dev->prov.devfn & 7, dev->prov.name ? dev->prov.name : "?");
-    va_start(ap, fmt);
-    vlog(dev->core, lvl, prefix, fmt, ap);
-    va_end(ap);
-}
-
 bool mvf_device_bus_master(const struct mvf_device *dev)
 {
     uint32_t cmd = 0;
@@ -227,6 +190,10 @@ void mvf_device_cleanup(struct mvf_device *dev)
     mvf_cfg_policy_reset(&dev->policy);
     dev->stats.resets++;
     dev->owner = NULL;
+    /* What the old owner's flood hid is reported before the next owner
+     * comes (the limit itself goes on, or a claim/release loop would
+     * get round it). */
+    mvf_device_log_flush(dev);
 }
 
 void mvf_core_destroy(struct mvf_core *c)
@@ -239,6 +206,7 @@ void mvf_core_destroy(struct mvf_core *c)
             mvf_device_cleanup(dev);
         mvf_irq_teardown(dev);
         mvf_irq_state_release(dev);
+        mvf_device_log_flush(dev);
         mvf_dart_destroy(dev->dart);
         destroy_provider(&dev->prov);
         free(dev);

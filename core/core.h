@@ -68,7 +68,12 @@ struct mvf_host_ops {
     void (*shared_release)(void *host, void *ptr, size_t size, int obj);
     /* Duplicates a transport object for handing out (socket: dup()). */
     int (*obj_dup)(void *host, int obj);
+    /* One finished line (no newline).  Must not block: the core calls
+     * it from the event loop that serves every client. */
     void (*log)(void *host, enum mvf_log_level lvl, const char *msg);
+    /* A monotonic clock in milliseconds, for rate-limiting device
+     * messages.  May be NULL: the limit then counts messages instead. */
+    uint64_t (*now_ms)(void *host);
 };
 
 /* ---- provider ops -------------------------------------------------- */
@@ -149,9 +154,24 @@ void mvf_device_work_pending(struct mvf_device *dev);
 /* True while the device's bus-master enable bit is set by the client. */
 bool mvf_device_bus_master(const struct mvf_device *dev);
 
+/*
+ * Logs one line about the device, prefixed with its address and name.
+ * Rate-limited per device and per cause, the cause being the message's
+ * format string (its call site): at most MVF_LOG_BURST lines per
+ * MVF_LOG_INTERVAL_MS of each cause, so a guest that makes a device
+ * fault 20,000 times yields a handful of lines, and one cause's flood
+ * cannot hide another's.  The next line let through, or the device's
+ * release, reports how many were suppressed.
+ */
 void mvf_device_log(struct mvf_device *dev, enum mvf_log_level lvl,
                     const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The same with the cause named apart from the format: for wrappers
+ * that format a message themselves and pass their caller's format. */
+void mvf_device_log_cause(struct mvf_device *dev, const char *cause,
+                          enum mvf_log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- core API (host side) ------------------------------------------ */
 

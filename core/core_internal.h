@@ -5,6 +5,7 @@
 
 #include "core.h"
 #include "config_policy.h"
+#include "ratelimit.h"
 
 /* Bounds on what one client may register (daemon address space). */
 #define MVF_MAX_REGIONS          4096u
@@ -24,6 +25,22 @@ struct mvf_dma_map_rec {
     uint64_t offset;   /* into the region */
     uint64_t length;   /* bytes the device may touch */
     uint32_t flags;    /* MVF_DMA_READ / MVF_DMA_WRITE */
+};
+
+/* Device log rate limit (see mvf_device_log): lines per interval of
+ * each cause; without a host clock the interval is counted in device
+ * messages instead. */
+#define MVF_LOG_BURST           10u
+#define MVF_LOG_INTERVAL_MS     5000u
+#define MVF_LOG_INTERVAL_EVENTS 1000u
+/* Causes tracked per device: far more than the code has log sites; any
+ * beyond share the last slot. */
+#define MVF_LOG_SLOTS           32u
+
+struct mvf_log_slot {
+    const char *cause;       /* NULL: free */
+    enum mvf_log_level lvl;  /* of the last suppressed line */
+    struct mvf_ratelimit rl;
 };
 
 struct mvf_irq_vector {
@@ -57,6 +74,8 @@ struct mvf_device {
 
     bool work_pending;             /* run_work has more to do */
 
+    struct mvf_log_slot log_slots[MVF_LOG_SLOTS];
+
     struct mvf_stats stats;
 };
 
@@ -66,6 +85,8 @@ struct mvf_core {
     struct mvf_device **devs;
     uint32_t ndevs;
     uint32_t work_devs;            /* devices with work_pending set */
+    uint64_t log_events;           /* device messages: the clock-less
+                                    * rate limit's time */
 };
 
 struct mvf_session {
@@ -100,5 +121,9 @@ void mvf_dma_teardown(struct mvf_device *dev);
 
 /* core.c */
 void mvf_device_cleanup(struct mvf_device *dev);
+
+/* log.c: one summary line per cause that has suppressed lines
+ * not yet reported (at release and destruction). */
+void mvf_device_log_flush(struct mvf_device *dev);
 
 #endif /* MACVFIO_CORE_INTERNAL_H */

@@ -16,7 +16,7 @@ deps:
 
 # The host side alone (no QEMU): what most edit-compile-test loops need.
 host: deps
-	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
+	@scripts/meson-setup.sh $(BUILD)
 	@ninja -C $(BUILD)
 
 # Everything: the host side and the patched QEMU (cached by qemu/build.sh).
@@ -33,8 +33,8 @@ bench: host
 	@scripts/bench.sh $(BUILD)
 
 fuzz: deps
-	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) \
-	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@CC=clang scripts/meson-setup.sh $(FUZZ_BUILD) \
+	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
 	@meson configure $(FUZZ_BUILD) -Dfuzz_seconds=$(LONG_FUZZ_SECONDS)
 	@ninja -C $(FUZZ_BUILD)
 	@meson test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs --timeout-multiplier 0

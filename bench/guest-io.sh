@@ -242,7 +242,7 @@ if [ "$BUILD" = 1 ]; then
         bash "$REPO/qemu/build.sh" >&2 || skip "qemu/build.sh failed"
     fi
     if [ ! -x "$MACVFIOD" ] || [ ! -x "$MACVFIO_TOOL" ]; then
-        [ -f "$HOST_BUILD/build.ninja" ] || meson setup "$HOST_BUILD" "$REPO" >/dev/null
+        "$REPO/scripts/meson-setup.sh" "$HOST_BUILD"
         ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null || skip "cannot build macvfiod"
     fi
 fi

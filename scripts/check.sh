@@ -17,7 +17,7 @@ step() { printf '\n=== %s\n' "$*"; }
 
 setup() {  # setup DIR [meson args...]
   local dir=$1; shift
-  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null || return 1
+  scripts/meson-setup.sh "$dir" "$@" || return 1
   ninja -C "$dir" >/dev/null || ninja -C "$dir"
 }
 

@@ -150,7 +150,7 @@ DAEMON_PID=""
 need_host_tools() {
     [ -x "$MACVFIOD" ] && [ -x "$MACVFIO_TOOL" ] && return 0
     msg "building macvfiod and the macvfio tool in $HOST_BUILD"
-    [ -f "$HOST_BUILD/build.ninja" ] || meson setup "$HOST_BUILD" "$REPO_DIR" >/dev/null
+    "$REPO_DIR/scripts/meson-setup.sh" "$HOST_BUILD"
     ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null
 }
 

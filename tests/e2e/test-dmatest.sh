@@ -97,7 +97,7 @@ trap 'msg "interrupted"; exit 130' INT TERM
 
 if [ ! -x "$MACVFIOD" ] || [ ! -x "$MACVFIO_TOOL" ]; then
     msg "building macvfiod and the macvfio tool in $HOST_BUILD"
-    [ -f "$HOST_BUILD/build.ninja" ] || meson setup "$HOST_BUILD" "$REPO_DIR" >/dev/null
+    "$REPO_DIR/scripts/meson-setup.sh" "$HOST_BUILD"
     ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null
 fi
 

@@ -45,29 +45,17 @@ need_root() {
     [ "$(id -u)" = 0 ] || die "$1 needs root (apt, /var/cache/macvfio)"
 }
 
-# write_if_changed FILE: write stdin to FILE unless it already has that
-# content.  Returns 0 if the file changed.
-write_if_changed() {
-    local file="$1" tmp
-    tmp="$(mktemp)"
-    cat >"$tmp"
-    if [ -f "$file" ] && cmp -s "$tmp" "$file"; then
-        rm -f "$tmp"
-        return 1
-    fi
-    install -m 0644 "$tmp" "$file"
-    rm -f "$tmp"
-    return 0
-}
+# The trixie source and pin (shared with make deps) and apt_write_if_changed.
+# shellcheck source=scripts/apt-install.sh
+. "$ROOT/scripts/apt-install.sh"
 
 # Add the sid deb-src and the trixie binary source (pinned to 100, so that
 # nothing comes from trixie unless asked for by name), then apt-get update
 # only if something changed or the qemu source package is not yet known.
 setup_apt() {
-    local changed=0
     need_root "setting up apt sources"
-
-    write_if_changed /etc/apt/sources.list.d/macvfio-sid-src.sources <<'EOF' && changed=1
+    apt_setup_trixie
+    apt_write_if_changed /etc/apt/sources.list.d/macvfio-sid-src.sources <<'EOF' && APT_LISTS_STALE=1
 # macvfio: Debian's QEMU source package (deb-src only)
 Types: deb-src
 URIs: http://deb.debian.org/debian
@@ -75,30 +63,15 @@ Suites: sid
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-    write_if_changed /etc/apt/sources.list.d/macvfio-trixie.sources <<'EOF' && changed=1
-# macvfio: meson >= 1.5 and python3-pycotap for building QEMU
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-    write_if_changed /etc/apt/preferences.d/macvfio-trixie <<'EOF' && changed=1
-# macvfio: take from trixie only what is requested by name (pkg/trixie)
-Package: *
-Pin: release n=trixie
-Pin-Priority: 100
-EOF
 
     # (capture first: grep -q closing the pipe early trips pipefail)
-    local srcs policy
+    local srcs
     srcs="$(apt-cache showsrc qemu 2>/dev/null || true)"
-    policy="$(apt-cache policy meson 2>/dev/null || true)"
-    if [ "$changed" = 1 ] ||
-       ! grep -qx "Version: $QEMU_DEB_VERSION" <<<"$srcs" ||
-       ! grep -q '/debian trixie/' <<<"$policy"; then
+    if [ "$APT_LISTS_STALE" = 1 ] ||
+       ! grep -qx "Version: $QEMU_DEB_VERSION" <<<"$srcs"; then
         log "apt-get update"
-        apt-get update -qq || log "apt-get update failed (continuing)"
+        if apt-get update -qq; then APT_LISTS_STALE=0
+        else log "apt-get update failed (continuing)"; fi
     else
         log "apt sources already set up"
     fi
@@ -194,7 +167,7 @@ build_libmacvfio() {
     rm -rf "$b" "$p"
     mkdir -p "$SRC_WORK"
     # Only the library is built; tests (cmocka) are not needed for it.
-    meson setup "$b" "$ROOT" --prefix="$p" --libdir=lib \
+    "$ROOT/scripts/meson-setup.sh" "$b" --prefix="$p" --libdir=lib \
         -Dtests=disabled >"$SRC_WORK/libmacvfio-setup.log" 2>&1 || {
         tail -n 30 "$SRC_WORK/libmacvfio-setup.log" >&2
         die "meson setup of libmacvfio failed (log: $SRC_WORK/libmacvfio-setup.log)"

@@ -5,6 +5,7 @@
  * live in device.c, access.c, irq.c and dma.c.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,15 +138,49 @@ static int hello(struct mvf_handle *h)
     return 0;
 }
 
+/*
+ * The timeout a new handle starts with: MACVFIO_TIMEOUT_MS when set (for
+ * tools and scripts that cannot call mvf_set_timeout), else the default.
+ * A value that is not a plain decimal number of milliseconds is refused
+ * rather than silently replaced, so a typo cannot leave calls unbounded.
+ */
+static int initial_timeout(uint32_t *ms)
+{
+    const char *env = getenv("MACVFIO_TIMEOUT_MS");
+    uint64_t v = 0;
+
+    *ms = MVF_DEFAULT_TIMEOUT_MS;
+    if (!env)
+        return 0;
+    if (!*env)
+        goto bad;
+    for (const char *p = env; *p; p++) {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            goto bad;
+    }
+    *ms = (uint32_t)v;
+    return 0;
+bad:
+    return mvfl_fail(-EINVAL, "mvf_connect: MACVFIO_TIMEOUT_MS must be a "
+                     "decimal number of milliseconds up to %" PRIu32
+                     " (0: no timeout)", UINT32_MAX);
+}
+
 MVF_EXPORT int mvf_connect(const char *socket_path, struct mvf_handle **out)
 {
     char err[MVF_ERRMSG_MAX];
     struct mvf_handle *h;
+    uint32_t timeout_ms;
     int rc;
 
     if (!socket_path || !out)
         return mvfl_fail(-EINVAL, "mvf_connect: NULL argument");
     *out = NULL;
+    if ((rc = initial_timeout(&timeout_ms)))
+        return rc;
     h = calloc(1, sizeof(*h));
     if (!h)
         return mvfl_fail(-ENOMEM, "mvf_connect: out of memory");
@@ -156,6 +191,7 @@ MVF_EXPORT int mvf_connect(const char *socket_path, struct mvf_handle **out)
         free(h);
         return mvfl_fail(rc, "%s", err);
     }
+    h->t->timeout_ms = timeout_ms;  /* HELLO is bounded too */
     rc = hello(h);
     if (rc < 0) {
         mvf_close(h);
@@ -182,6 +218,30 @@ MVF_EXPORT int mvf_connection_fd(const struct mvf_handle *h)
         return mvfl_fail(-ENOTSUP, "mvf_connection_fd: this transport has "
                          "no file descriptor to poll");
     return h->t->ops->poll_fd(h->t);
+}
+
+MVF_EXPORT int mvf_set_timeout(struct mvf_handle *h, uint32_t timeout_ms)
+{
+    if (!h)
+        return mvfl_fail(-EINVAL, "mvf_set_timeout: NULL handle");
+    /* Under the lock: a call in progress keeps the deadline it started
+     * with, the next one uses the new value. */
+    pthread_mutex_lock(&h->lock);
+    h->t->timeout_ms = timeout_ms;
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}
+
+MVF_EXPORT uint32_t mvf_get_timeout(struct mvf_handle *h)
+{
+    uint32_t ms;
+
+    if (!h)
+        return 0;
+    pthread_mutex_lock(&h->lock);
+    ms = h->t->timeout_ms;
+    pthread_mutex_unlock(&h->lock);
+    return ms;
 }
 
 MVF_EXPORT uint64_t mvf_features(const struct mvf_handle *h)

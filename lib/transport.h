@@ -53,7 +53,8 @@ struct mvf_transport;
 struct mvf_transport_ops {
     /* Sends x and waits for its reply.  Returns x->status, or a local
      * negative errno (x->err says why; x->bad_reply when the server
-     * broke the protocol, after which the transport refuses calls). */
+     * broke the protocol, after which the transport refuses calls;
+     * -ETIMEDOUT when timeout_ms ran out, likewise final). */
     int (*call)(struct mvf_transport *t, struct mvf_xfer *x);
     /* Performs the MAP_MEMORY call prepared in x and maps the result
      * read-write, never executable: *ptr, size in x->out[0], flags in
@@ -69,6 +70,11 @@ struct mvf_transport_ops {
 struct mvf_transport {
     const struct mvf_transport_ops *ops;
     uint64_t features;           /* MVF_FEAT_* this transport can carry */
+    /* How long one call (send and reply) may take, in ms; 0: forever.
+     * Set under the handle's lock.  A call that runs out of it fails with
+     * -ETIMEDOUT and the transport refuses every later call: a late reply
+     * would otherwise be taken for the next call's. */
+    uint32_t timeout_ms;
 };
 
 /* Connects to macvfiod at path. On failure err holds the reason. */

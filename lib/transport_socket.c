@@ -5,12 +5,20 @@
  *
  * The caller (macvfio.c) serialises calls, so one buffer serves both
  * directions.  The server always replies; if it dies, recvmsg returns 0
- * and the call fails with -ECONNRESET instead of hanging.  Once the
- * connection is dead or the server broke the protocol, every later call
- * fails at once with the same error.
+ * and the call fails with -ECONNRESET instead of hanging.  A server that
+ * is alive but stuck (stopped, deadlocked) is bounded by the transport's
+ * timeout: the call fails with -ETIMEDOUT.  Once the connection is dead,
+ * the server broke the protocol or timed out, every later call fails at
+ * once.
+ *
+ * The socket stays blocking, but every sendmsg/recvmsg is MSG_DONTWAIT
+ * after a poll() for the time left, so neither a server that stops
+ * reading (full socket buffer) nor one that stops replying holds a call
+ * past its deadline.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +28,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "transport.h"
 #include "wire_client.h"
 
@@ -72,8 +81,33 @@ static int kill_conn(struct sock_transport *s, struct mvf_xfer *x, int err)
     return err;
 }
 
+/*
+ * The call ran out of time.  The server may still answer it, and that
+ * late reply would be read as the next call's, so the connection is
+ * finished: later calls fail at once with -ENOTCONN, and shutting the
+ * socket down makes the connection fd readable and hung up (an fd watcher
+ * notices, as when the server dies) and tells the server the session is
+ * over, so it cleans it up once it runs again.
+ */
+static int timed_out(struct sock_transport *s, struct mvf_xfer *x,
+                     const char *waiting_for)
+{
+    const char *name = mvfl_selector_name(x->selector);
+
+    snprintf(x->err, sizeof(x->err),
+             "macvfiod did not %s within %u ms; the connection is closed "
+             "(is the server stopped or stuck?)", waiting_for,
+             s->base.timeout_ms);
+    s->dead = -ENOTCONN;
+    snprintf(s->dead_msg, sizeof(s->dead_msg),
+             "the server timed out earlier (no reply to %s within %u ms)",
+             name, s->base.timeout_ms);
+    shutdown(s->fd, SHUT_RDWR);
+    return -ETIMEDOUT;
+}
+
 static int send_request(struct sock_transport *s, struct mvf_xfer *x,
-                        size_t len)
+                        size_t len, const struct mvfl_deadline *dl)
 {
     struct iovec iov = { .iov_base = s->frame, .iov_len = len };
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -98,9 +132,22 @@ static int send_request(struct sock_transport *s, struct mvf_xfer *x,
         memcpy(CMSG_DATA(c), x->fds_in, sizeof(int) * x->n_fds_in);
     }
 
-    do {
-        r = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
-    } while (r < 0 && errno == EINTR);
+    for (;;) {
+        r = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r >= 0 || (errno != EINTR && errno != EAGAIN &&
+                       errno != EWOULDBLOCK))
+            break;
+        if (errno == EINTR)
+            continue;
+        int w = mvfl_wait_fd(s->fd, POLLOUT, dl);
+        if (w == -ETIMEDOUT)
+            return timed_out(s, x, "take the request");
+        if (w < 0) {
+            snprintf(x->err, sizeof(x->err), "waiting to send: %s",
+                     strerror(-w));
+            return kill_conn(s, x, w);
+        }
+    }
     if (r < 0) {
         int e = errno;
         snprintf(x->err, sizeof(x->err), "sending to macvfiod: %s%s",
@@ -136,7 +183,7 @@ static uint32_t take_fds(struct msghdr *msg, int *fds)
 }
 
 static int receive_reply(struct sock_transport *s, struct mvf_xfer *x,
-                         uint32_t seq)
+                         uint32_t seq, const struct mvfl_deadline *dl)
 {
     struct iovec iov = { .iov_base = s->frame, .iov_len = sizeof(s->frame) };
     union fd_cmsg cm;
@@ -149,9 +196,22 @@ static int receive_reply(struct sock_transport *s, struct mvf_xfer *x,
     ssize_t r;
     int rc;
 
-    do {
-        r = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC);
-    } while (r < 0 && errno == EINTR);
+    for (;;) {
+        r = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (r >= 0 || (errno != EINTR && errno != EAGAIN &&
+                       errno != EWOULDBLOCK))
+            break;
+        if (errno == EINTR)
+            continue;
+        int w = mvfl_wait_fd(s->fd, POLLIN, dl);
+        if (w == -ETIMEDOUT)
+            return timed_out(s, x, "reply");
+        if (w < 0) {
+            snprintf(x->err, sizeof(x->err), "waiting for the reply: %s",
+                     strerror(-w));
+            return kill_conn(s, x, w);
+        }
+    }
     if (r == 0) {
         snprintf(x->err, sizeof(x->err),
                  "macvfiod closed the connection (did it exit?)");
@@ -191,6 +251,7 @@ static int receive_reply(struct sock_transport *s, struct mvf_xfer *x,
 static int sock_call(struct mvf_transport *t, struct mvf_xfer *x)
 {
     struct sock_transport *s = to_sock(t);
+    struct mvfl_deadline dl;
     uint32_t seq;
     int len, rc;
 
@@ -205,10 +266,13 @@ static int sock_call(struct mvf_transport *t, struct mvf_xfer *x)
     len = mvfl_wire_encode_req(s->frame, sizeof(s->frame), seq, x);
     if (len < 0)
         return len;
-    rc = send_request(s, x, (size_t)len);
+    /* One limit for the whole exchange: the caller waits at most
+     * timeout_ms, however the time splits between sending and waiting. */
+    dl = mvfl_deadline_in(t->timeout_ms);
+    rc = send_request(s, x, (size_t)len, &dl);
     if (rc < 0)
         return rc;
-    return receive_reply(s, x, seq);
+    return receive_reply(s, x, seq, &dl);
 }
 
 static int sock_map_memory(struct mvf_transport *t, struct mvf_xfer *x,
@@ -285,7 +349,8 @@ static void sock_close(struct mvf_transport *t)
 }
 
 /* The server never sends unsolicited frames: between calls, the socket
- * is readable only at end of file (the server closed or died). */
+ * is readable only at end of file (the server closed or died, or a call
+ * timed out and timed_out() shut the socket down). */
 static int sock_poll_fd(struct mvf_transport *t)
 {
     return to_sock(t)->fd;

@@ -20,6 +20,10 @@
  *     -EPROTO and make the handle unusable (-EPROTO from then on).
  *   - If the server dies, calls fail with -ECONNRESET or -EPIPE (never
  *     SIGPIPE, never a hang); close the handle and reconnect.
+ *   - If the server is alive but does not answer (stopped, stuck), a
+ *     call fails with -ETIMEDOUT once the handle's timeout has passed
+ *     (mvf_set_timeout); the handle is then unusable: later calls fail at
+ *     once with -ENOTCONN and mvf_connection_fd() turns readable.
  *   - Calls whose feature bit the server did not announce in HELLO fail
  *     locally with -EOPNOTSUPP.
  */
@@ -54,15 +58,39 @@ void mvf_close(struct mvf_handle *h);
  * (poll for POLLIN; POLLHUP and POLLERR mean the same), instead of calling
  * the server periodically to find out whether it is still there.  The
  * server sends nothing unprompted, so between calls the fd becomes
- * readable only when the server has closed the session or died; during a
- * call it is also readable for that call's reply.  Treat a wake-up as a
- * hint and confirm it with a call (mvf_device_get_info, say), which fails
- * with a connection error (-ECONNRESET, -EPIPE) once the server is gone;
+ * readable only when the server has closed the session or died, or a
+ * call timed out (which closes the session); during a call it is also
+ * readable for that call's reply.  Treat a wake-up as a hint and confirm
+ * it with a call (mvf_device_get_info, say), which fails with a
+ * connection error (-ECONNRESET, -EPIPE, -ENOTCONN) once the session is over;
  * then stop watching, as the fd stays readable.  Never read, write or
  * close the fd: it belongs to the handle and is valid until mvf_close.
  * Returns the fd, -ENOTSUP if the transport has none (IOKit), or -EINVAL
  * for a NULL handle. */
 int mvf_connection_fd(const struct mvf_handle *h);
+
+/* How long a call may wait for the server: sending its request and
+ * receiving the reply together, in milliseconds.  The default is that of
+ * QEMU's vfio-user client (x-msg-timeout), far above any healthy call
+ * (microseconds) yet short enough that a stuck server is reported rather
+ * than freezing the caller (a VMM's vCPU thread) forever. */
+#define MVF_DEFAULT_TIMEOUT_MS 5000u
+
+/*
+ * Sets the handle's call timeout; 0 waits forever.  A new handle starts
+ * with MVF_DEFAULT_TIMEOUT_MS, or with the environment variable
+ * MACVFIO_TIMEOUT_MS (a decimal number of ms; anything else makes
+ * mvf_connect fail with -EINVAL), which also bounds mvf_connect's HELLO.
+ * A call that runs out of time returns -ETIMEDOUT and closes the session:
+ * a late reply could no longer be told from the next call's, so every
+ * later call fails at once with -ENOTCONN ("the server timed out
+ * earlier"), mvf_connection_fd() becomes readable and hung up, and the
+ * server cleans the session up when it runs again.  Reconnect to go on.
+ * Returns 0, or -EINVAL for a NULL handle.
+ */
+int mvf_set_timeout(struct mvf_handle *h, uint32_t timeout_ms);
+/* The handle's current timeout in ms (0: none; 0 for a NULL handle). */
+uint32_t mvf_get_timeout(struct mvf_handle *h);
 
 /* What HELLO reported.  Features are those the server offers and this
  * library's transport can carry. */

@@ -32,3 +32,14 @@ seed("batch", 1, [frame(15, (256 << 10, 0, 1), nfds=1),
                   frame(20, (), b"".join(struct.pack("<QQQII", 1, i * G, G, 3, 0) for i in range(4))),
                   frame(21, (), struct.pack("<QQ", 0xF000000000, G) * 2)])
 seed("map_memory", 1, [frame(11, (2,)), frame(11, (0x100,)), frame(11, (0,)), frame(14)])
+# Device DMA through the DART: sim:dmatest programmed through trapped
+# BAR0 writes to copy into and out of a mapping, then just past its end.
+IOVA = 0xF000000000
+def doorbell(iova, length, direction):
+    return [frame(10, (0, 0x20, 8, iova)), frame(10, (0, 0x28, 4, 0)),
+            frame(10, (0, 0x2c, 4, length)), frame(10, (0, 0x30, 4, direction)),
+            frame(10, (0, 0x34, 4, 0)), frame(10, (0, 0x38, 4, 1)),
+            frame(9, (0, 0x40, 4))]
+seed("device_dma", 1, [frame(15, (256 << 10, 0, 1), nfds=1), frame(17, (1, 0, G, 3)),
+                       frame(7, (4, 2, 6))] + doorbell(IOVA, 4096, 1) +
+     doorbell(IOVA, 4096, 0) + doorbell(IOVA + G - 8, 64, 1))

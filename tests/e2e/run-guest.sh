@@ -26,6 +26,12 @@
 # Exit status: 0 only if the console shows "MACVFIO-E2E: PASS NAME" (and no FAIL
 # for it); otherwise 1 and the tail of the console log. QEMU never outlives
 # this script.
+#
+# The guest does not power off after its verdict (macvfio.hold=HOLD_SECS on
+# its command line): this script watches the console log while QEMU runs and,
+# once a verdict line for NAME is complete in it, ends QEMU with SIGTERM (a
+# normal shutdown: QEMU exits 0). So the verdict never depends on the guest's
+# UART having sent it before a power-off, however loaded the machine is.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -94,7 +100,11 @@ done
 # still ends with a FAIL line that says so.
 GUEST_TIMEOUT=0
 [ "$TIMEOUT" -gt 20 ] && GUEST_TIMEOUT=$((TIMEOUT - 10))
+# Past the hold the guest powers off by itself, so a run whose watcher
+# missed the verdict still ends (and is judged from the log all the same).
+HOLD_SECS=60
 CMDLINE="panic=-1 rdinit=/init macvfio.test=$TEST macvfio.name=$NAME macvfio.timeout=$GUEST_TIMEOUT"
+CMDLINE="$CMDLINE macvfio.hold=$HOLD_SECS"
 
 # shellcheck disable=SC2054  # commas are QEMU's
 case "$ARCH" in
@@ -134,25 +144,53 @@ QEMU_ARGS=(
 
 TIMEOUT_PID=""
 TAIL_PID=""
+
+# signal_qemu SIG: QEMU itself, by the pid it wrote, if it is still ours
+# (not the timeout or a wrapper around it, so that they see QEMU's own exit)
+signal_qemu() {
+    local pid
+    [ -s "$RUNDIR/qemu.pid" ] || return 1
+    pid=$(cat "$RUNDIR/qemu.pid")
+    [ -n "$pid" ] && grep -q "qemu-system" "/proc/$pid/cmdline" 2>/dev/null &&
+        kill "-$1" "$pid" 2>/dev/null
+}
+
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
-    local pid
     if [ -n "$TIMEOUT_PID" ] && kill -0 "$TIMEOUT_PID" 2>/dev/null; then
         kill -TERM "$TIMEOUT_PID" 2>/dev/null || true   # timeout passes it on to QEMU
         sleep 1
     fi
-    # Belt and braces: QEMU itself, by the pid it wrote, if it is still ours.
-    if [ -s "$RUNDIR/qemu.pid" ]; then
-        pid=$(cat "$RUNDIR/qemu.pid")
-        if [ -n "$pid" ] && grep -q "qemu-system" "/proc/$pid/cmdline" 2>/dev/null; then
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    fi
+    # Belt and braces
+    signal_qemu KILL || true
     if [ -n "$TAIL_PID" ]; then kill "$TAIL_PID" 2>/dev/null || true; fi
     rm -rf "$RUNDIR"
 }
 trap cleanup EXIT
 trap 'msg "interrupted"; exit 130' INT TERM
+
+# console_verdict [SIZE]: the verdict for NAME in the console log, judged
+# from its first SIZE bytes' whole lines (default: the whole log): "FAIL
+# <its line>" if there is a FAIL line for NAME (a FAIL wins), else "PASS" if
+# there is its PASS line, else nothing.
+console_verdict() {
+    local lines
+    if [ -n "${1:-}" ]; then
+        head -c "$1" "$LOG" >"$RUNDIR/console"
+        # a line the UART is still sending (no newline yet) is left out
+        [ "$(tail -c 1 "$RUNDIR/console" | od -An -tx1 | tr -d ' ')" = 0a ] ||
+            sed -i '$d' "$RUNDIR/console"
+        lines=$(tr -d '\r' < "$RUNDIR/console")
+    else
+        lines=$(tr -d '\r' < "$LOG")
+    fi
+    if grep -qxF "MACVFIO-E2E: FAIL $NAME" <<<"$lines" ||
+        grep -q "^MACVFIO-E2E: FAIL $NAME: " <<<"$lines"; then
+        echo "FAIL $(grep "^MACVFIO-E2E: FAIL $NAME" <<<"$lines" | head -n1)"
+    elif grep -qxF "MACVFIO-E2E: PASS $NAME" <<<"$lines"; then
+        echo PASS
+    fi
+}
 
 msg "booting $ARCH guest ($(basename "$KERNEL")): test $TEST (name $NAME), timeout ${TIMEOUT}s, log $LOG"
 {
@@ -170,6 +208,19 @@ T0=$(now)
 timeout --kill-after=5 "$TIMEOUT" "$QEMU" "${QEMU_ARGS[@]}" -pidfile "$RUNDIR/qemu.pid" \
     </dev/null >"$QLOG" 2>&1 &
 TIMEOUT_PID=$!
+# Until QEMU exits: once the verdict line is complete, end QEMU (see above)
+SEEN=-1
+while kill -0 "$TIMEOUT_PID" 2>/dev/null; do
+    size=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
+    if [ "$size" != "$SEEN" ]; then
+        SEEN=$size
+        if [ -n "$(console_verdict "$size")" ]; then
+            signal_qemu TERM || kill -TERM "$TIMEOUT_PID" 2>/dev/null || true
+            break
+        fi
+    fi
+    sleep 0.2
+done
 QRC=0
 wait "$TIMEOUT_PID" || QRC=$?
 TIMEOUT_PID=""
@@ -178,11 +229,11 @@ if [ -n "$TAIL_PID" ]; then sleep 0.2; kill "$TAIL_PID" 2>/dev/null || true; TAI
 
 SECS=$(elapsed "$T0" "$T1")
 CLEAN=$(tr -d '\r' < "$LOG")
+verdict=$(console_verdict)
 why=""
-if grep -qxF "MACVFIO-E2E: FAIL $NAME" <<<"$CLEAN" ||
-    grep -q "^MACVFIO-E2E: FAIL $NAME: " <<<"$CLEAN"; then
-    why=$(grep "^MACVFIO-E2E: FAIL $NAME" <<<"$CLEAN" | head -n1)
-elif ! grep -qxF "MACVFIO-E2E: PASS $NAME" <<<"$CLEAN"; then
+if [ "${verdict#FAIL}" != "$verdict" ]; then
+    why=${verdict#FAIL }
+elif [ "$verdict" != PASS ]; then
     panic=$(grep -m1 -o 'Kernel panic - .*' <<<"$CLEAN" || true)
     case "$QRC" in
     124|137) why="no verdict: timed out after ${TIMEOUT}s" ;;

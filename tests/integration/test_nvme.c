@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "daemon_fixture.h"
+#include "nvme_driver.h"
 #include "sim/nvme.h"
 #include "sim/nvme_defs.h"
 
@@ -52,29 +53,15 @@
 
 #define AQ_SIZE   32
 #define IOQ_SIZE  64
-#define CC_IOES   (NVME_CC_IOSQES_6 | NVME_CC_IOCQES_4)
 
 static struct test_daemon daemon_;
 static char disk_path[64];
 
-struct hq {
-    uint16_t qid;
-    uint32_t sq_off, cq_off, size, sq_tail, cq_head;
-    uint8_t phase;
-};
-
 struct drv {
-    struct mvf_handle *h;
-    int memfd, efd[2];
-    uint8_t *mem;
+    struct nvme_drv n;
+    int memfd;
     uint64_t handle, ctl_iova, data_iova[DATA_MAPS];
-    struct hq aq, ioq;
-    uint16_t cid;
-};
-
-struct cqe {
-    uint32_t dw0;
-    uint16_t sqhd, cid, status;
+    struct nvme_hq aq, ioq;
 };
 
 static int start(void **state)
@@ -101,42 +88,6 @@ static int stop(void **state)
     return rc;
 }
 
-/* ---- register access --------------------------------------------------- */
-
-static uint32_t rd32(struct drv *d, uint32_t off)
-{
-    uint64_t v = 0;
-
-    assert_int_equal(mvf_mmio_read(d->h, 0, off, 4, &v), 0);
-    return (uint32_t)v;
-}
-
-static void wr32(struct drv *d, uint32_t off, uint32_t v)
-{
-    assert_int_equal(mvf_mmio_write(d->h, 0, off, 4, v), 0);
-}
-
-static void wr64(struct drv *d, uint32_t off, uint64_t v)
-{
-    wr32(d, off, (uint32_t)v);          /* low dword first, as Linux */
-    wr32(d, off + 4, (uint32_t)(v >> 32));
-}
-
-/* Polls CSTS until (CSTS & mask) == want; the controller is synchronous,
- * so this is immediate unless something is wrong. */
-static void wait_csts(struct drv *d, uint32_t mask, uint32_t want)
-{
-    for (int i = 0; i < 100; i++) {
-        uint32_t csts = rd32(d, NVME_REG_CSTS);
-
-        assert_int_equal(csts & NVME_CSTS_CFS, 0);
-        if ((csts & mask) == want)
-            return;
-        usleep(1000);
-    }
-    fail_msg("CSTS never reached 0x%x under mask 0x%x", want, mask);
-}
-
 /* ---- memory ------------------------------------------------------------ */
 
 /* IOVA of a client memory offset. */
@@ -154,12 +105,12 @@ static void map_memory(struct drv *d)
     struct mvf_dma_map_res res[DATA_MAPS];
 
     d->memfd = test_sealed_memfd(MEM_SIZE);
-    d->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+    d->n.mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
                   d->memfd, 0);
-    assert_true(d->mem != MAP_FAILED);
-    assert_int_equal(mvf_dma_register_fd(d->h, d->memfd, 0, MEM_SIZE,
+    assert_true(d->n.mem != MAP_FAILED);
+    assert_int_equal(mvf_dma_register_fd(d->n.h, d->memfd, 0, MEM_SIZE,
                                          &d->handle), 0);
-    assert_int_equal(mvf_dma_map(d->h, d->handle, 0, CTL_SIZE,
+    assert_int_equal(mvf_dma_map(d->n.h, d->handle, 0, CTL_SIZE,
                                  MVF_DMA_READ | MVF_DMA_WRITE, &d->ctl_iova), 0);
     /* The data area backwards, one granule each: neighbouring pages of
      * client memory are not neighbours in IOVA space. */
@@ -170,7 +121,7 @@ static void map_memory(struct drv *d)
             .offset = DATA_OFF + (uint64_t)g * G, .length = G,
             .flags = MVF_DMA_READ | MVF_DMA_WRITE };
     }
-    assert_int_equal(mvf_dma_map_batch(d->h, req, res, DATA_MAPS), 0);
+    assert_int_equal(mvf_dma_map_batch(d->n.h, req, res, DATA_MAPS), 0);
     for (uint32_t i = 0; i < DATA_MAPS; i++) {
         assert_int_equal(res[i].status, 0);
         d->data_iova[DATA_MAPS - 1 - i] = res[i].iova;
@@ -185,193 +136,85 @@ static void unmap_memory(struct drv *d)
     for (uint32_t i = 0; i < DATA_MAPS; i++)
         req[i] = (struct mvf_dma_unmap_req){ d->data_iova[i], G };
     req[DATA_MAPS] = (struct mvf_dma_unmap_req){ d->ctl_iova, CTL_SIZE };
-    assert_int_equal(mvf_dma_unmap_batch(d->h, req, st, DATA_MAPS + 1), 0);
+    assert_int_equal(mvf_dma_unmap_batch(d->n.h, req, st, DATA_MAPS + 1), 0);
     for (uint32_t i = 0; i <= DATA_MAPS; i++)
         assert_int_equal(st[i], 0);
-    assert_int_equal(mvf_dma_unregister(d->h, d->handle), 0);
-    munmap(d->mem, MEM_SIZE);
+    assert_int_equal(mvf_dma_unregister(d->n.h, d->handle), 0);
+    munmap(d->n.mem, MEM_SIZE);
     close(d->memfd);
-}
-
-/* ---- queues -------------------------------------------------------------- */
-
-static void cmd_init(uint8_t *c, uint8_t opc, uint32_t nsid)
-{
-    memset(c, 0, NVME_SQE_SIZE);
-    c[0] = opc;
-    nvme_put_le32(c + NVME_SQE_NSID, nsid);
-}
-
-static void cmd_dw(uint8_t *c, unsigned n, uint32_t v)
-{
-    nvme_put_le32(c + 4 * n, v);
-}
-
-static void cmd_prp(uint8_t *c, uint64_t prp1, uint64_t prp2)
-{
-    nvme_put_le64(c + NVME_SQE_PRP1, prp1);
-    nvme_put_le64(c + NVME_SQE_PRP2, prp2);
-}
-
-static uint16_t push(struct drv *d, struct hq *q, uint8_t *c)
-{
-    uint16_t cid = d->cid++;
-
-    nvme_put_le16(c + 2, cid);
-    memcpy(d->mem + q->sq_off + q->sq_tail * NVME_SQE_SIZE, c, NVME_SQE_SIZE);
-    q->sq_tail = (q->sq_tail + 1) % q->size;
-    return cid;
-}
-
-static void ring(struct drv *d, struct hq *q)
-{
-    wr32(d, NVME_REG_DBS + 8u * q->qid, q->sq_tail);
-}
-
-/* Waits for the queue's interrupt, then takes one completion. */
-static struct cqe pop(struct drv *d, struct hq *q)
-{
-    const uint8_t *e = d->mem + q->cq_off + q->cq_head * NVME_CQE_SIZE;
-    struct cqe r;
-
-    if ((nvme_get_le16(e + NVME_CQE_STATUS) & 1) != q->phase)
-        fail_msg("queue %u: no completion at %u", q->qid, q->cq_head);
-    r.dw0 = nvme_get_le32(e + NVME_CQE_DW0);
-    r.sqhd = nvme_get_le16(e + NVME_CQE_SQHD);
-    r.cid = nvme_get_le16(e + NVME_CQE_CID);
-    r.status = nvme_get_le16(e + NVME_CQE_STATUS) >> 1;
-    assert_int_equal(nvme_get_le16(e + NVME_CQE_SQID), q->qid);
-    if (++q->cq_head == q->size) {
-        q->cq_head = 0;
-        q->phase ^= 1;
-    }
-    return r;
-}
-
-static void cq_doorbell(struct drv *d, struct hq *q)
-{
-    wr32(d, NVME_REG_DBS + 8u * q->qid + 4, q->cq_head);
-}
-
-/* One command, its interrupt, its completion; returns the status. */
-static uint16_t exec(struct drv *d, struct hq *q, uint8_t *c, uint32_t *dw0)
-{
-    uint16_t cid = push(d, q, c);
-    struct cqe r;
-
-    ring(d, q);
-    assert_int_equal(test_wait_eventfd(d->efd[q->qid], 5000), 1);
-    r = pop(d, q);
-    cq_doorbell(d, q);
-    assert_int_equal(r.cid, cid);
-    if (dw0)
-        *dw0 = r.dw0;
-    return r.status;
 }
 
 /* ---- bring-up ------------------------------------------------------------ */
 
 static void drv_open(struct drv *d)
 {
-    uint32_t cmd;
-
     memset(d, 0, sizeof(*d));
-    d->h = test_open_claimed(&daemon_, 0);
-    assert_int_equal(mvf_config_read(d->h, 0x04, 2, &cmd), 0);
-    assert_int_equal(mvf_config_write(d->h, 0x04, 2, cmd | 0x6), 0);
-    for (int i = 0; i < 2; i++) {
-        d->efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        assert_true(d->efd[i] >= 0);
-    }
-    assert_int_equal(mvf_irq_set_eventfds(d->h, MVF_IRQ_MSIX, 0, 2, d->efd), 0);
+    nvme_drv_open(&d->n, &daemon_, 0, 2);
     map_memory(d);
-    d->cid = 0x40;
 }
 
 static void drv_enable(struct drv *d)
 {
     uint64_t cap = 0;
 
-    assert_int_equal(mvf_mmio_read(d->h, 0, NVME_REG_CAP, 8, &cap), 0);
+    assert_int_equal(mvf_mmio_read(d->n.h, 0, NVME_REG_CAP, 8, &cap), 0);
     assert_int_equal(cap & 0xffff, MVF_NVME_MQES);
     assert_int_equal((cap >> 32) & 0xf, 0);             /* doorbell stride 4 */
-    assert_int_equal(rd32(d, NVME_REG_VS), 0x00010400);
-
-    wr32(d, NVME_REG_CC, 0);
-    wait_csts(d, NVME_CSTS_RDY, 0);
-    wr32(d, NVME_REG_AQA, (AQ_SIZE - 1) | (AQ_SIZE - 1) << 16);
-    wr64(d, NVME_REG_ASQ, iova(d, ASQ_OFF));
-    wr64(d, NVME_REG_ACQ, iova(d, ACQ_OFF));
-    wr32(d, NVME_REG_CC, CC_IOES);
-    assert_int_equal(rd32(d, NVME_REG_CC), CC_IOES);
-    wr32(d, NVME_REG_CC, CC_IOES | NVME_CC_EN);
-    wait_csts(d, NVME_CSTS_RDY, NVME_CSTS_RDY);
-    d->aq = (struct hq){ .qid = 0, .sq_off = ASQ_OFF, .cq_off = ACQ_OFF,
-                         .size = AQ_SIZE, .phase = 1 };
+    assert_int_equal(nvme_drv_rd32(&d->n, NVME_REG_VS), 0x00010400);
+    nvme_drv_enable(&d->n, &d->aq, AQ_SIZE, ASQ_OFF, iova(d, ASQ_OFF),
+                    ACQ_OFF, iova(d, ACQ_OFF));
 }
 
 static void drv_identify(struct drv *d)
 {
-    const uint8_t *id = d->mem + ID_OFF;
+    const uint8_t *id = d->n.mem + ID_OFF;
     uint8_t c[NVME_SQE_SIZE];
     uint32_t dw0 = 0;
 
-    cmd_init(c, NVME_ADM_IDENTIFY, 0);
-    cmd_prp(c, iova(d, ID_OFF), 0);
-    cmd_dw(c, 10, NVME_CNS_CTRL);
-    assert_int_equal(exec(d, &d->aq, c, NULL), 0);
+    nvme_sqe_init(c, NVME_ADM_IDENTIFY, 0);
+    nvme_sqe_prp(c, iova(d, ID_OFF), 0);
+    nvme_sqe_dw(c, 10, NVME_CNS_CTRL);
+    assert_int_equal(nvme_drv_exec(&d->n, &d->aq, c, NULL), 0);
     assert_int_equal(nvme_get_le16(id + NVME_IDC_VID), MVF_NVME_VENDOR_ID);
     assert_memory_equal(id + NVME_IDC_SN, SERIAL "        ", 20);
     assert_int_equal(id[NVME_IDC_MDTS], MVF_NVME_MDTS);
     assert_int_equal(nvme_get_le32(id + NVME_IDC_NN), 1);
     assert_int_equal(id[NVME_IDC_SQES], 0x66);
 
-    cmd_init(c, NVME_ADM_IDENTIFY, 1);
-    cmd_prp(c, iova(d, ID_OFF), 0);
-    cmd_dw(c, 10, NVME_CNS_NS);
-    assert_int_equal(exec(d, &d->aq, c, NULL), 0);
+    nvme_sqe_init(c, NVME_ADM_IDENTIFY, 1);
+    nvme_sqe_prp(c, iova(d, ID_OFF), 0);
+    nvme_sqe_dw(c, 10, NVME_CNS_NS);
+    assert_int_equal(nvme_drv_exec(&d->n, &d->aq, c, NULL), 0);
     assert_int_equal(nvme_get_le64(id + NVME_IDNS_NSZE), DISK_SIZE / 512);
     assert_int_equal((nvme_get_le32(id + NVME_IDNS_LBAF0) >> 16) & 0xff, 9);
 
-    cmd_init(c, NVME_ADM_SET_FEAT, 0);
-    cmd_dw(c, 10, NVME_FEAT_NUM_QUEUES);
-    cmd_dw(c, 11, 0);                                   /* one pair, 0-based */
-    assert_int_equal(exec(d, &d->aq, c, &dw0), 0);
+    nvme_sqe_init(c, NVME_ADM_SET_FEAT, 0);
+    nvme_sqe_dw(c, 10, NVME_FEAT_NUM_QUEUES);
+    nvme_sqe_dw(c, 11, 0);                                   /* one pair, 0-based */
+    assert_int_equal(nvme_drv_exec(&d->n, &d->aq, c, &dw0), 0);
     assert_int_equal(dw0, 0x00010001);                  /* queues=2 */
 }
 
 static void drv_io_queues(struct drv *d)
 {
-    uint8_t c[NVME_SQE_SIZE];
-
-    cmd_init(c, NVME_ADM_CREATE_CQ, 0);
-    cmd_prp(c, iova(d, IOCQ_OFF), 0);
-    cmd_dw(c, 10, 1 | (IOQ_SIZE - 1) << 16);
-    cmd_dw(c, 11, NVME_QUEUE_PC | NVME_CQ_IEN | 1u << 16);   /* vector 1 */
-    assert_int_equal(exec(d, &d->aq, c, NULL), 0);
-    cmd_init(c, NVME_ADM_CREATE_SQ, 0);
-    cmd_prp(c, iova(d, IOSQ_OFF), 0);
-    cmd_dw(c, 10, 1 | (IOQ_SIZE - 1) << 16);
-    cmd_dw(c, 11, NVME_QUEUE_PC | 1u << 16);                 /* CQ 1 */
-    assert_int_equal(exec(d, &d->aq, c, NULL), 0);
-    d->ioq = (struct hq){ .qid = 1, .sq_off = IOSQ_OFF, .cq_off = IOCQ_OFF,
-                          .size = IOQ_SIZE, .phase = 1 };
+    nvme_drv_create_pair(&d->n, &d->aq, &d->ioq, 1, IOQ_SIZE, IOSQ_OFF,
+                         iova(d, IOSQ_OFF), IOCQ_OFF, iova(d, IOCQ_OFF));
 }
 
 static void drv_shutdown(struct drv *d)
 {
     uint8_t c[NVME_SQE_SIZE];
 
-    cmd_init(c, NVME_ADM_DELETE_SQ, 0);
-    cmd_dw(c, 10, 1);
-    assert_int_equal(exec(d, &d->aq, c, NULL), 0);
-    cmd_init(c, NVME_ADM_DELETE_CQ, 0);
-    cmd_dw(c, 10, 1);
-    assert_int_equal(exec(d, &d->aq, c, NULL), 0);
-    wr32(d, NVME_REG_CC, CC_IOES | NVME_CC_EN | NVME_CC_SHN_NORMAL);
-    wait_csts(d, NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_DONE);
-    wr32(d, NVME_REG_CC, 0);
-    wait_csts(d, NVME_CSTS_RDY, 0);
+    nvme_sqe_init(c, NVME_ADM_DELETE_SQ, 0);
+    nvme_sqe_dw(c, 10, 1);
+    assert_int_equal(nvme_drv_exec(&d->n, &d->aq, c, NULL), 0);
+    nvme_sqe_init(c, NVME_ADM_DELETE_CQ, 0);
+    nvme_sqe_dw(c, 10, 1);
+    assert_int_equal(nvme_drv_exec(&d->n, &d->aq, c, NULL), 0);
+    nvme_drv_wr32(&d->n, NVME_REG_CC, NVME_DRV_CC_IOES | NVME_CC_EN | NVME_CC_SHN_NORMAL);
+    nvme_drv_wait_csts(&d->n, NVME_CSTS_SHST_MASK, NVME_CSTS_SHST_DONE);
+    nvme_drv_wr32(&d->n, NVME_REG_CC, 0);
+    nvme_drv_wait_csts(&d->n, NVME_CSTS_RDY, 0);
 }
 
 static void drv_close(struct drv *d)
@@ -379,13 +222,11 @@ static void drv_close(struct drv *d)
     struct mvf_stats st;
 
     unmap_memory(d);
-    assert_int_equal(mvf_get_stats(d->h, &st), 0);
+    assert_int_equal(mvf_get_stats(d->n.h, &st), 0);
     assert_int_equal(st.live_mappings, 0);
     assert_int_equal(st.mapped_bytes, 0);
     assert_int_equal(st.registered_bytes, 0);
-    mvf_close(d->h);
-    close(d->efd[0]);
-    close(d->efd[1]);
+    nvme_drv_close(&d->n);
 }
 
 /* ---- data path ----------------------------------------------------------- */
@@ -397,31 +238,23 @@ static void prp_build(struct drv *d, const uint32_t *pages, uint32_t n,
 {
     uint32_t slot = list_off, i = 1;
 
-    cmd_prp(c, iova(d, pages[0]), n == 2 ? iova(d, pages[1]) : 0);
+    nvme_sqe_prp(c, iova(d, pages[0]), n == 2 ? iova(d, pages[1]) : 0);
     if (n <= 2)
         return;
-    cmd_prp(c, iova(d, pages[0]), iova(d, slot));
+    nvme_sqe_prp(c, iova(d, pages[0]), iova(d, slot));
     while (i < n) {
         uint32_t slots = (PG - slot % PG) / 8, left = n - i;
         uint32_t ndata = left <= slots ? left : slots - 1;
 
         for (uint32_t k = 0; k < ndata; k++)
-            nvme_put_le64(d->mem + slot + 8 * k, iova(d, pages[i++]));
+            nvme_put_le64(d->n.mem + slot + 8 * k, iova(d, pages[i++]));
         if (i < n) {
             uint32_t next = slot / PG * PG + PG;
 
-            nvme_put_le64(d->mem + slot + 8 * (slots - 1), iova(d, next));
+            nvme_put_le64(d->n.mem + slot + 8 * (slots - 1), iova(d, next));
             slot = next;
         }
     }
-}
-
-static void rw_cmd(uint8_t *c, uint8_t opc, uint64_t slba, uint32_t bytes)
-{
-    cmd_init(c, opc, 1);
-    cmd_dw(c, 10, (uint32_t)slba);
-    cmd_dw(c, 11, (uint32_t)(slba >> 32));
-    cmd_dw(c, 12, bytes / 512 - 1);
 }
 
 static void fill(uint8_t *p, size_t len, uint32_t seed)
@@ -442,27 +275,27 @@ static void write_pattern(struct drv *d, uint8_t *want)
     uint16_t cids[3];
     uint8_t c[NVME_SQE_SIZE];
 
-    fill(d->mem + WBUF_OFF, XFER, 0xc0ffee);
+    fill(d->n.mem + WBUF_OFF, XFER, 0xc0ffee);
     for (uint32_t i = 0; i < XFER / PG; i++) {
         pages[i] = WBUF_OFF + (i * 37 % (XFER / PG)) * PG;
-        memcpy(want + i * PG, d->mem + pages[i], PG);
+        memcpy(want + i * PG, d->n.mem + pages[i], PG);
     }
     for (unsigned k = 0; k < 3; k++) {
-        rw_cmd(c, NVME_IO_WRITE, SLBA + done / 512, sizes[k]);
+        nvme_sqe_rw(c, NVME_IO_WRITE, SLBA + done / 512, sizes[k]);
         prp_build(d, pages + done / PG, sizes[k] / PG, LIST_OFF + k * PG, c);
-        cids[k] = push(d, &d->ioq, c);
+        cids[k] = nvme_drv_push(&d->n, &d->ioq, c);
         done += sizes[k];
     }
-    ring(d, &d->ioq);
-    assert_int_equal(test_wait_eventfd(d->efd[1], 5000), 1);
+    nvme_drv_ring(&d->n, &d->ioq);
+    assert_int_equal(test_wait_eventfd(d->n.efd[1], 5000), 1);
     for (unsigned k = 0; k < 3; k++) {
-        struct cqe r = pop(d, &d->ioq);
+        struct nvme_cqe r = nvme_drv_pop(&d->n, &d->ioq);
 
         assert_int_equal(r.cid, cids[k]);
         assert_int_equal(r.status, 0);
         assert_int_equal(r.sqhd, (d->ioq.sq_tail + IOQ_SIZE - 2 + k) % IOQ_SIZE);
     }
-    cq_doorbell(d, &d->ioq);
+    nvme_drv_cq_doorbell(&d->n, &d->ioq);
 }
 
 /* Reads the pattern back into the read buffer, scattered differently:
@@ -473,17 +306,17 @@ static void read_pattern(struct drv *d, uint8_t *got)
     uint32_t pages[XFER / PG];
     uint8_t c[NVME_SQE_SIZE];
 
-    memset(d->mem + RBUF_OFF, 0, XFER);
+    memset(d->n.mem + RBUF_OFF, 0, XFER);
     for (uint32_t i = 0; i < XFER / PG; i++)
         pages[i] = RBUF_OFF + (i * 53 % (XFER / PG)) * PG;
-    rw_cmd(c, NVME_IO_READ, SLBA, 512u << 10);
+    nvme_sqe_rw(c, NVME_IO_READ, SLBA, 512u << 10);
     prp_build(d, pages, 128, LIST_OFF, c);
-    assert_int_equal(exec(d, &d->ioq, c, NULL), 0);
-    rw_cmd(c, NVME_IO_READ, SLBA + 1024, 256u << 10);
+    assert_int_equal(nvme_drv_exec(&d->n, &d->ioq, c, NULL), 0);
+    nvme_sqe_rw(c, NVME_IO_READ, SLBA + 1024, 256u << 10);
     prp_build(d, pages + 128, 64, LIST_OFF + 2 * PG + PG - 32, c);
-    assert_int_equal(exec(d, &d->ioq, c, NULL), 0);
+    assert_int_equal(nvme_drv_exec(&d->n, &d->ioq, c, NULL), 0);
     for (uint32_t i = 0; i < XFER / PG; i++)
-        memcpy(got + i * PG, d->mem + pages[i], PG);
+        memcpy(got + i * PG, d->n.mem + pages[i], PG);
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -529,8 +362,8 @@ static void test_write_read_back(void **state)
     write_pattern(&d, want);
     read_pattern(&d, got);
     assert_memory_equal(got, want, XFER);
-    cmd_init(c, NVME_IO_FLUSH, 1);
-    assert_int_equal(exec(&d, &d.ioq, c, NULL), 0);
+    nvme_sqe_init(c, NVME_IO_FLUSH, 1);
+    assert_int_equal(nvme_drv_exec(&d.n, &d.ioq, c, NULL), 0);
 
     /* The backing file holds exactly the pattern, zeroes around it. */
     fd = open(disk_path, O_RDONLY | O_CLOEXEC);
@@ -544,7 +377,7 @@ static void test_write_read_back(void **state)
         assert_int_equal(disk[PG + XFER + i], 0);
     }
 
-    assert_int_equal(mvf_get_stats(d.h, &st), 0);
+    assert_int_equal(mvf_get_stats(d.n.h, &st), 0);
     assert_int_equal(st.dma_faults, 0);
     assert_true(st.irqs_delivered >= 9);    /* 5 admin, 4 I/O batches */
     drv_shutdown(&d);
@@ -565,17 +398,17 @@ static void test_dma_fault(void **state)
     drv_open(&d);
     drv_enable(&d);
     drv_io_queues(&d);
-    assert_int_equal(mvf_get_stats(d.h, &st0), 0);
-    rw_cmd(c, NVME_IO_READ, 0, PG);
-    cmd_prp(c, d.ctl_iova + (512ull << 20), 0);
-    assert_int_equal(exec(&d, &d.ioq, c, NULL),
+    assert_int_equal(mvf_get_stats(d.n.h, &st0), 0);
+    nvme_sqe_rw(c, NVME_IO_READ, 0, PG);
+    nvme_sqe_prp(c, d.ctl_iova + (512ull << 20), 0);
+    assert_int_equal(nvme_drv_exec(&d.n, &d.ioq, c, NULL),
                      NVME_STATUS(NVME_SCT_GENERIC, NVME_SC_DATA_XFER_ERROR) |
                      NVME_DNR);
-    assert_int_equal(mvf_get_stats(d.h, &st), 0);
+    assert_int_equal(mvf_get_stats(d.n.h, &st), 0);
     assert_int_equal(st.dma_faults, st0.dma_faults + 1);
-    rw_cmd(c, NVME_IO_READ, SLBA, PG);
-    cmd_prp(c, iova(&d, RBUF_OFF), 0);
-    assert_int_equal(exec(&d, &d.ioq, c, NULL), 0);
+    nvme_sqe_rw(c, NVME_IO_READ, SLBA, PG);
+    nvme_sqe_prp(c, iova(&d, RBUF_OFF), 0);
+    assert_int_equal(nvme_drv_exec(&d.n, &d.ioq, c, NULL), 0);
     drv_shutdown(&d);
     drv_close(&d);
 }
@@ -592,34 +425,32 @@ static void test_owner_gone(void **state)
     drv_open(&d);
     drv_enable(&d);
     drv_io_queues(&d);
-    fill(d.mem + WBUF_OFF, PG, 99);
-    memcpy(first, d.mem + WBUF_OFF, PG);
-    rw_cmd(c, NVME_IO_WRITE, 8, PG);
-    cmd_prp(c, iova(&d, WBUF_OFF), 0);
-    assert_int_equal(exec(&d, &d.ioq, c, NULL), 0);
-    mvf_close(d.h);                     /* no shutdown, nothing unmapped */
-    munmap(d.mem, MEM_SIZE);
+    fill(d.n.mem + WBUF_OFF, PG, 99);
+    memcpy(first, d.n.mem + WBUF_OFF, PG);
+    nvme_sqe_rw(c, NVME_IO_WRITE, 8, PG);
+    nvme_sqe_prp(c, iova(&d, WBUF_OFF), 0);
+    assert_int_equal(nvme_drv_exec(&d.n, &d.ioq, c, NULL), 0);
+    munmap(d.n.mem, MEM_SIZE);
     close(d.memfd);
-    close(d.efd[0]);
-    close(d.efd[1]);
+    nvme_drv_close(&d.n);               /* no shutdown, nothing unmapped */
 
     drv_open(&d);
-    assert_int_equal(rd32(&d, NVME_REG_CSTS), 0);
-    assert_int_equal(rd32(&d, NVME_REG_CC), 0);
+    assert_int_equal(nvme_drv_rd32(&d.n, NVME_REG_CSTS), 0);
+    assert_int_equal(nvme_drv_rd32(&d.n, NVME_REG_CC), 0);
     drv_enable(&d);
     drv_io_queues(&d);
-    rw_cmd(c, NVME_IO_READ, 8, PG);
-    cmd_prp(c, iova(&d, RBUF_OFF), 0);
-    assert_int_equal(exec(&d, &d.ioq, c, NULL), 0);
-    assert_memory_equal(d.mem + RBUF_OFF, first, PG);
+    nvme_sqe_rw(c, NVME_IO_READ, 8, PG);
+    nvme_sqe_prp(c, iova(&d, RBUF_OFF), 0);
+    assert_int_equal(nvme_drv_exec(&d.n, &d.ioq, c, NULL), 0);
+    assert_memory_equal(d.n.mem + RBUF_OFF, first, PG);
     drv_shutdown(&d);
     drv_close(&d);
 
     /* A fresh session sees nothing left mapped. */
-    d.h = test_open_claimed(&daemon_, 0);
-    assert_int_equal(mvf_get_stats(d.h, &st), 0);
+    d.n.h = test_open_claimed(&daemon_, 0);
+    assert_int_equal(mvf_get_stats(d.n.h, &st), 0);
     assert_int_equal(st.live_mappings, 0);
-    mvf_close(d.h);
+    mvf_close(d.n.h);
 }
 
 int main(void)

@@ -9,6 +9,7 @@
  * QEMU's memory-backend-memfd sets by default (seal=on).
  */
 #include "host_linux.h"
+#include "log_linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,45 +22,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static enum mvf_log_level log_level = MVF_LOG_INFO;
-
-void mvf_linux_set_log_level(enum mvf_log_level lvl)
-{
-    log_level = lvl;
-}
-
-static void vlog_line(enum mvf_log_level lvl, const char *msg)
-{
-    static const char *const names[] = { "error", "warn", "info", "debug" };
-    struct timespec ts;
-    char when[16] = "";
-    struct tm tm;
-
-    if (lvl > log_level)
-        return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (localtime_r(&ts.tv_sec, &tm))
-        strftime(when, sizeof(when), "%H:%M:%S", &tm);
-    fprintf(stderr, "macvfiod %s.%03ld %s: %s\n", when, ts.tv_nsec / 1000000,
-            names[lvl], msg);
-}
-
-void mvf_log(enum mvf_log_level lvl, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    vlog_line(lvl, msg);
-}
-
-static void host_log(void *host, enum mvf_log_level lvl, const char *msg)
-{
-    vlog_line(lvl, msg);
-}
 
 /* ---- client memory ------------------------------------------------ */
 
@@ -240,5 +202,6 @@ const struct mvf_host_ops mvf_linux_host_ops = {
     .shared_create = shared_create,
     .shared_release = shared_release,
     .obj_dup = obj_dup,
-    .log = host_log,
+    .log = mvf_linux_host_log,
+    .now_ms = mvf_linux_now_ms,
 };

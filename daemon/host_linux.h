@@ -6,15 +6,10 @@
 #include <stdbool.h>
 
 #include "core/core.h"
+#include "log_linux.h"
 
 extern const struct mvf_host_ops mvf_linux_host_ops;
 
-/* Log verbosity for mvf_linux_host_ops.log: messages above it are not
- * printed.  Default MVF_LOG_INFO. */
-void mvf_linux_set_log_level(enum mvf_log_level lvl);
-
-/* printf-style logging in the daemon's format, to stderr. */
-void mvf_log(enum mvf_log_level lvl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Logging (mvf_log, the level) lives in log_linux.h. */
 
 #endif

@@ -78,6 +78,8 @@ int main(int argc, char **argv)
     uint64_t v;
     int opt, rc;
 
+    /* Before anything opens an fd: a closed stderr gets /dev/null. */
+    mvf_log_init();
     mvf_dart_config_default(&dart);
     while ((opt = getopt_long(argc, argv, "s:d:vqh", opts, NULL)) != -1) {
         switch (opt) {

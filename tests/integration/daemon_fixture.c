@@ -22,7 +22,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-int test_daemon_start(struct test_daemon *d, const char *const *args)
+#define STDERR_INHERIT (-2)
+
+static int start_daemon(struct test_daemon *d, const char *const *args,
+                        bool quiet, int stderr_fd)
 {
     const char *bin = getenv("MACVFIOD");
     const char *argv[40];
@@ -39,7 +42,8 @@ int test_daemon_start(struct test_daemon *d, const char *const *args)
     argv[n++] = bin;
     argv[n++] = "--socket";
     argv[n++] = d->sock;
-    argv[n++] = "--quiet";
+    if (quiet)
+        argv[n++] = "--quiet";
     for (int i = 0; args && args[i] && n < 38; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -50,6 +54,10 @@ int test_daemon_start(struct test_daemon *d, const char *const *args)
         /* If the test dies (an assertion abort), the daemon follows
          * instead of holding the test runner's pipes open. */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0)
+            _exit(126);
+        if (stderr_fd == -1)
+            close(2);
         execv(bin, (char *const *)argv);
         _exit(127);
     }
@@ -69,6 +77,17 @@ int test_daemon_start(struct test_daemon *d, const char *const *args)
         usleep(10000);
     }
     return -1;
+}
+
+int test_daemon_start(struct test_daemon *d, const char *const *args)
+{
+    return start_daemon(d, args, true, STDERR_INHERIT);
+}
+
+int test_daemon_start_logging(struct test_daemon *d, const char *const *args,
+                              int stderr_fd)
+{
+    return start_daemon(d, args, false, stderr_fd < 0 ? -1 : stderr_fd);
 }
 
 int test_daemon_stop(struct test_daemon *d)

@@ -19,6 +19,11 @@ struct test_daemon {
  * (NULL-terminated) and waits until it accepts connections. */
 int test_daemon_start(struct test_daemon *d, const char *const *args);
 
+/* The same without --quiet, and with the daemon's stderr on `stderr_fd`
+ * (a negative value: closed), for tests of what it logs. */
+int test_daemon_start_logging(struct test_daemon *d, const char *const *args,
+                              int stderr_fd);
+
 /* SIGTERM, wait; returns the exit status (0 = clean shutdown). */
 int test_daemon_stop(struct test_daemon *d);
 

@@ -206,6 +206,11 @@ static void nv_destroy(void *p)
         nv_free(p);
 }
 
+static bool nv_run_work(void *p)
+{
+    return nvme_run_work(p);
+}
+
 static const struct mvf_provider_ops nvme_ops = {
     .attach = nv_attach,
     .config_read = nv_config_read,
@@ -216,6 +221,7 @@ static const struct mvf_provider_ops nvme_ops = {
      * there is no client mapping to revoke either. */
     .reset = nv_reset,
     .irq_configure = nv_irq_configure,
+    .run_work = nv_run_work,
     .destroy = nv_destroy,
 };
 

@@ -50,15 +50,19 @@
  * and a 4 KiB-aligned backing size is still a whole number of LBAs.
  * Volatile write cache reported present: Flush fsyncs a file.
  *
- * Processing is synchronous within the doorbell write that causes it
- * (the daemon is single-threaded): an SQ tail doorbell runs every new
- * entry of that queue; a full completion queue stops the SQ, which
- * resumes on that CQ's next head doorbell.  Invalid doorbell writes are
+ * Processing is deferred: an SQ tail doorbell only records the tail;
+ * the commands run afterwards in bounded slices (MVF_NVME_SLICE_*) that
+ * the daemon interleaves with every client's calls, one command per
+ * submission queue in turn.  A full completion queue stops its SQs,
+ * which resume on that CQ's next head doorbell; disabling or resetting
+ * the controller, or deleting the SQ, drops entries not yet fetched.
+ * A client sees a command done by its completion entry (or interrupt),
+ * never by the doorbell write returning.  Invalid doorbell writes are
  * ignored and logged.  A fault fetching a submission entry or posting a
  * completion sets CSTS.CFS (the host must reset the controller); a fault
  * on a data buffer or PRP list completes the command with Data Transfer
- * Error.  Interrupts are MSI-X only, one message per completion batch
- * per CQ with interrupts enabled.
+ * Error.  Interrupts are MSI-X only, one message per slice per CQ that
+ * got completions, when that CQ has interrupts enabled.
  *
  * Reset (function reset, or the client going away): config space,
  * registers, queues, features and the MSI-X table back to power-on.
@@ -98,6 +102,13 @@
 #define MVF_NVME_ADMIN_MAX      4096u       /* AQA allows 12 bits */
 #define MVF_NVME_MDTS           10          /* 2^10 pages = 4 MiB */
 #define MVF_NVME_MAX_XFER       (MVF_NVME_PAGE_SIZE << MVF_NVME_MDTS)
+/* One slice of deferred work (the run_work op, between client calls):
+ * at most MVF_NVME_SLICE_CMDS commands, one per submission queue in
+ * turn, ending once their data reaches MVF_NVME_SLICE_BYTES.  A 4 MiB
+ * read is a slice of its own (a few milliseconds); small commands share
+ * one.  Every slice runs at least one command. */
+#define MVF_NVME_SLICE_CMDS     8
+#define MVF_NVME_SLICE_BYTES    (256u << 10)
 #define MVF_NVME_CAP_TO         20          /* 10 s, in 500 ms units */
 #define MVF_NVME_AERL           3           /* 4 outstanding AERs */
 #define MVF_NVME_ACL            3

@@ -19,8 +19,6 @@
  * first page that starts at an offset. */
 #define NVME_SEGS_MAX ((MVF_NVME_MAX_XFER / MVF_NVME_PAGE_SIZE) + 1)
 #define NVME_PRP_PER_PAGE (MVF_NVME_PAGE_SIZE / 8)
-/* Submission entries fetched with one DMA read. */
-#define NVME_FETCH_BATCH 16
 /* Warnings per controller enable before they drop to debug level, so a
  * hostile guest cannot flood the daemon's log. */
 #define NVME_WARN_BUDGET 32
@@ -110,6 +108,7 @@ struct nvme {
     struct nvme_cq *cq;
     struct nvme_features feat;
     uint32_t aer_outstanding;   /* Asynchronous Event Requests held */
+    uint32_t rr_next;           /* SQ the next slice looks at first */
     uint32_t warn_budget;
     bool msix_enabled;          /* irq_configure(MSIX, n > 0) */
     struct nvme_stats stats;
@@ -165,10 +164,12 @@ int nvme_regs_write(struct nvme *n, uint64_t off, uint32_t width,
 /* Power-on state of registers, queues and features. */
 void nvme_regs_power_on(struct nvme *n);
 
-/* nvme_queue.c: queues, doorbells, command processing. */
+/* nvme_queue.c: queues, doorbells, command processing in slices. */
 void nvme_queues_reset(struct nvme *n);
 void nvme_sq_doorbell(struct nvme *n, uint32_t qid, uint32_t value);
 void nvme_cq_doorbell(struct nvme *n, uint32_t qid, uint32_t value);
+/* One slice of the commands doorbells queued; true while more remain. */
+bool nvme_run_work(struct nvme *n);
 /* Queue creation and deletion for the admin commands, which validate
  * first; deleting a CQ requires that no SQ is bound to it. */
 void nvme_cq_create(struct nvme *n, uint16_t qid, uint64_t base,

@@ -4,12 +4,22 @@
  * completions with the phase tag, interrupts (NVMe 1.4 sections 4.1,
  * 4.6, 7.2).
  *
- * Everything runs inside the doorbell write that causes it.  A
- * submission queue is only run while its completion queue has room, so
+ * A doorbell only records the new tail (or head) and tells the core the
+ * device has work; the commands run later in slices (nvme_run_work, the
+ * provider's run_work op), which the daemon interleaves with every
+ * client's calls.  A slice runs at most MVF_NVME_SLICE_CMDS commands and
+ * stops once their data reaches MVF_NVME_SLICE_BYTES, taking one command
+ * per submission queue in turn; it always runs at least one, so work
+ * progresses.  The largest single command is bounded too: a read or
+ * write by MDTS (4 MiB), a Write Zeroes (32 MiB at most) by a store that
+ * zeroes without writing where it can (nvme_store_zero).
+ *
+ * A submission queue is only run while its completion queue has room, so
  * a completion can always be posted once a command has been fetched;
  * when the CQ fills up the SQ simply stops, and the CQ's next head
- * doorbell runs every SQ bound to it that still has entries.  A single
- * doorbell therefore processes at most one queue's worth of commands.
+ * doorbell resumes every SQ bound to it that still has entries.  A
+ * controller reset or disable, a queue deletion or fatal status drops
+ * what is pending with the queue state: a slice finds nothing to run.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +49,7 @@ void nvme_queues_reset(struct nvme *n)
     memset(n->sq, 0, (n->nqueues + 1) * sizeof(*n->sq));
     memset(n->cq, 0, (n->nqueues + 1) * sizeof(*n->cq));
     n->aer_outstanding = 0;
+    n->rr_next = 0;
 }
 
 void nvme_cq_create(struct nvme *n, uint16_t qid, uint64_t base,
@@ -144,51 +155,97 @@ static void decode(const uint8_t *e, uint16_t qid, struct nvme_cmd *c)
     c->cdw15 = nvme_get_le32(d + 20);
 }
 
-static uint32_t min3(uint32_t a, uint32_t b, uint32_t c)
+/* Data a command moves (or zeroes): what one slice budgets.  Every
+ * other command counts as 0 bytes, but as one command. */
+static uint64_t cmd_bytes(const struct nvme_cmd *c)
 {
-    uint32_t m = a < b ? a : b;
-
-    return m < c ? m : c;
+    if (c->qid == 0)
+        return 0;
+    switch (c->opc) {
+    case NVME_IO_READ:
+    case NVME_IO_WRITE:
+    case NVME_IO_WRITE_ZEROES:
+        return (uint64_t)((c->cdw12 & 0xffff) + 1) << MVF_NVME_LBA_SHIFT;
+    default:
+        return 0;
+    }
 }
 
-/* Runs the entries of SQ qid between head and tail while its CQ has
- * room; returns the completions posted. */
-static uint32_t sq_run(struct nvme *n, uint16_t qid)
+/* SQ qid has an entry to run and its CQ room for the completion. */
+static bool sq_runnable(const struct nvme *n, uint32_t qid)
 {
-    uint8_t entries[NVME_FETCH_BATCH * NVME_SQE_SIZE];
+    const struct nvme_sq *sq = &n->sq[qid];
+
+    return sq->size && sq->head != sq->tail && n->cq[sq->cqid].size &&
+           cq_room(&n->cq[sq->cqid]) > 0;
+}
+
+static bool work_left(const struct nvme *n)
+{
+    if (!n->dev || !nvme_ready(n))
+        return false;
+    for (uint32_t q = 0; q <= n->nqueues; q++)
+        if (sq_runnable(n, q))
+            return true;
+    return false;
+}
+
+/* Fetches and runs the entry at SQ qid's head (runnable); marks its CQ
+ * in `posted`.  Returns the command's data bytes. */
+static uint64_t sq_run_one(struct nvme *n, uint16_t qid, bool *posted)
+{
     struct nvme_sq *sq = &n->sq[qid];
-    struct nvme_cq *cq = &n->cq[sq->cqid];
-    uint32_t posted = 0;
+    uint16_t cqid = sq->cqid;
+    uint64_t iova = sq->base + (uint64_t)sq->head * NVME_SQE_SIZE, bad = iova;
+    struct nvme_result r = { .status = 0, .dw0 = 0, .post = true };
+    uint8_t e[NVME_SQE_SIZE];
+    struct nvme_cmd c;
 
-    while (sq->size && sq->head != sq->tail && nvme_ready(n)) {
-        uint64_t iova = sq->base + (uint64_t)sq->head * NVME_SQE_SIZE;
-        uint32_t end = sq->tail > sq->head ? sq->tail : sq->size;
-        uint32_t batch = min3(end - sq->head, cq_room(cq), NVME_FETCH_BATCH);
-        uint64_t bad = iova;
-
-        if (!batch)
-            break;  /* CQ full: resumes on its head doorbell */
-        if (mvf_device_dma_read(n->dev, iova, entries,
-                                (size_t)batch * NVME_SQE_SIZE, &bad) != 0) {
-            nvme_fatal(n, "fetching from SQ %u at IOVA 0x%llx faulted (0x%llx)",
-                       qid, (unsigned long long)iova, (unsigned long long)bad);
-            break;
-        }
-        for (uint32_t i = 0; i < batch && nvme_ready(n); i++) {
-            struct nvme_result r = { .status = 0, .dw0 = 0, .post = true };
-            struct nvme_cmd c;
-
-            decode(entries + (size_t)i * NVME_SQE_SIZE, qid, &c);
-            sq->head = (sq->head + 1) % sq->size;
-            if (qid == 0)
-                nvme_admin_exec(n, &c, &r);
-            else
-                nvme_io_exec(n, &c, &r);
-            if (r.post && cq_post(n, cq, &c, &r, sq->head))
-                posted++;
-        }
+    if (mvf_device_dma_read(n->dev, iova, e, sizeof(e), &bad) != 0) {
+        nvme_fatal(n, "fetching from SQ %u at IOVA 0x%llx faulted (0x%llx)",
+                   qid, (unsigned long long)iova, (unsigned long long)bad);
+        return 0;
     }
-    return posted;
+    decode(e, qid, &c);
+    sq->head = (sq->head + 1) % sq->size;
+    if (qid == 0)
+        nvme_admin_exec(n, &c, &r);
+    else
+        nvme_io_exec(n, &c, &r);
+    /* An admin command never deletes queue 0, so sq and its CQ stand. */
+    if (r.post && cq_post(n, &n->cq[cqid], &c, &r, sq->head))
+        posted[cqid] = true;
+    return cmd_bytes(&c);
+}
+
+bool nvme_run_work(struct nvme *n)
+{
+    bool posted[MVF_NVME_QUEUES_MAX + 1] = { false };
+    uint32_t nq = n->nqueues + 1, cmds = 0, idle = 0;
+    uint64_t bytes = 0;
+
+    if (!n->dev)
+        return false;
+    /* Round robin, one command per queue per turn, from where the last
+     * slice stopped: a full queue cannot starve its neighbours. */
+    while (nvme_ready(n) && idle < nq && cmds < MVF_NVME_SLICE_CMDS &&
+           bytes < MVF_NVME_SLICE_BYTES) {
+        uint16_t qid = (uint16_t)n->rr_next;
+
+        n->rr_next = (n->rr_next + 1) % nq;
+        if (!sq_runnable(n, qid)) {
+            idle++;
+            continue;
+        }
+        idle = 0;
+        bytes += sq_run_one(n, qid, posted);
+        cmds++;
+    }
+    /* One interrupt per completion queue per slice (coalesced). */
+    for (uint32_t q = 0; q < nq; q++)
+        if (posted[q] && n->cq[q].size)
+            cq_raise(n, &n->cq[q]);
+    return work_left(n);
 }
 
 /* Doorbell writes that cannot be honoured are ignored and logged, the
@@ -222,14 +279,14 @@ void nvme_sq_doorbell(struct nvme *n, uint32_t qid, uint32_t value)
         return;
     }
     sq->tail = value;
-    if (sq_run(n, (uint16_t)qid))
-        cq_raise(n, &n->cq[sq->cqid]);
+    if (sq_runnable(n, qid))
+        mvf_device_work_pending(n->dev);
 }
 
 void nvme_cq_doorbell(struct nvme *n, uint32_t qid, uint32_t value)
 {
     struct nvme_cq *cq = qid <= n->nqueues ? &n->cq[qid] : NULL;
-    uint32_t used, advance, posted = 0;
+    uint32_t used, advance;
 
     if (!doorbell_ok(n, "CQ", qid, cq && cq->size))
         return;
@@ -242,12 +299,11 @@ void nvme_cq_doorbell(struct nvme *n, uint32_t qid, uint32_t value)
         return;
     }
     cq->head = value;
+    /* Room again: SQs that stopped on a full CQ resume. */
     for (uint32_t q = 0; q <= n->nqueues; q++) {
-        const struct nvme_sq *sq = &n->sq[q];
-
-        if (sq->size && sq->cqid == qid && sq->head != sq->tail)
-            posted += sq_run(n, (uint16_t)q);
+        if (n->sq[q].cqid == qid && sq_runnable(n, q)) {
+            mvf_device_work_pending(n->dev);
+            break;
+        }
     }
-    if (posted && cq->size)
-        cq_raise(n, cq);
 }

@@ -22,6 +22,10 @@
  *   6 RESET function reset (the core's RESET call)
  *   7 ADMIN u8 log2 entries: controller re-enabled with fresh admin
  *           queues of that size
+ * The device's deferred work (what doorbells queued) runs one slice
+ * after every operation, as macvfiod runs one between client calls, so
+ * operations also land while commands are still pending; the bring-up's
+ * admin commands run to the end.
  * Addresses in SQEs (PRP1, PRP2), in MEM entries and in REG writes of
  * 8 bytes are rebased onto the memory's IOVA when below 1 MiB, so they
  * mostly hit memory the device may use; larger values go through as
@@ -235,6 +239,15 @@ static void reap(struct fz *f, unsigned q)
     mmio_write(f, NVME_REG_DBS + 8u * q + 4, 4, f->cq_head[q]);
 }
 
+/* Runs the device's work until idle; a slice always makes progress, so
+ * an endless run is a bug. */
+static void run_idle(struct fz *f)
+{
+    for (unsigned n = 0; mvf_core_run_work(f->core); n++)
+        if (n > 100000)
+            abort();
+}
+
 static void admin_enable(struct fz *f, uint32_t entries)
 {
     mmio_write(f, NVME_REG_CC, 4, 0);
@@ -259,6 +272,7 @@ static void admin_cmd(struct fz *f, uint8_t opc, uint32_t cdw10,
     nvme_put_le32(e + NVME_SQE_CDW10 + 4, cdw11);
     put_sqe(f, 0, e);
     ring_sq(f, 0);
+    run_idle(f);
     reap(f, 0);
 }
 
@@ -414,8 +428,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     start(&f, flags, hello, open0);
     if (flags & 1)
         bring_up(&f);
-    while (f.left && ops++ < MAX_OPS)
+    while (f.left && ops++ < MAX_OPS) {
         run_op(&f, (uint8_t)take(&f, 1));
+        mvf_core_run_work(f.core);
+    }
 
     /* The owner leaving resets the controller and leaves nothing mapped. */
     mvf_session_destroy(f.s);

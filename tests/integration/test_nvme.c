@@ -287,9 +287,13 @@ static void write_pattern(struct drv *d, uint8_t *want)
         done += sizes[k];
     }
     nvme_drv_ring(&d->n, &d->ioq);
-    assert_int_equal(test_wait_eventfd(d->n.efd[1], 5000), 1);
     for (unsigned k = 0; k < 3; k++) {
-        struct nvme_cqe r = nvme_drv_pop(&d->n, &d->ioq);
+        struct nvme_cqe r;
+
+        /* The daemon runs them in slices: an interrupt per slice. */
+        while (!nvme_drv_cqe_ready(&d->n, &d->ioq))
+            assert_true(test_wait_eventfd(d->n.efd[1], 5000) >= 1);
+        r = nvme_drv_pop(&d->n, &d->ioq);
 
         assert_int_equal(r.cid, cids[k]);
         assert_int_equal(r.status, 0);
@@ -379,7 +383,7 @@ static void test_write_read_back(void **state)
 
     assert_int_equal(mvf_get_stats(d.n.h, &st), 0);
     assert_int_equal(st.dma_faults, 0);
-    assert_true(st.irqs_delivered >= 9);    /* 5 admin, 4 I/O batches */
+    assert_true(st.irqs_delivered >= 9);    /* 5 admin, 4 I/O slices or more */
     drv_shutdown(&d);
     drv_close(&d);
     free(want);

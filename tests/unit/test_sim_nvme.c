@@ -632,9 +632,31 @@ static uint16_t push(struct fx *f, struct hq *q, struct cmd *c)
     return cid;
 }
 
+/* Runs the device's deferred work (what doorbells queued) until it is
+ * idle, slice by slice through the core, the way macvfiod's loop does
+ * between client calls; returns the slices it took. */
+static unsigned run_idle(struct fx *f)
+{
+    unsigned slices = 0;
+
+    while (mvf_core_has_work(f->core)) {
+        mvf_core_run_work(f->core);
+        if (++slices > (1u << 20))
+            fail_msg("the device's work never ends");
+    }
+    return slices;
+}
+
+/* A doorbell write, then the work it queued. */
+static void db(struct fx *f, uint32_t off, uint32_t v)
+{
+    wr32(&f->p, off, v);
+    run_idle(f);
+}
+
 static void ring(struct fx *f, struct hq *q)
 {
-    wr32(&f->p, DB(q->qid), q->sq_tail);
+    db(f, DB(q->qid), q->sq_tail);
 }
 
 static bool cqe_ready(const struct fx *f, const struct hq *q)
@@ -663,7 +685,7 @@ static struct cqe pop(struct fx *f, struct hq *q, bool doorbell)
         q->phase ^= 1;
     }
     if (doorbell)
-        wr32(&f->p, CQDB(q->qid), q->cq_head);
+        db(f, CQDB(q->qid), q->cq_head);
     return r;
 }
 
@@ -1670,7 +1692,7 @@ static void test_cq_phase_wrap(void **state)
             assert_int_equal(r.status, 0);
         }
         assert_false(cqe_ready(f, &f->ioq));
-        wr32(&f->p, CQDB(1), f->ioq.cq_head);
+        db(f, CQDB(1), f->ioq.cq_head);
     }
     assert_int_equal(f->host.irq[1], raised + 5);   /* one per batch */
 }
@@ -1702,13 +1724,13 @@ static void test_cq_full_resume(void **state)
     ring(f, &f->ioq);
     assert_false(cqe_ready(f, &f->ioq));
     /* Freeing one slot runs one more command, and so on. */
-    wr32(&f->p, CQDB(1), 1);
+    db(f, CQDB(1), 1);
     r = pop(f, &f->ioq, false);
     assert_int_equal(r.cid, cids[2]);
     assert_int_equal(r.sqhd, 3);
     assert_int_equal(f->host.irq[1], 2);
     for (unsigned i = 3; i < 7; i += 2) {
-        wr32(&f->p, CQDB(1), f->ioq.cq_head);
+        db(f, CQDB(1), f->ioq.cq_head);
         r = pop(f, &f->ioq, false);
         assert_int_equal(r.cid, cids[i]);
         if (i + 1 < 7) {
@@ -1716,7 +1738,7 @@ static void test_cq_full_resume(void **state)
             assert_int_equal(r.cid, cids[i + 1]);
         }
     }
-    wr32(&f->p, CQDB(1), f->ioq.cq_head);
+    db(f, CQDB(1), f->ioq.cq_head);
     assert_false(cqe_ready(f, &f->ioq));
     /* Deleting an SQ with commands left unfetched drops them. */
     for (unsigned i = 0; i < 5; i++) {
@@ -1736,8 +1758,8 @@ static void test_doorbell_abuse(void **state)
     unsigned w;
 
     /* Doorbells before the controller is enabled. */
-    wr32(&f->p, DB(0), 1);
-    wr32(&f->p, CQDB(0), 1);
+    db(f, DB(0), 1);
+    db(f, CQDB(0), 1);
     assert_int_equal(f->host.warnings, 2);
     enable(f, 8, 8);
     io_queues(f, 8, 8);
@@ -1745,15 +1767,15 @@ static void test_doorbell_abuse(void **state)
     /* SQ tail at or beyond the queue size; a CQ head beyond what was
      * posted; queues that do not exist; qids far beyond the BAR's
      * doorbells for 64 queues. */
-    wr32(&f->p, DB(1), 8);
-    wr32(&f->p, DB(1), 0xffffffff);
-    wr32(&f->p, CQDB(1), 1);
-    wr32(&f->p, CQDB(1), 8);
-    wr32(&f->p, DB(2), 0);
-    wr32(&f->p, CQDB(3), 0);
-    wr32(&f->p, DB(4), 1);
-    wr32(&f->p, DB(5), 1);
-    wr32(&f->p, DB(500), 1);
+    db(f, DB(1), 8);
+    db(f, DB(1), 0xffffffff);
+    db(f, CQDB(1), 1);
+    db(f, CQDB(1), 8);
+    db(f, DB(2), 0);
+    db(f, CQDB(3), 0);
+    db(f, DB(4), 1);
+    db(f, DB(5), 1);
+    db(f, DB(500), 1);
     wr32(&f->p, 0x1ffc, 1);
     assert_int_equal(f->host.warnings, w + 10);
     assert_false(cqe_ready(f, &f->ioq));
@@ -1767,6 +1789,7 @@ static void test_doorbell_abuse(void **state)
     cmd_init(&c, NVME_IO_FLUSH, 1);
     push(f, &f->ioq, &c);
     bar_wr(&f->p, DB(1), 8, 1 | 0ull << 32);
+    run_idle(f);
     assert_int_equal(pop(f, &f->ioq, true).status, 0);
     /* The queue still works after all that. */
     cmd_init(&c, NVME_IO_FLUSH, 1);
@@ -1775,14 +1798,14 @@ static void test_doorbell_abuse(void **state)
 
     /* A flood: warnings stop at the budget, then go to debug. */
     for (unsigned i = 0; i < 1000; i++)
-        wr32(&f->p, DB(3), i);
+        db(f, DB(3), i);
     assert_true(f->host.warnings <= w + 10 + 32);
     assert_non_null(strstr(f->host.last_log, "SQ 3"));
     /* A new enable restores the budget. */
     wr32(&f->p, NVME_REG_CC, 0);
     enable(f, 8, 8);
     w = f->host.warnings;
-    wr32(&f->p, DB(3), 0);
+    db(f, DB(3), 0);
     assert_int_equal(f->host.warnings, w + 1);
 }
 
@@ -1795,11 +1818,11 @@ static void test_fatal_status(void **state)
     /* Admin SQ nowhere: fetching faults, CSTS.CFS, doorbells ignored. */
     bare_enable(&f->p, 0x00070007, unmapped, iova(f, ACQ_OFF), CC_IOES);
     assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
-    wr32(&f->p, DB(0), 1);
+    db(f, DB(0), 1);
     assert_int_equal(rd32(&f->p, NVME_REG_CSTS),
                      NVME_CSTS_RDY | NVME_CSTS_CFS);
     assert_non_null(strstr(f->host.last_log, "fatal"));
-    wr32(&f->p, DB(0), 2);
+    db(f, DB(0), 2);
     assert_int_equal(irq_total(f), 0);
     /* Clearing EN recovers; the controller works again. */
     wr32(&f->p, NVME_REG_CC, 0);
@@ -1931,6 +1954,175 @@ static void test_reset_shutdown(void **state)
     assert_int_equal(stats(f).live_mappings, 0);
 }
 
+/* ---- deferred work: bounded slices ------------------------------------ */
+
+/* Pushes `n` reads of 4 MiB (MDTS) from LBA 0 into DST_OFF onto q,
+ * without ringing; they share one PRP list. */
+static void queue_big_reads(struct fx *f, struct hq *q, unsigned n)
+{
+    static uint32_t pages[XFER_PAGES];
+    uint64_t prp1, prp2;
+    struct cmd c;
+
+    for (uint32_t i = 0; i < XFER_PAGES; i++)
+        pages[i] = DST_OFF + i * PG;
+    prp_build(f, pages, XFER_PAGES, 0, 0, &prp1, &prp2);
+    for (unsigned i = 0; i < n; i++) {
+        rw_cmd(&c, NVME_IO_READ, 0, XFER_PAGES * (PG / 512), prp1, prp2);
+        push(f, q, &c);
+    }
+}
+
+/* Takes every completion posted so far on q (no head doorbell), each a
+ * success; returns how many. */
+static unsigned take_all(struct fx *f, struct hq *q)
+{
+    unsigned n = 0;
+
+    while (cqe_ready(f, q)) {
+        assert_int_equal(pop(f, q, false).status, 0);
+        n++;
+    }
+    return n;
+}
+
+/* I/O queue pair 2 (vector 2) in the admin data pages. */
+static void second_pair(struct fx *f, struct hq *q, uint32_t size)
+{
+    memset(f->mem + ID_OFF, 0, 2 * PG);
+    assert_int_equal(create_cq(f, 2, iova(f, ID_OFF + PG), size,
+                               NVME_QUEUE_PC | NVME_CQ_IEN, 2), 0);
+    assert_int_equal(create_sq(f, 2, iova(f, ID_OFF), size, NVME_QUEUE_PC,
+                               2), 0);
+    *q = (struct hq){ .qid = 2, .sq_off = ID_OFF, .cq_off = ID_OFF + PG,
+                      .sq_size = size, .cq_size = size, .phase = 1 };
+}
+
+/* A full queue of 4 MiB reads runs one read per slice, and a second
+ * queue's small commands are served between them, not after them. */
+static void test_slices_bounded(void **state)
+{
+    struct fx *f = *state;
+    unsigned slices = 0, reads = 0, flushes = 0, flushes_done_at = 0;
+    unsigned read_slices = 0;
+    struct hq q2;
+    struct cmd c;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    second_pair(f, &q2, 32);
+    queue_big_reads(f, &f->ioq, 31);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    /* The doorbell only queued the work. */
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_true(mvf_core_has_work(f->core));
+    for (unsigned i = 0; i < 8; i++) {
+        cmd_init(&c, NVME_IO_FLUSH, 1);
+        push(f, &q2, &c);
+    }
+    wr32(&f->p, DB(2), q2.sq_tail);
+    assert_false(cqe_ready(f, &q2));
+    while (mvf_core_has_work(f->core)) {
+        unsigned r, fl;
+
+        mvf_core_run_work(f->core);
+        slices++;
+        r = take_all(f, &f->ioq);
+        fl = take_all(f, &q2);
+        assert_true(r <= 1);            /* 4 MiB is over a slice's bytes */
+        assert_true(r + fl >= 1);       /* every slice makes progress */
+        assert_true(r + fl <= MVF_NVME_SLICE_CMDS);
+        reads += r;
+        flushes += fl;
+        read_slices += r != 0;
+        if (flushes == 8 && !flushes_done_at)
+            flushes_done_at = slices;
+        assert_true(slices < 1000);
+    }
+    assert_int_equal(reads, 31);
+    assert_int_equal(flushes, 8);
+    assert_true(slices >= 31);
+    /* Round robin: SQ 2 did not wait behind SQ 1's 31 reads. */
+    assert_true(flushes_done_at <= 10);
+    /* One interrupt per slice that completed something on CQ 1. */
+    assert_int_equal(f->host.irq[1], read_slices);
+    assert_int_equal(f->host.irq[2] > 0, 1);
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* Work queued but not yet run goes when the controller is disabled, the
+ * SQ deleted or the function reset: nothing more is fetched or posted. */
+static void test_pending_work_dropped(void **state)
+{
+    struct fx *f = *state;
+    struct mvf_call mc;
+    struct cmd c;
+    unsigned done;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    queue_big_reads(f, &f->ioq, 31);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    mvf_core_run_work(f->core);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    /* CC.EN = 0 with 30 reads pending. */
+    wr32(&f->p, NVME_REG_CC, 0);
+    assert_true(run_idle(f) <= 1);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_false(mvf_core_has_work(f->core));
+
+    /* SQ deletion: what was fetched completes, the rest goes. */
+    enable(f, 8, 8);
+    memset(f->mem + IOCQ_OFF, 0, PG);
+    io_queues(f, 32, 32);
+    queue_big_reads(f, &f->ioq, 31);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    mvf_core_run_work(f->core);
+    assert_int_equal(delete_queue(f, NVME_ADM_DELETE_SQ, 1), 0);
+    assert_false(mvf_core_has_work(f->core));
+    done = take_all(f, &f->ioq);
+    assert_true(done >= 1 && done < 31);
+    assert_int_equal(delete_queue(f, NVME_ADM_DELETE_CQ, 1), 0);
+
+    /* Function reset through the core with the queue full. */
+    memset(f->mem + IOCQ_OFF, 0, PG);
+    io_queues(f, 32, 32);
+    queue_big_reads(f, &f->ioq, 31);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    assert_true(mvf_core_has_work(f->core));
+    call_ok(&mc, do_call(f, MVF_SEL_RESET, NULL, 0, NULL, 0, &mc));
+    assert_true(run_idle(f) <= 1);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), 0);
+    /* Still a working controller. */
+    set_command(f, 0x0006);
+    enable(f, 8, 8);
+    cmd_init(&c, NVME_ADM_KEEP_ALIVE, 0);
+    assert_int_equal(admin(f, &c), 0);
+}
+
+/* A full CQ stops its SQ without spinning: no work is pending until the
+ * host frees a slot with the head doorbell. */
+static void test_cq_full_no_work(void **state)
+{
+    struct fx *f = *state;
+    struct cmd c;
+
+    enable(f, 8, 8);
+    io_queues(f, 16, 4);    /* CQ holds 3 */
+    for (unsigned i = 0; i < 10; i++) {
+        cmd_init(&c, NVME_IO_FLUSH, 1);
+        push(f, &f->ioq, &c);
+    }
+    ring(f, &f->ioq);
+    assert_int_equal(take_all(f, &f->ioq), 3);
+    assert_false(mvf_core_has_work(f->core));
+    wr32(&f->p, CQDB(1), f->ioq.cq_head);
+    assert_true(mvf_core_has_work(f->core));
+    assert_int_equal(run_idle(f), 1);       /* 3 flushes share a slice */
+    assert_int_equal(take_all(f, &f->ioq), 3);
+}
+
 /* Random submission entries on a live controller: whatever they say,
  * the controller completes them or fails cleanly, and never writes
  * outside the buffers they name (checked by ASan and the read-only
@@ -2035,6 +2227,20 @@ static void test_ram_backed(void **state)
     assert_int_equal(io(f, NVME_IO_WRITE_ZEROES, 2024, 8, 0, 0), 0);
     assert_int_equal(io(f, NVME_IO_READ, 2024, 8, iova(f, DST_OFF), 0), 0);
     assert_memory_equal(f->mem + DST_OFF, zero, PG);
+    /* Unaligned at both ends, a whole page inside: the page is dropped,
+     * the edges cleared, the rest kept. */
+    prp_build(f, pages, 4, 0, 0, &prp1, &prp2);
+    assert_int_equal(io(f, NVME_IO_WRITE, 2016, 32, prp1, prp2), 0);
+    assert_int_equal(io(f, NVME_IO_WRITE_ZEROES, 2017, 20, 0, 0), 0);
+    memset(want + 512, 0, 20 * 512);
+    {
+        uint32_t rp[4] = { DST_OFF, DST_OFF + PG, DST_OFF + 2 * PG,
+                           DST_OFF + 3 * PG };
+
+        prp_build(f, rp, 4, 0, 0x800, &prp1, &prp2);
+        assert_int_equal(io(f, NVME_IO_READ, 2016, 32, prp1, prp2), 0);
+        assert_memory_equal(f->mem + DST_OFF, want, 4 * PG);
+    }
     cmd_init(&c, NVME_IO_FLUSH, 1);
     assert_int_equal(exec(f, &f->ioq, &c, NULL), 0);
     rw_cmd(&c, NVME_IO_WRITE, 0, 8, iova(f, SRC_OFF), 0);
@@ -2095,6 +2301,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fatal_status, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_interrupts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reset_shutdown, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_slices_bounded, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_pending_work_dropped, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cq_full_no_work, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_random_commands, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_ram_backed, fx_setup_ram, fx_teardown),
         cmocka_unit_test_setup_teardown(test_media_error, fx_setup, fx_teardown),

@@ -44,6 +44,16 @@
  * irq_configure); masking and pending bits are the core's business.
  * Every finished doorbell adds 1 to EVENTS, which clears when read.
  *
+ * WIN_SUM: a read returns the byte sum (mod 2^32) of the sum range,
+ * [WIN_SUM_OFFSET, WIN_SUM_OFFSET + WIN_SUM_LEN), as the device sees its
+ * window at that moment.  The range is clipped to MVF_DMATEST_MAX_SUM
+ * (4 MiB) bytes and to the window's end; WIN_SUM_LEN 0 (its reset
+ * value) stands for MVF_DMATEST_MAX_SUM, so with both registers at reset
+ * a window of up to 4 MiB is summed whole.  An offset at or past the
+ * end sums nothing (reads 0).  One read therefore costs at most 4 MiB of
+ * work on the daemon's event loop, however big the window; a client
+ * sums a larger window range by range and adds the results (mod 2^32).
+ *
  * Reset (function reset, or the client going away): registers back to
  * the values below, config space to its power-on image, the MSI-X table
  * to masked zeros, and the window zeroed, so nothing one client left in
@@ -76,6 +86,8 @@
 /* Largest single transfer: one doorbell copies synchronously on the
  * daemon's event loop, so keep it short. */
 #define MVF_DMATEST_MAX_XFER    (4u << 20)
+/* Largest range one WIN_SUM read sums, for the same reason. */
+#define MVF_DMATEST_MAX_SUM     (4u << 20)
 
 /* BAR0 register offsets.  Access: RO read-only, RW read-write,
  * RC read-to-clear, WO write-only (reads 0), RW1C write-1-to-clear. */
@@ -99,11 +111,13 @@
 #define MVF_DMATEST_REG_FAULT_IOVA_HI 0x04c /* RO */
 #define MVF_DMATEST_REG_FAULT_COUNT 0x050 /* RO  faults since reset */
 #define MVF_DMATEST_REG_XFER_COUNT  0x054 /* RO  completed transfers since reset */
-#define MVF_DMATEST_REG_WIN_SUM     0x058 /* RO  byte sum (mod 2^32) of the window,
+#define MVF_DMATEST_REG_WIN_SUM     0x058 /* RO  byte sum (mod 2^32) of the sum range,
                                            * computed by the device on read */
+#define MVF_DMATEST_REG_WIN_SUM_OFFSET 0x05c /* RW  first byte of the sum range */
+#define MVF_DMATEST_REG_WIN_SUM_LEN 0x060 /* RW  bytes in the sum range; 0: MAX_SUM */
 
 #define MVF_DMATEST_ID_VALUE        0x54414d44u  /* bytes "DMAT" (little endian) */
-#define MVF_DMATEST_VERSION_VALUE   0x00010000u  /* 1.0 */
+#define MVF_DMATEST_VERSION_VALUE   0x00010001u  /* 1.1: WIN_SUM range */
 
 #define MVF_DMATEST_DIR_TO_DEVICE   0u /* memory at IOVA -> window (device reads) */
 #define MVF_DMATEST_DIR_FROM_DEVICE 1u /* window -> memory at IOVA (device writes) */

@@ -20,6 +20,7 @@ struct dmatest_regs {
     uint64_t fault_iova;
     uint32_t fault_count;
     uint32_t xfer_count;
+    uint32_t sum_offset, sum_len;
 };
 
 struct dmatest {

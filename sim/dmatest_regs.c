@@ -10,18 +10,26 @@ void dmatest_regs_reset(struct dmatest *d)
     memset(&d->regs, 0, sizeof(d->regs));
 }
 
-/* One 32-bit register read, with its side effects. */
 /* What the device itself sees in its window: lets a client check that a
- * write through a mapping of BAR2 really reached the device. */
+ * write through a mapping of BAR2 really reached the device.  Bounded to
+ * MVF_DMATEST_MAX_SUM bytes, so a read of a 1 GiB window cannot hold the
+ * daemon's event loop for seconds. */
 static uint32_t window_sum(const struct dmatest *d)
 {
+    uint64_t off = d->regs.sum_offset, len = d->regs.sum_len, end;
     uint32_t sum = 0;
 
-    for (uint64_t i = 0; i < d->win_size; i++)
+    if (off >= d->win_size)
+        return 0;
+    if (len == 0 || len > MVF_DMATEST_MAX_SUM)
+        len = MVF_DMATEST_MAX_SUM;
+    end = len < d->win_size - off ? off + len : d->win_size;
+    for (uint64_t i = off; i < end; i++)
         sum += d->win[i];
     return sum;
 }
 
+/* One 32-bit register read, with its side effects. */
 static uint32_t reg_read(struct dmatest *d, uint32_t off)
 {
     struct dmatest_regs *r = &d->regs;
@@ -51,6 +59,8 @@ static uint32_t reg_read(struct dmatest *d, uint32_t off)
     case MVF_DMATEST_REG_FAULT_COUNT:   return r->fault_count;
     case MVF_DMATEST_REG_XFER_COUNT:    return r->xfer_count;
     case MVF_DMATEST_REG_WIN_SUM:       return window_sum(d);
+    case MVF_DMATEST_REG_WIN_SUM_OFFSET: return r->sum_offset;
+    case MVF_DMATEST_REG_WIN_SUM_LEN:   return r->sum_len;
     default:                            return 0; /* incl. DOORBELL (WO) */
     }
 }
@@ -81,6 +91,12 @@ static void reg_write(struct dmatest *d, uint32_t off, uint32_t v)
         break;
     case MVF_DMATEST_REG_DMA_VECTOR:
         r->dma_vector = v;
+        break;
+    case MVF_DMATEST_REG_WIN_SUM_OFFSET:
+        r->sum_offset = v;
+        break;
+    case MVF_DMATEST_REG_WIN_SUM_LEN:
+        r->sum_len = v;
         break;
     case MVF_DMATEST_REG_DOORBELL:
         if (v & MVF_DMATEST_DOORBELL_GO)

@@ -309,7 +309,7 @@ static void test_bar0_registers(void **state)
     assert_int_equal(bar_rd(&p, 0, MVF_DMATEST_REG_ID, 2), 0);
     assert_int_equal(bar_rd(&p, 0, MVF_DMATEST_REG_ID + 1, 4), 0);
     assert_int_equal(bar_rd(&p, 0, MVF_DMATEST_REG_ID + 4, 8), 0);
-    assert_int_equal(bar_rd(&p, 0, 0x05c, 4), 0);
+    assert_int_equal(bar_rd(&p, 0, 0x064, 4), 0);
     assert_int_equal(bar_rd(&p, 0, 0xffc, 4), 0);
     assert_int_equal(bar_rd(&p, 0, 0xffc, 8), 0);
     assert_int_equal(bar_rd(&p, 0, 0x1000, 4), 0);
@@ -465,13 +465,15 @@ static void test_bare_reset(void **state)
     set_reg(&p, MVF_DMATEST_REG_SCRATCH, 5);
     program(&p, 1, 2, 3, 1, 2);
     doorbell(&p);
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_OFFSET, 7);
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_LEN, 9);
     bar_wr(&p, 4, 0, 8, 0xfee00000);
     bar_wr(&p, 4, 12, 4, 0);
     assert_int_equal(p.ops->config_write(p.priv, 4, 2, 6), 0);
     assert_int_equal(p.ops->config_write(p.priv, 0x10, 4, 0xfe000000), 0);
 
     assert_int_equal(p.ops->reset(p.priv), 0);
-    for (uint32_t off = 0; off < 0x60; off += 4) {
+    for (uint32_t off = 0; off <= MVF_DMATEST_REG_WIN_SUM_LEN; off += 4) {
         if (off == MVF_DMATEST_REG_ID || off == MVF_DMATEST_REG_VERSION ||
             off == MVF_DMATEST_REG_WIN_SIZE_LO || off == MVF_DMATEST_REG_MAX_LEN)
             continue;
@@ -490,6 +492,57 @@ static void test_bare_reset(void **state)
     bar_wr(&p, 2, 8, 4, 0x12345678);
     assert_int_equal(win[8], 0x78);
     munmap(win, 65536);
+    destroy(&p);
+}
+
+/* WIN_SUM sums at most MVF_DMATEST_MAX_SUM bytes per read, from the
+ * range the client picks, clipped to the window. */
+static void test_win_sum_bounded(void **state)
+{
+    const uint32_t size = 8u << 20, half = size / 2;
+    struct mvf_provider p;
+    uint32_t lo = 0, hi = 0;
+    uint8_t *win;
+
+    create_ok("sim:dmatest,window=8M", &p);
+    win = map_window(&p);
+    for (uint32_t i = 0; i < size; i++)
+        win[i] = (uint8_t)(i * 7 + (i >> 12));
+    for (uint32_t i = 0; i < half; i++) {
+        lo += win[i];
+        hi += win[half + i];
+    }
+    /* Reset values: the first MAX_SUM bytes, not the whole window. */
+    assert_int_equal(MVF_DMATEST_MAX_SUM, half);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM_OFFSET), 0);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM_LEN), 0);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM), lo);
+    /* The second half; a larger length is clipped to MAX_SUM. */
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_OFFSET, half);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM_OFFSET), half);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM), hi);
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_OFFSET, 0);
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_LEN, UINT32_MAX);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM_LEN), UINT32_MAX);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM), lo);
+    /* A few bytes; a range running past the end stops there. */
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_OFFSET, 100);
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_LEN, 3);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM),
+                     win[100] + win[101] + win[102]);
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_OFFSET, size - 2);
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_LEN, 4096);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM),
+                     win[size - 2] + win[size - 1]);
+    /* At or past the end: nothing to sum. */
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_OFFSET, size);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM), 0);
+    set_reg(&p, MVF_DMATEST_REG_WIN_SUM_OFFSET, UINT32_MAX);
+    assert_int_equal(reg(&p, MVF_DMATEST_REG_WIN_SUM), 0);
+    /* An 8-byte read: WIN_SUM, then the offset register above it. */
+    assert_int_equal(bar_rd(&p, 0, MVF_DMATEST_REG_WIN_SUM, 8),
+                     (uint64_t)UINT32_MAX << 32);
+    munmap(win, size);
     destroy(&p);
 }
 
@@ -1056,6 +1109,7 @@ int main(void)
         cmocka_unit_test(test_unattached_doorbell),
         cmocka_unit_test(test_irq_configure),
         cmocka_unit_test(test_bare_reset),
+        cmocka_unit_test(test_win_sum_bounded),
         cmocka_unit_test(test_bare_random),
         cmocka_unit_test_setup_teardown(test_core_adopts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dma_from_device, fx_setup, fx_teardown),

@@ -108,7 +108,7 @@ R0="$DEV/resource0"
 id=$(pcitool r32 "$R0" $REG_ID) || fail "cannot read BAR0"
 [ "$id" = 0x54414d44 ] || fail "ID register reads $id, expected 0x54414d44"
 ver=$(pcitool r32 "$R0" $REG_VERSION)
-[ "$ver" = 0x00010000 ] || fail "VERSION reads $ver"
+[ "$ver" = 0x00010001 ] || fail "VERSION reads $ver"
 win=$(pcitool r32 "$R0" $REG_WIN_SIZE_LO)
 [ "$win" = 0x00100000 ] || fail "WIN_SIZE_LO reads $win"
 for v in 0xcafef00d 0x00000000 0x5a5aa5a5; do

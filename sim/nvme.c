@@ -26,14 +26,8 @@ void nvme_warn(struct nvme *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (!n->warn_budget) {
-        mvf_device_log(n->dev, MVF_LOG_DEBUG, "%s", msg);
-        return;
-    }
-    n->warn_budget--;
-    mvf_device_log(n->dev, MVF_LOG_WARN, "%s%s", msg, n->warn_budget ? "" :
-                   " (further warnings go to the debug level until the "
-                   "controller is enabled again)");
+    /* The caller's format is the cause the core rate-limits by. */
+    mvf_device_log_cause(n->dev, fmt, MVF_LOG_WARN, "%s", msg);
 }
 
 /* ---- config space ---------------------------------------------------- */
@@ -156,7 +150,6 @@ static int nv_reset(void *p)
     mvf_cfgspace_reset(&n->cfg);
     nvme_regs_power_on(n);
     msix_reset(n);
-    n->warn_budget = NVME_WARN_BUDGET;
     /* The namespace keeps its data, as a drive does across resets.
      * msix_enabled is the host's interrupt setup, not device state: it
      * survives, the way Linux restores MSI-X around a VFIO reset. */

@@ -19,9 +19,6 @@
  * first page that starts at an offset. */
 #define NVME_SEGS_MAX ((MVF_NVME_MAX_XFER / MVF_NVME_PAGE_SIZE) + 1)
 #define NVME_PRP_PER_PAGE (MVF_NVME_PAGE_SIZE / 8)
-/* Warnings per controller enable before they drop to debug level, so a
- * hostile guest cannot flood the daemon's log. */
-#define NVME_WARN_BUDGET 32
 #define NVME_MSIX_BYTES (16u * MVF_NVME_NVEC_MAX)
 
 /* ---- backing store (nvme_store.c) -------------------------------------- */
@@ -109,7 +106,6 @@ struct nvme {
     struct nvme_features feat;
     uint32_t aer_outstanding;   /* Asynchronous Event Requests held */
     uint32_t rr_next;           /* SQ the next slice looks at first */
-    uint32_t warn_budget;
     bool msix_enabled;          /* irq_configure(MSIX, n > 0) */
     struct nvme_stats stats;
 
@@ -152,7 +148,7 @@ static inline uint16_t nvme_err(unsigned sct, unsigned sc)
 }
 
 /* nvme.c */
-/* Logs at WARN while the budget lasts, then at DEBUG. */
+/* Logs at WARN, rate-limited by the core per call site (fmt). */
 void nvme_warn(struct nvme *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -41,7 +41,6 @@ static void ctrl_enable(struct nvme *n)
     uint32_t asqs = NVME_AQA_ASQS(n->aqa) + 1, acqs = NVME_AQA_ACQS(n->aqa) + 1;
     const char *why = NULL;
 
-    n->warn_budget = NVME_WARN_BUDGET;
     if (NVME_CC_CSS(n->cc) != 0)
         why = "CC.CSS selects a command set other than NVM";
     else if (NVME_CC_MPS(n->cc) != 0)

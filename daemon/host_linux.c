@@ -10,6 +10,7 @@
  */
 #include "host_linux.h"
 #include "log_linux.h"
+#include "notifier_linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -97,69 +97,6 @@ static int mem_create(void *host, int fd, uint64_t off, uint64_t length,
     return 0;
 }
 
-/* ---- notifiers ------------------------------------------------------ */
-
-struct fd_notifier {
-    struct mvf_notifier n;
-    int fd;
-};
-
-static void fd_signal(struct mvf_notifier *n)
-{
-    struct fd_notifier *f = (struct fd_notifier *)n;
-    uint64_t one = 1;
-
-    /* EAGAIN means the counter is saturated: the client is already
-     * woken, nothing is lost. */
-    if (write(f->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        mvf_log(MVF_LOG_DEBUG, "interrupt fd %d: %s", f->fd, strerror(errno));
-}
-
-static void fd_release(struct mvf_notifier *n)
-{
-    struct fd_notifier *f = (struct fd_notifier *)n;
-
-    close(f->fd);
-    free(f);
-}
-
-/* True when fd is an eventfd: its writes never block (the counter
- * cannot realistically saturate), unlike a pipe a client never reads. */
-static bool is_eventfd(int fd)
-{
-    char path[64], target[64];
-    ssize_t n;
-
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    n = readlink(path, target, sizeof(target) - 1);
-    if (n < 0)
-        return false;
-    target[n] = '\0';
-    return strcmp(target, "anon_inode:[eventfd]") == 0;
-}
-
-static int notifier_create(void *host, int fd, struct mvf_notifier **out)
-{
-    struct fd_notifier *f;
-    int dup_fd;
-
-    if (fd < 0 || !is_eventfd(fd))
-        return -EBADF;
-    dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    if (dup_fd < 0)
-        return -EMFILE;
-    f = calloc(1, sizeof(*f));
-    if (!f) {
-        close(dup_fd);
-        return -ENOMEM;
-    }
-    f->fd = dup_fd;
-    f->n.signal = fd_signal;
-    f->n.release = fd_release;
-    *out = &f->n;
-    return 0;
-}
-
 /* ---- shared memory, objects ----------------------------------------- */
 
 static int shared_create(void *host, size_t size, void **ptr, int *obj)
@@ -198,7 +135,7 @@ static int obj_dup(void *host, int obj)
 
 const struct mvf_host_ops mvf_linux_host_ops = {
     .mem_create = mem_create,
-    .notifier_create = notifier_create,
+    .notifier_create = mvf_linux_notifier_create,
     .shared_create = shared_create,
     .shared_release = shared_release,
     .obj_dup = obj_dup,

@@ -137,12 +137,14 @@ uint64_t test_wait_eventfd(int fd, int ms)
 /* ---- the neighbour probe -------------------------------------------- */
 
 #define PROBE_MAX_SAMPLES 200000u
+#define PROBE_MIN_CALLS 3u
 
 struct test_probe {
     pthread_t thread;
     struct mvf_handle *h;
     atomic_bool stop;
-    uint64_t calls, failures;
+    _Atomic uint64_t calls;
+    uint64_t failures;
     uint32_t *lat_us;          /* one sample per call, up to the max */
     uint32_t nsamples;
     uint64_t max_us;
@@ -200,6 +202,12 @@ static int cmp_u32(const void *a, const void *b)
 
 void test_probe_stop(struct test_probe *p, struct test_probe_result *r)
 {
+    /* A few calls must have overlapped the hostile action's end: wait
+     * for them, up to the bound (then the check fails). */
+    uint64_t until = now_us() + TEST_NEIGHBOUR_BOUND_US, first = p->calls;
+
+    while (p->calls < first + PROBE_MIN_CALLS && now_us() < until)
+        usleep(1000);
     atomic_store(&p->stop, true);
     pthread_join(p->thread, NULL);
     mvf_close(p->h);

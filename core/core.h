@@ -168,7 +168,8 @@ void mvf_device_log(struct mvf_device *dev, enum mvf_log_level lvl,
     __attribute__((format(printf, 3, 4)));
 
 /* The same with the cause named apart from the format: for wrappers
- * that format a message themselves and pass their caller's format. */
+ * that format a message themselves and pass their caller's format.
+ * Causes are told apart by address, and kept: use string literals. */
 void mvf_device_log_cause(struct mvf_device *dev, const char *cause,
                           enum mvf_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

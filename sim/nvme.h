@@ -105,8 +105,9 @@
 /* One slice of deferred work (the run_work op, between client calls):
  * at most MVF_NVME_SLICE_CMDS commands, one per submission queue in
  * turn, ending once their data reaches MVF_NVME_SLICE_BYTES.  A 4 MiB
- * read is a slice of its own (a few milliseconds); small commands share
- * one.  Every slice runs at least one command. */
+ * read is a slice of its own (a few milliseconds), and so is a command
+ * that syncs a file-backed namespace (Flush, FUA, write cache off);
+ * small commands share one.  Every slice runs at least one command. */
 #define MVF_NVME_SLICE_CMDS     8
 #define MVF_NVME_SLICE_BYTES    (256u << 10)
 #define MVF_NVME_CAP_TO         20          /* 10 s, in 500 ms units */

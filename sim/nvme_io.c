@@ -48,6 +48,16 @@ static uint16_t write_through(struct nvme *n, const struct nvme_cmd *c)
     return rc ? media_error(n, c, "flush", rc, NVME_SC_WRITE_FAULT) : 0;
 }
 
+bool nvme_io_syncs(const struct nvme *n, const struct nvme_cmd *c)
+{
+    if (n->store.fd < 0 || c->qid == 0)
+        return false;
+    if (c->opc == NVME_IO_FLUSH)
+        return true;
+    return (c->opc == NVME_IO_WRITE || c->opc == NVME_IO_WRITE_ZEROES) &&
+           ((c->cdw12 & FUA) || !(n->feat.vwc & 1));
+}
+
 static uint16_t read_write(struct nvme *n, const struct nvme_cmd *c,
                            bool write)
 {

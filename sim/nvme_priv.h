@@ -197,6 +197,8 @@ uint32_t nvme_log_page(const struct nvme *n, uint8_t lid, uint8_t *out,
 /* nvme_io.c */
 void nvme_io_exec(struct nvme *n, const struct nvme_cmd *c,
                   struct nvme_result *r);
+/* The command syncs a file-backed store (Flush, FUA, write cache off). */
+bool nvme_io_syncs(const struct nvme *n, const struct nvme_cmd *c);
 
 /* nvme_prp.c: data transfers described by PRP1/PRP2 (4.3).  `len` is at
  * most MVF_NVME_MAX_XFER.  Return an NVMe status (0 on success). */

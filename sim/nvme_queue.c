@@ -9,8 +9,8 @@
  * provider's run_work op), which the daemon interleaves with every
  * client's calls.  A slice runs at most MVF_NVME_SLICE_CMDS commands and
  * stops once their data reaches MVF_NVME_SLICE_BYTES, taking one command
- * per submission queue in turn; it always runs at least one, so work
- * progresses.  The largest single command is bounded too: a read or
+ * per submission queue in turn (a sync of a file-backed store counts as
+ * a whole slice); it always runs at least one, so work progresses.  The largest single command is bounded too: a read or
  * write by MDTS (4 MiB), a Write Zeroes (32 MiB at most) by a store that
  * zeroes without writing where it can (nvme_store_zero).
  *
@@ -155,20 +155,20 @@ static void decode(const uint8_t *e, uint16_t qid, struct nvme_cmd *c)
     c->cdw15 = nvme_get_le32(d + 20);
 }
 
-/* Data a command moves (or zeroes): what one slice budgets.  Every
- * other command counts as 0 bytes, but as one command. */
-static uint64_t cmd_bytes(const struct nvme_cmd *c)
+/* What a command costs one slice: the data it moves (or zeroes); a
+ * sync of the backing file (fdatasync) counts as a whole slice, so a
+ * slice makes at most one.  Other commands cost 0 bytes (but count as
+ * one of the slice's commands). */
+static uint64_t cmd_cost(const struct nvme *n, const struct nvme_cmd *c)
 {
-    if (c->qid == 0)
-        return 0;
-    switch (c->opc) {
-    case NVME_IO_READ:
-    case NVME_IO_WRITE:
-    case NVME_IO_WRITE_ZEROES:
-        return (uint64_t)((c->cdw12 & 0xffff) + 1) << MVF_NVME_LBA_SHIFT;
-    default:
-        return 0;
-    }
+    uint64_t bytes = 0;
+
+    if (c->qid != 0 && (c->opc == NVME_IO_READ || c->opc == NVME_IO_WRITE ||
+                        c->opc == NVME_IO_WRITE_ZEROES))
+        bytes = (uint64_t)((c->cdw12 & 0xffff) + 1) << MVF_NVME_LBA_SHIFT;
+    if (nvme_io_syncs(n, c) && bytes < MVF_NVME_SLICE_BYTES)
+        bytes = MVF_NVME_SLICE_BYTES;
+    return bytes;
 }
 
 /* SQ qid has an entry to run and its CQ room for the completion. */
@@ -191,7 +191,7 @@ static bool work_left(const struct nvme *n)
 }
 
 /* Fetches and runs the entry at SQ qid's head (runnable); marks its CQ
- * in `posted`.  Returns the command's data bytes. */
+ * in `posted`.  Returns the command's cost. */
 static uint64_t sq_run_one(struct nvme *n, uint16_t qid, bool *posted)
 {
     struct nvme_sq *sq = &n->sq[qid];
@@ -215,7 +215,7 @@ static uint64_t sq_run_one(struct nvme *n, uint16_t qid, bool *posted)
     /* An admin command never deletes queue 0, so sq and its CQ stand. */
     if (r.post && cq_post(n, &n->cq[cqid], &c, &r, sq->head))
         posted[cqid] = true;
-    return cmd_bytes(&c);
+    return cmd_cost(n, &c);
 }
 
 bool nvme_run_work(struct nvme *n)

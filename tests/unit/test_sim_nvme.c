@@ -1671,7 +1671,7 @@ static void test_cq_phase_wrap(void **state)
         uint8_t want_phase = f->ioq.phase;
         uint32_t head = f->ioq.cq_head;
 
-        cmd_init(&c, NVME_IO_FLUSH, 1);
+        rw_cmd(&c, NVME_IO_READ, 0, 8, iova(f, DST_OFF), 0);
         assert_int_equal(exec(f, &f->ioq, &c, NULL), 0);
         assert_int_equal(f->mem[IOCQ_OFF + head * 16 + 14] & 1, want_phase);
         assert_int_equal(f->ioq.sq_tail, (i + 1) % 8);
@@ -1682,7 +1682,7 @@ static void test_cq_phase_wrap(void **state)
         uint16_t cids[3];
 
         for (unsigned i = 0; i < 3; i++) {
-            cmd_init(&c, NVME_IO_FLUSH, 1);
+            rw_cmd(&c, NVME_IO_READ, 0, 8, iova(f, DST_OFF), 0);
             cids[i] = push(f, &f->ioq, &c);
         }
         ring(f, &f->ioq);
@@ -1708,7 +1708,7 @@ static void test_cq_full_resume(void **state)
     enable(f, 32, 32);
     io_queues(f, 16, 3);    /* CQ holds 2 */
     for (unsigned i = 0; i < 7; i++) {
-        cmd_init(&c, NVME_IO_FLUSH, 1);
+        rw_cmd(&c, NVME_IO_READ, 0, 8, iova(f, DST_OFF), 0);
         cids[i] = push(f, &f->ioq, &c);
     }
     ring(f, &f->ioq);
@@ -1743,7 +1743,7 @@ static void test_cq_full_resume(void **state)
     assert_false(cqe_ready(f, &f->ioq));
     /* Deleting an SQ with commands left unfetched drops them. */
     for (unsigned i = 0; i < 5; i++) {
-        cmd_init(&c, NVME_IO_FLUSH, 1);
+        rw_cmd(&c, NVME_IO_READ, 0, 8, iova(f, DST_OFF), 0);
         push(f, &f->ioq, &c);
     }
     ring(f, &f->ioq);
@@ -2002,11 +2002,11 @@ static void second_pair(struct fx *f, struct hq *q, uint32_t size)
 }
 
 /* A full queue of 4 MiB reads runs one read per slice, and a second
- * queue's small commands are served between them, not after them. */
+ * queue's 4 KiB reads are served between them, not after them. */
 static void test_slices_bounded(void **state)
 {
     struct fx *f = *state;
-    unsigned slices = 0, reads = 0, flushes = 0, flushes_done_at = 0;
+    unsigned slices = 0, reads = 0, small = 0, small_done_at = 0;
     unsigned read_slices = 0;
     struct hq q2;
     struct cmd c;
@@ -2020,33 +2020,33 @@ static void test_slices_bounded(void **state)
     assert_false(cqe_ready(f, &f->ioq));
     assert_true(mvf_core_has_work(f->core));
     for (unsigned i = 0; i < 8; i++) {
-        cmd_init(&c, NVME_IO_FLUSH, 1);
+        rw_cmd(&c, NVME_IO_READ, 8 * i, 8, iova(f, SRC_OFF), 0);
         push(f, &q2, &c);
     }
     wr32(&f->p, DB(2), q2.sq_tail);
     assert_false(cqe_ready(f, &q2));
     while (mvf_core_has_work(f->core)) {
-        unsigned r, fl;
+        unsigned r, sm;
 
         mvf_core_run_work(f->core);
         slices++;
         r = take_all(f, &f->ioq);
-        fl = take_all(f, &q2);
+        sm = take_all(f, &q2);
         assert_true(r <= 1);            /* 4 MiB is over a slice's bytes */
-        assert_true(r + fl >= 1);       /* every slice makes progress */
-        assert_true(r + fl <= MVF_NVME_SLICE_CMDS);
+        assert_true(r + sm >= 1);       /* every slice makes progress */
+        assert_true(r + sm <= MVF_NVME_SLICE_CMDS);
         reads += r;
-        flushes += fl;
+        small += sm;
         read_slices += r != 0;
-        if (flushes == 8 && !flushes_done_at)
-            flushes_done_at = slices;
+        if (small == 8 && !small_done_at)
+            small_done_at = slices;
         assert_true(slices < 1000);
     }
     assert_int_equal(reads, 31);
-    assert_int_equal(flushes, 8);
+    assert_int_equal(small, 8);
     assert_true(slices >= 31);
     /* Round robin: SQ 2 did not wait behind SQ 1's 31 reads. */
-    assert_true(flushes_done_at <= 10);
+    assert_true(small_done_at <= 10);
     /* One interrupt per slice that completed something on CQ 1. */
     assert_int_equal(f->host.irq[1], read_slices);
     assert_int_equal(f->host.irq[2] > 0, 1);
@@ -2104,6 +2104,33 @@ static void test_pending_work_dropped(void **state)
     assert_int_equal(admin(f, &c), 0);
 }
 
+/* A sync of the backing file is a slice of its own: Flush, FUA, and
+ * writes with the write cache off; a RAM namespace has nothing to sync. */
+static void test_sync_per_slice(void **state)
+{
+    struct fx *f = *state;
+    struct cmd c;
+
+    enable(f, 8, 8);
+    io_queues(f, 16, 16);
+    for (unsigned i = 0; i < 3; i++) {
+        cmd_init(&c, NVME_IO_FLUSH, 1);
+        push(f, &f->ioq, &c);
+        rw_cmd(&c, NVME_IO_WRITE, 0, 8, iova(f, SRC_OFF), 0);
+        cmd_dw(&c, 12, 7 | 1u << 30);           /* FUA */
+        push(f, &f->ioq, &c);
+    }
+    rw_cmd(&c, NVME_IO_WRITE, 0, 8, iova(f, SRC_OFF), 0);
+    push(f, &f->ioq, &c);                       /* no sync: cached */
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    for (unsigned i = 0; i < 6; i++) {
+        assert_true(mvf_core_run_work(f->core));
+        assert_int_equal(take_all(f, &f->ioq), 1);
+    }
+    assert_false(mvf_core_run_work(f->core));
+    assert_int_equal(take_all(f, &f->ioq), 1);
+}
+
 /* A full CQ stops its SQ without spinning: no work is pending until the
  * host frees a slot with the head doorbell. */
 static void test_cq_full_no_work(void **state)
@@ -2114,7 +2141,7 @@ static void test_cq_full_no_work(void **state)
     enable(f, 8, 8);
     io_queues(f, 16, 4);    /* CQ holds 3 */
     for (unsigned i = 0; i < 10; i++) {
-        cmd_init(&c, NVME_IO_FLUSH, 1);
+        rw_cmd(&c, NVME_IO_READ, 0, 8, iova(f, SRC_OFF), 0);
         push(f, &f->ioq, &c);
     }
     ring(f, &f->ioq);
@@ -2122,7 +2149,7 @@ static void test_cq_full_no_work(void **state)
     assert_false(mvf_core_has_work(f->core));
     wr32(&f->p, CQDB(1), f->ioq.cq_head);
     assert_true(mvf_core_has_work(f->core));
-    assert_int_equal(run_idle(f), 1);       /* 3 flushes share a slice */
+    assert_int_equal(run_idle(f), 1);       /* 3 small reads share a slice */
     assert_int_equal(take_all(f, &f->ioq), 3);
 }
 
@@ -2307,6 +2334,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slices_bounded, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pending_work_dropped, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cq_full_no_work, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_per_slice, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_random_commands, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_ram_backed, fx_setup_ram, fx_teardown),
         cmocka_unit_test_setup_teardown(test_media_error, fx_setup, fx_teardown),

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -64,6 +65,9 @@ void mvf_log_init(void)
 
     if (sink != SINK_UNSET)
         return;
+    /* A log whose reader went away is an EPIPE, not a reason to die
+     * (the server ignores SIGPIPE too; this covers start-up). */
+    signal(SIGPIPE, SIG_IGN);
     sink = SINK_NONE;
     if (!fill_closed_std_fds() || fstat(2, &st) < 0)
         return;

@@ -3,8 +3,8 @@
  * macvfiod's log under a hostile client: a device made to fault 20,000
  * times while the daemon's stderr is a pipe nobody reads, a connection
  * flood that does fill that pipe, and a daemon started with stderr
- * closed.  In each, another client's calls stay fast, the daemon stays
- * up, and the log says what it had to leave out.
+ * closed or with its reader gone.  In each, another client's calls stay
+ * fast, the daemon stays up, and the log says what it had to leave out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -212,12 +212,32 @@ static void test_stderr_closed(void **state)
     assert_int_equal(test_daemon_stop(&d), 0);
 }
 
+static void test_stderr_reader_gone(void **state)
+{
+    struct test_daemon d;
+    struct test_probe *probe;
+    int pfd[2];
+
+    /* Whoever read the daemon's stderr has exited: each line is an
+     * EPIPE, which must neither kill it nor stop it. */
+    assert_int_equal(pipe2(pfd, O_CLOEXEC), 0);
+    close(pfd[0]);
+    assert_int_equal(test_daemon_start_logging(&d, two_dmatests, pfd[1]), 0);
+    close(pfd[1]);
+    probe = test_probe_start(&d, 1);
+    mvf_close(fault_flood(&d, 2000));
+    test_probe_check(probe, "DMA faults with stderr's reader gone");
+    test_assert_daemon_clean(&d, 2);
+    assert_int_equal(test_daemon_stop(&d), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fault_flood_with_stderr_unread),
         cmocka_unit_test(test_stderr_full_drops_lines),
         cmocka_unit_test(test_stderr_closed),
+        cmocka_unit_test(test_stderr_reader_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

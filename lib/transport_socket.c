@@ -90,18 +90,20 @@ static int kill_conn(struct sock_transport *s, struct mvf_xfer *x, int err)
  * over, so it cleans it up once it runs again.
  */
 static int timed_out(struct sock_transport *s, struct mvf_xfer *x,
-                     const char *waiting_for)
+                     bool sending)
 {
     const char *name = mvfl_selector_name(x->selector);
+    const char *what = sending ? "take the request" : "reply";
 
     snprintf(x->err, sizeof(x->err),
              "macvfiod did not %s within %u ms; the connection is closed "
-             "(is the server stopped or stuck?)", waiting_for,
-             s->base.timeout_ms);
+             "(is the server stopped or stuck?)", what, s->base.timeout_ms);
     s->dead = -ENOTCONN;
     snprintf(s->dead_msg, sizeof(s->dead_msg),
-             "the server timed out earlier (no reply to %s within %u ms)",
-             name, s->base.timeout_ms);
+             sending ? "the server timed out earlier (it did not take the "
+                       "%s request within %u ms)"
+                     : "the server timed out earlier (it did not reply to "
+                       "%s within %u ms)", name, s->base.timeout_ms);
     shutdown(s->fd, SHUT_RDWR);
     return -ETIMEDOUT;
 }
@@ -141,7 +143,7 @@ static int send_request(struct sock_transport *s, struct mvf_xfer *x,
             continue;
         int w = mvfl_wait_fd(s->fd, POLLOUT, dl);
         if (w == -ETIMEDOUT)
-            return timed_out(s, x, "take the request");
+            return timed_out(s, x, true);
         if (w < 0) {
             snprintf(x->err, sizeof(x->err), "waiting to send: %s",
                      strerror(-w));
@@ -205,7 +207,7 @@ static int receive_reply(struct sock_transport *s, struct mvf_xfer *x,
             continue;
         int w = mvfl_wait_fd(s->fd, POLLIN, dl);
         if (w == -ETIMEDOUT)
-            return timed_out(s, x, "reply");
+            return timed_out(s, x, false);
         if (w < 0) {
             snprintf(x->err, sizeof(x->err), "waiting for the reply: %s",
                      strerror(-w));

@@ -323,11 +323,12 @@ int mvf_cfg_read(const struct mvf_cfg_policy *pol,
                  const struct mvf_provider *prov,
                  uint32_t off, uint32_t width, uint32_t *val)
 {
-    uint32_t hw = 0, virt = load(pol->virt, off, width);
+    uint32_t hw = 0, virt;
     int ret = mvf_cfg_check_access(off, width);
 
     if (ret)
         return ret;
+    virt = load(pol->virt, off, width);
     if (virt != (width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1)) {
         ret = prov->ops->config_read(prov->priv, off, width, &hw);
         if (ret)
@@ -369,13 +370,13 @@ static void fixup_bar_dword(struct mvf_cfg_policy *pol, uint32_t dw_off)
 int mvf_cfg_write(struct mvf_cfg_policy *pol, const struct mvf_provider *prov,
                   uint32_t off, uint32_t width, uint32_t val, bool *dropped)
 {
-    uint32_t pass = load(pol->pass, off, width);
-    uint32_t vwr = load(pol->vwr, off, width);
-    uint32_t cur;
-    int ret = mvf_cfg_read(pol, prov, off, width, &cur);
+    uint32_t pass, vwr, cur;
+    int ret = mvf_cfg_read(pol, prov, off, width, &cur);  /* checks first */
 
     if (ret)
         return ret;
+    pass = load(pol->pass, off, width);
+    vwr = load(pol->vwr, off, width);
     /* Only a change to a read-only bit counts as dropped: clients
      * (QEMU among them) write whole registers back routinely. */
     *dropped = ((val ^ cur) & ~(pass | vwr)) != 0;

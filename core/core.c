@@ -170,9 +170,20 @@ struct mvf_device *mvf_core_device(struct mvf_core *c, uint32_t index)
  * about to be released, then interrupts, then mappings and client
  * memory, then the function reset.
  */
+int mvf_device_revoke(struct mvf_device *dev)
+{
+    int ret = 0;
+
+    if (dev->prov.ops->revoke_mappings)
+        ret = dev->prov.ops->revoke_mappings(dev->prov.priv);
+    dev->revoke_pending = ret != 0;
+    return ret;
+}
+
 void mvf_device_cleanup(struct mvf_device *dev)
 {
     uint32_t cmd = 0;
+    int ret;
 
     if (!dev->prov.ops->config_read(dev->prov.priv, MVF_PCI_COMMAND, 2, &cmd))
         dev->prov.ops->config_write(dev->prov.priv, MVF_PCI_COMMAND, 2,
@@ -183,10 +194,13 @@ void mvf_device_cleanup(struct mvf_device *dev)
     if (dev->prov.ops->reset(dev->prov.priv))
         mvf_device_log(dev, MVF_LOG_ERROR, "reset after release failed");
     /* Whatever the old owner still has mapped must not reach the next
-     * owner's device. */
-    if (dev->prov.ops->revoke_mappings &&
-        dev->prov.ops->revoke_mappings(dev->prov.priv))
-        mvf_device_log(dev, MVF_LOG_ERROR, "cannot revoke BAR mappings");
+     * owner's device: if that cannot be done now, nobody gets the
+     * device until it can (fail closed; CLAIM retries). */
+    ret = mvf_device_revoke(dev);
+    if (ret)
+        mvf_device_log(dev, MVF_LOG_ERROR, "cannot revoke the old owner's "
+                       "BAR mappings (%s): the device is held back from new "
+                       "owners until a claim can revoke them", strerror(-ret));
     mvf_cfg_policy_reset(&dev->policy);
     dev->stats.resets++;
     dev->owner = NULL;
@@ -222,6 +236,11 @@ struct mvf_session *mvf_session_create(struct mvf_core *c)
     if (s)
         s->core = c;
     return s;
+}
+
+bool mvf_session_ready(const struct mvf_session *s)
+{
+    return s->hello;
 }
 
 void mvf_session_destroy(struct mvf_session *s)

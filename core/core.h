@@ -192,6 +192,8 @@ bool mvf_core_run_work(struct mvf_core *c);
 bool mvf_core_has_work(const struct mvf_core *c);
 
 struct mvf_session *mvf_session_create(struct mvf_core *c);
+/* True once the session's HELLO succeeded. */
+bool mvf_session_ready(const struct mvf_session *s);
 /* The client went away: full cleanup (bus master off, IRQs off, every
  * mapping and registration released, function reset). */
 void mvf_session_destroy(struct mvf_session *s);

@@ -73,6 +73,9 @@ struct mvf_device {
     uint64_t next_handle;
 
     bool work_pending;             /* run_work has more to do */
+    /* The last owner's BAR mappings could not be revoked: no claim
+     * succeeds until mvf_device_revoke() does. */
+    bool revoke_pending;
 
     struct mvf_log_slot log_slots[MVF_LOG_SLOTS];
 
@@ -121,6 +124,9 @@ void mvf_dma_teardown(struct mvf_device *dev);
 
 /* core.c */
 void mvf_device_cleanup(struct mvf_device *dev);
+/* Makes the last owner's BAR mappings stop reaching the device; on
+ * failure the device stays held back (revoke_pending). */
+int mvf_device_revoke(struct mvf_device *dev);
 
 /* log.c: one summary line per cause that has suppressed lines
  * not yet reported (at release and destruction). */

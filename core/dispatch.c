@@ -152,6 +152,17 @@ static int do_claim(struct mvf_session *s, struct mvf_call *call)
     if (dev->owner)
         return mvf_fail(call, -EBUSY, "device %u is claimed by another client",
                         dev->index);
+    if (dev->revoke_pending) {
+        int ret = mvf_device_revoke(dev);
+
+        if (ret)
+            return mvf_fail(call, -EAGAIN, "device %u is held back: its last "
+                            "owner's BAR mappings cannot be revoked yet (%s); "
+                            "retry when the server has resources again",
+                            dev->index, strerror(-ret));
+        mvf_device_log(dev, MVF_LOG_INFO, "the last owner's BAR mappings are "
+                       "revoked now");
+    }
     dev->owner = s;
     mvf_device_log(dev, MVF_LOG_INFO, "claimed");
     return 0;
@@ -228,7 +239,7 @@ static int do_config(struct mvf_device *dev, struct mvf_call *call, bool write)
         bool dropped = false;
         uint64_t v = call->in[2];
 
-        if (width < 4 && (v >> (8 * width)))
+        if (v >> 32 || (width < 4 && (v >> (8 * width))))
             return mvf_fail(call, -EINVAL, "value 0x%llx wider than %llu bytes",
                             (unsigned long long)v, (unsigned long long)width);
         ret = mvf_cfg_write(&dev->policy, &dev->prov, (uint32_t)off,

@@ -18,18 +18,27 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frame.h"
 #include "host_linux.h"
 
-#define MAX_CLIENTS 64
+#define MAX_CLIENTS 256
+/* A connection must say HELLO within this time, and while the table is
+ * full the oldest connection that has not said it makes room for a new
+ * one: connections that never speak cannot lock real clients out. */
+#define HELLO_DEADLINE_MS 2000
+/* accept() out of fds or memory leaves the connection pending, so the
+ * listener would poll readable forever: it rests this long instead. */
+#define ACCEPT_BACKOFF_MS 100
 
 struct client {
     int fd;
     pid_t pid;
     uid_t uid;
     struct mvf_session *session;
+    uint64_t since_ms;           /* accepted at */
 };
 
 struct server {
@@ -37,9 +46,18 @@ struct server {
     int listen_fd, sig_fd;
     struct client clients[MAX_CLIENTS];
     unsigned nclients;
+    uint64_t accept_resume_ms;   /* listener resting until then, or 0 */
     uint8_t rx[MVF_WIRE_MAX_FRAME + 1];
     struct mvf_frame_reply rep;
 };
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* Refuses to steal a live daemon's socket; removes a stale one. */
 static int prepare_path(const char *path, struct sockaddr_un *sa)
@@ -118,6 +136,21 @@ static void drop_client(struct server *sv, unsigned i, const char *why)
     sv->clients[i] = sv->clients[--sv->nclients];
 }
 
+/* The oldest connection that has not said HELLO, or -1. */
+static int oldest_silent(const struct server *sv)
+{
+    int best = -1;
+
+    for (unsigned i = 0; i < sv->nclients; i++) {
+        const struct client *c = &sv->clients[i];
+
+        if (!mvf_session_ready(c->session) &&
+            (best < 0 || c->since_ms < sv->clients[best].since_ms))
+            best = (int)i;
+    }
+    return best;
+}
+
 static void accept_client(struct server *sv)
 {
     struct ucred cred;
@@ -125,8 +158,21 @@ static void accept_client(struct server *sv)
     struct client *c;
     int fd = accept4(sv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+            errno == ENOMEM) {
+            if (!sv->accept_resume_ms)
+                mvf_log(MVF_LOG_WARN, "cannot accept connections (%s): "
+                        "retrying every %d ms", strerror(errno),
+                        ACCEPT_BACKOFF_MS);
+            sv->accept_resume_ms = now_ms() + ACCEPT_BACKOFF_MS;
+        }
         return;
+    }
+    if (sv->accept_resume_ms) {
+        mvf_log(MVF_LOG_INFO, "accepting connections again");
+        sv->accept_resume_ms = 0;
+    }
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
         close(fd);
         return;
@@ -140,10 +186,16 @@ static void accept_client(struct server *sv)
         return;
     }
     if (sv->nclients == MAX_CLIENTS) {
-        mvf_log(MVF_LOG_WARN, "refused client pid %d: %d clients already",
-                (int)cred.pid, MAX_CLIENTS);
-        close(fd);
-        return;
+        int victim = oldest_silent(sv);
+
+        if (victim < 0) {
+            mvf_log(MVF_LOG_WARN, "refused client pid %d: %d clients already",
+                    (int)cred.pid, MAX_CLIENTS);
+            close(fd);
+            return;
+        }
+        drop_client(sv, (unsigned)victim, "no HELLO yet; its slot went to a "
+                    "new connection");
     }
     c = &sv->clients[sv->nclients];
     c->session = mvf_session_create(sv->core);
@@ -154,9 +206,49 @@ static void accept_client(struct server *sv)
     c->fd = fd;
     c->pid = cred.pid;
     c->uid = cred.uid;
+    c->since_ms = now_ms();
     sv->nclients++;
     mvf_log(MVF_LOG_INFO, "client pid %d uid %u connected", (int)cred.pid,
             (unsigned)cred.uid);
+}
+
+/* Drops connections that have not said HELLO in time; returns the ms
+ * until the next deadline, or -1 if there is none. */
+static int expire_silent(struct server *sv, uint64_t now)
+{
+    int next = -1;
+
+    for (unsigned i = sv->nclients; i-- > 0;) {
+        struct client *c = &sv->clients[i];
+        uint64_t age = now - c->since_ms;
+
+        if (mvf_session_ready(c->session))
+            continue;
+        if (age >= HELLO_DEADLINE_MS) {
+            drop_client(sv, i, "no HELLO within 2 s");
+            continue;
+        }
+        if (next < 0 || HELLO_DEADLINE_MS - age < (uint64_t)next)
+            next = (int)(HELLO_DEADLINE_MS - age);
+    }
+    return next;
+}
+
+/* poll()'s timeout: 0 while device work waits, else the nearest of the
+ * HELLO deadlines and the listener's rest, else forever. */
+static int loop_timeout(const struct server *sv, int hello_ms, uint64_t now)
+{
+    int t = hello_ms;
+
+    if (mvf_core_has_work(sv->core))
+        return 0;
+    if (sv->accept_resume_ms) {
+        int rest = sv->accept_resume_ms > now ?
+                   (int)(sv->accept_resume_ms - now) : 0;
+        if (t < 0 || rest < t)
+            t = rest;
+    }
+    return t;
 }
 
 static unsigned collect_fds(struct msghdr *msg, int *fds)
@@ -181,8 +273,12 @@ static unsigned collect_fds(struct msghdr *msg, int *fds)
     return n;
 }
 
-/* Handles one frame; returns false when the client must be dropped. */
-static bool serve_client(struct server *sv, struct client *c, const char **why)
+/* Handles one frame; returns false when the client must be dropped.
+ * `hup` says the peer has shut down: a read of 0 bytes is then its end,
+ * otherwise it is a zero-length frame, which is answered like any other
+ * malformed frame. */
+static bool serve_client(struct server *sv, struct client *c, bool hup,
+                         const char **why)
 {
     union {
         char buf[CMSG_SPACE(MVF_MAX_FDS * sizeof(int))];
@@ -198,7 +294,7 @@ static bool serve_client(struct server *sv, struct client *c, const char **why)
     ssize_t n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     bool ok = true;
 
-    if (n == 0) {
+    if (n == 0 && hup) {
         *why = "closed";
         return false;
     }
@@ -276,15 +372,21 @@ int mvf_server_run(struct mvf_core *core, const char *path)
     mvf_log(MVF_LOG_INFO, "serving %u device(s) on %s",
             mvf_core_device_count(core), path);
     while (running) {
+        uint64_t now = now_ms();
+        int hello_ms = expire_silent(sv, now);
         unsigned n = sv->nclients;
+        bool listening = sv->accept_resume_ms <= now;
 
         pfd[0] = (struct pollfd){ .fd = sv->sig_fd, .events = POLLIN };
-        pfd[1] = (struct pollfd){ .fd = sv->listen_fd, .events = POLLIN };
+        /* A negative fd is skipped by poll(): the listener rests. */
+        pfd[1] = (struct pollfd){ .fd = listening ? sv->listen_fd : -1,
+                                  .events = POLLIN };
         for (unsigned i = 0; i < n; i++)
-            pfd[i + 2] = (struct pollfd){ .fd = sv->clients[i].fd, .events = POLLIN };
+            pfd[i + 2] = (struct pollfd){ .fd = sv->clients[i].fd,
+                                          .events = POLLIN | POLLRDHUP };
         /* Device work pending: look at the clients without sleeping,
          * then run one slice of it, so calls and device work alternate. */
-        if (poll(pfd, n + 2, mvf_core_has_work(sv->core) ? 0 : -1) < 0) {
+        if (poll(pfd, n + 2, loop_timeout(sv, hello_ms, now)) < 0) {
             if (errno == EINTR)
                 continue;
             mvf_log(MVF_LOG_ERROR, "poll: %s", strerror(errno));
@@ -301,15 +403,16 @@ int mvf_server_run(struct mvf_core *core, const char *path)
         for (unsigned i = n; i-- > 0;) {
             const char *why = "hung up";
             short ev = pfd[i + 2].revents;
+            bool hup = (ev & (POLLRDHUP | POLLHUP)) != 0;
 
             if (!ev)
                 continue;
-            if ((ev & POLLIN) && serve_client(sv, &sv->clients[i], &why))
+            if ((ev & POLLIN) && serve_client(sv, &sv->clients[i], hup, &why))
                 continue;
-            if (ev & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
+            if (ev & (POLLIN | POLLHUP | POLLERR | POLLNVAL | POLLRDHUP))
                 drop_client(sv, i, why);
         }
-        if (pfd[1].revents & POLLIN)
+        if (listening && (pfd[1].revents & POLLIN))
             accept_client(sv);
         mvf_core_run_work(sv->core);
     }

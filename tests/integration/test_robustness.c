@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "daemon_fixture.h"
+#include "raw_wire.h"
 #include "sim/dmatest.h"
 
 #define G MVF_DART_GRANULE
@@ -42,62 +43,6 @@ static int stop(void **state)
     return test_daemon_stop(&daemon_);
 }
 
-static int raw_connect(void)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-    assert_true(fd >= 0);
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", daemon_.sock);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    return fd;
-}
-
-/* Sends raw bytes (and optionally one fd); returns the reply status, or
- * 1 if the daemon closed the connection instead. */
-static int raw_call(int fd, const void *buf, size_t len, int attach)
-{
-    union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } ctl;
-    struct iovec iov = { (void *)buf, len };
-    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-    struct mvf_wire_rep rep;
-    uint8_t in[512];
-    ssize_t n;
-
-    if (attach >= 0) {
-        struct cmsghdr *cm;
-        memset(&ctl, 0, sizeof(ctl));
-        msg.msg_control = ctl.b;
-        msg.msg_controllen = sizeof(ctl.b);
-        cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &attach, sizeof(int));
-    }
-    assert_true(sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)len);
-    n = recv(fd, in, sizeof(in), 0);
-    if (n <= 0)
-        return 1;
-    assert_true((size_t)n >= sizeof(rep));
-    memcpy(&rep, in, sizeof(rep));
-    assert_int_equal(rep.magic, MVF_WIRE_MAGIC_REP);
-    return rep.status;
-}
-
-static size_t frame(uint8_t *buf, uint32_t sel, const uint64_t *sc, uint16_t n,
-                    uint16_t nfds)
-{
-    struct mvf_wire_req h = {
-        .magic = MVF_WIRE_MAGIC_REQ, .seq = 7, .selector = sel,
-        .n_scalars = n, .n_fds = nfds, .max_struct_out = 4096,
-    };
-    memcpy(buf, &h, sizeof(h));
-    if (n)
-        memcpy(buf + sizeof(h), sc, 8u * n);
-    return sizeof(h) + 8u * n;
-}
-
 /* After abuse, an honest client still gets full service. */
 static void assert_daemon_serves(void)
 {
@@ -114,7 +59,7 @@ static void test_garbage_frames(void **state)
     static uint8_t big[MVF_WIRE_MAX_FRAME + 4096];
     uint64_t hello[2] = { MVF_ABI_VERSION, 0 };
     uint8_t buf[256];
-    int fd = raw_connect();
+    int fd = raw_connect(&daemon_);
     size_t len;
 
     srand(1);
@@ -125,11 +70,11 @@ static void test_garbage_frames(void **state)
     }
     /* Shorter than a header; wrong magic. */
     assert_int_equal(raw_call(fd, "\x51\x46", 2, -1), -EPROTO);
-    len = frame(buf, MVF_SEL_HELLO, hello, 2, 0);
+    len = raw_frame(buf, MVF_SEL_HELLO, hello, 2, 0);
     buf[0] ^= 0xff;
     assert_int_equal(raw_call(fd, buf, len, -1), -EPROTO);
     /* Truncated: the header promises scalars that are not there. */
-    len = frame(buf, MVF_SEL_HELLO, hello, 2, 0);
+    len = raw_frame(buf, MVF_SEL_HELLO, hello, 2, 0);
     assert_int_equal(raw_call(fd, buf, len - 4, -1), -EPROTO);
     /* Too many scalars claimed. */
     ((struct mvf_wire_req *)buf)->n_scalars = 1000;
@@ -139,16 +84,16 @@ static void test_garbage_frames(void **state)
     ((struct mvf_wire_req *)big)->n_scalars = 2;
     assert_int_equal(raw_call(fd, big, sizeof(big), -1), -EMSGSIZE);
     /* Now a proper HELLO on the same connection works. */
-    len = frame(buf, MVF_SEL_HELLO, hello, 2, 0);
+    len = raw_frame(buf, MVF_SEL_HELLO, hello, 2, 0);
     assert_int_equal(raw_call(fd, buf, len, -1), 0);
     /* An fd on a call that takes none: refused (and closed by the daemon). */
-    len = frame(buf, MVF_SEL_DEVICE_LIST, NULL, 0, 1);
+    len = raw_frame(buf, MVF_SEL_DEVICE_LIST, NULL, 0, 1);
     assert_int_equal(raw_call(fd, buf, len, 0), -EBADF);
     /* An fd the header does not announce. */
-    len = frame(buf, MVF_SEL_DEVICE_LIST, NULL, 0, 0);
+    len = raw_frame(buf, MVF_SEL_DEVICE_LIST, NULL, 0, 0);
     assert_int_equal(raw_call(fd, buf, len, 0), -EBADF);
     /* Unknown selector. */
-    len = frame(buf, 4242, NULL, 0, 0);
+    len = raw_frame(buf, 4242, NULL, 0, 0);
     assert_int_equal(raw_call(fd, buf, len, -1), -ENOSYS);
     close(fd);
     assert_daemon_serves();
@@ -158,11 +103,11 @@ static void test_version_mismatch(void **state)
 {
     uint64_t hello[2] = { (uint64_t)(MVF_ABI_VERSION_MAJOR + 1) << 16, 0 };
     uint8_t buf[64];
-    int fd = raw_connect();
+    int fd = raw_connect(&daemon_);
 
-    assert_int_equal(raw_call(fd, buf, frame(buf, MVF_SEL_HELLO, hello, 2, 0), -1),
+    assert_int_equal(raw_call(fd, buf, raw_frame(buf, MVF_SEL_HELLO, hello, 2, 0), -1),
                      -EPROTO);
-    assert_int_equal(raw_call(fd, buf, frame(buf, MVF_SEL_DEVICE_LIST, NULL, 0, 0), -1),
+    assert_int_equal(raw_call(fd, buf, raw_frame(buf, MVF_SEL_DEVICE_LIST, NULL, 0, 0), -1),
                      -EPROTO);
     close(fd);
 }
@@ -173,8 +118,8 @@ static void test_disconnect_mid_call(void **state)
     uint8_t buf[64];
 
     for (int i = 0; i < 20; i++) {
-        int fd = raw_connect();
-        size_t len = frame(buf, MVF_SEL_HELLO, hello, 2, 0);
+        int fd = raw_connect(&daemon_);
+        size_t len = raw_frame(buf, MVF_SEL_HELLO, hello, 2, 0);
         assert_true(send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len);
         close(fd);   /* gone before the reply */
     }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "core/config_policy.h"
 #include "daemon/frame.h"
 #include "daemon/host_linux.h"
 #include "sim/registry.h"
@@ -256,6 +257,36 @@ static void test_config_policy_caps(void **state)
     assert_int_equal(call(f->s, MVF_SEL_RELEASE, NULL, 0, NULL), 0);
 }
 
+/* The policy checks an access before it touches its tables, whoever
+ * calls it (the dispatcher checks too, but the policy must not rely on
+ * that). */
+static void test_config_policy_checks_before_indexing(void **state)
+{
+    static const struct { uint32_t off, width; int err; } bad[] = {
+        { 4096, 1, -ERANGE }, { 4094, 4, -ERANGE }, { 0xfffffff0u, 4, -ERANGE },
+        { 0x7fffffffu, 1, -ERANGE }, { 2, 4, -EINVAL }, { 0, 3, -EINVAL },
+        { 0x40, 0x80000000u, -EINVAL },
+    };
+    static struct mvf_cfg_policy pol;
+    struct mvf_provider p;
+    char err[256];
+
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(mvf_sim_create("sim:dmatest", &p, err, sizeof(err)), 0);
+    assert_int_equal(mvf_cfg_policy_init(&pol, &p, err, sizeof(err)), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint32_t v = 0x1234;
+        bool dropped = false;
+
+        assert_int_equal(mvf_cfg_read(&pol, &p, bad[i].off, bad[i].width, &v),
+                         bad[i].err);
+        assert_int_equal(v, 0x1234);
+        assert_int_equal(mvf_cfg_write(&pol, &p, bad[i].off, bad[i].width, 0,
+                                       &dropped), bad[i].err);
+    }
+    p.ops->destroy(p.priv);
+}
+
 static void test_cleanup_releases_everything(void **state)
 {
     struct fixture *f = *state;
@@ -298,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_shape_rules),
         cmocka_unit_test(test_frame_codec),
         cmocka_unit_test(test_config_policy_caps),
+        cmocka_unit_test(test_config_policy_checks_before_indexing),
         cmocka_unit_test(test_cleanup_releases_everything),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

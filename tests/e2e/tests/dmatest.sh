@@ -45,7 +45,7 @@ REG_ID=0x000
 REG_VERSION=0x004
 REG_SCRATCH=0x008
 REG_WIN_SIZE_LO=0x010
-REG_WIN_SUM=0x058
+REG_WIN_SUM=0x058         # sums the first 4 MiB at reset: the whole 1 MiB window here
 
 step_t0=$(uptime_cs)
 step() {  # step NAME: log the time the previous step took

@@ -49,6 +49,9 @@
  * live mapping, no mapped and no registered byte, and the process must
  * hold exactly the fds it held before the input.
  *
+ * The device records live in fuzz_server_devices.c, the client model in
+ * fuzz_server.h, frame building and fds in fuzz_server_wire.c.
+ *
  * FUZZ_SERVER_REPORT=1 prints, at exit, how often the device DMA
  * succeeded, faulted or was refused, and how many doorbells raised a
  * vector bound to a full blocking eventfd.
@@ -63,86 +66,29 @@
 #include <unistd.h>
 
 #include "daemon/host_linux.h"
+#include "fuzz_server.h"
 #include "fuzz_server_wire.h"
-#include "sim/dmatest.h"
-#include "sim/nvme_defs.h"
 #include "sim/registry.h"
 
 #define NCLIENTS      2
 #define NDEVICES      2
-#define DEV_DMATEST   0
-#define DEV_NVME      1
-#define MAX_REGIONS   8
-#define MAX_MAPS      16
 #define MAX_RECORDS   128
 #define MAX_FDS       8
-#define PAGE          4096u
-#define GRANULE       MVF_DART_GRANULE
 #define WORK_SLICES   4
-#define NVME_QSIZE    16u
-#define CMD_MEM       0x0002u   /* command register: memory space */
-#define CMD_MEM_BM    0x0006u   /* memory space + bus master */
-#define MSIX          2u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct region {
-    uint64_t handle, len;
-    uint8_t *host;              /* the harness's own view of the memfd */
-};
-
-struct mapping {
-    uint64_t iova, len;
-    uint32_t flags;
-    unsigned region;
-    uint64_t off;
-};
-
-struct client {
-    struct mvf_session *s;
-    int dev;                    /* opened device, -1 */
-    struct region regions[MAX_REGIONS];
-    unsigned nregions;
-    struct mapping maps[MAX_MAPS];
-    unsigned nmaps;
-    uint32_t full_vectors;      /* vectors bound to a full eventfd */
-    bool nvme_up;
-    unsigned nvme_map;          /* mapping holding the admin queues */
-    uint16_t sq_tail;
-};
-
-/* Payload reader: bytes past the end read as 0. */
-struct rd {
-    const uint8_t *p;
-    size_t n;
-};
-
 static struct mvf_core *core;
 static struct client clients[NCLIENTS];
-static struct {
-    unsigned long inputs, doorbells, dma_done, dma_fault, dma_error, full_fd_raises;
-} report;
-
-static uint64_t rd_n(struct rd *r, unsigned bytes)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < bytes; i++) {
-        if (r->n) {
-            v |= (uint64_t)r->p[0] << (8 * i);
-            r->p++;
-            r->n--;
-        }
-    }
-    return v;
-}
+struct fz_report fz_report;
 
 static void print_report(void)
 {
     fprintf(stderr, "fuzz_server: %lu inputs, %lu doorbells: %lu DMA done, "
             "%lu DART faults, %lu refused; %lu raises to a full blocking "
-            "eventfd\n", report.inputs, report.doorbells, report.dma_done, report.dma_fault,
-            report.dma_error, report.full_fd_raises);
+            "eventfd\n", fz_report.inputs, fz_report.doorbells,
+            fz_report.dma_done, fz_report.dma_fault, fz_report.dma_error,
+            fz_report.full_fd_raises);
 }
 
 static void setup(void)
@@ -226,28 +172,6 @@ static int call(struct client *c, uint32_t sel, const uint64_t *sc, unsigned n,
                 struct fz_reply *out)
 {
     return fz_call(c->s, sel, sc, n, NULL, 0, NULL, 0, out);
-}
-
-static void mmio_write(struct client *c, uint32_t bar, uint64_t off,
-                       uint32_t width, uint64_t val)
-{
-    const uint64_t sc[4] = { bar, off, width, val };
-    call(c, MVF_SEL_MMIO_WRITE, sc, 4, NULL);
-}
-
-static uint64_t mmio_read(struct client *c, uint32_t bar, uint64_t off,
-                          uint32_t width)
-{
-    const uint64_t sc[3] = { bar, off, width };
-    struct fz_reply r;
-
-    return call(c, MVF_SEL_MMIO_READ, sc, 3, &r) == 0 ? r.scalars[0] : 0;
-}
-
-static void bus_master(struct client *c, bool on)
-{
-    const uint64_t sc[3] = { 4, 2, on ? CMD_MEM_BM : CMD_MEM };
-    call(c, MVF_SEL_CONFIG_WRITE, sc, 3, NULL);
 }
 
 /* ---- records -------------------------------------------------------- */
@@ -565,96 +489,6 @@ static void do_irqctl(struct client *c, struct rd *r)
         c->full_vectors = 0;
 }
 
-/*
- * The IOVA a DMATEST record programs: inside a mapping the session got
- * back, or a near miss of one (the DART must refuse those).  Modes: 0
- * its first bytes, 1 its last bytes, 2 one byte before it, 3 across its
- * end, 4 one byte past its end, 5 an IOVA the OTHER client got (from
- * the other device's DART), 6 somewhere in the aperture, 7 raw.
- */
-static uint64_t dmatest_iova(const struct client *c, unsigned mi, unsigned mode,
-                             uint64_t len, uint64_t raw, uint32_t *flags)
-{
-    const struct client *other = &clients[c == &clients[0]];
-    const struct mapping *m;
-
-    *flags = 0;
-    if (mode == 7)
-        return raw;
-    if (mode == 6)
-        return MVF_DART_DEFAULT_BASE + (raw % (64ull << 30));  /* likely unmapped */
-    if (mode == 5) {
-        if (!other->nmaps)
-            return raw;
-        m = &other->maps[mi % other->nmaps];   /* another device's IOVA */
-        return m->iova;
-    }
-    if (!c->nmaps)
-        return MVF_DART_DEFAULT_BASE;
-    m = &c->maps[mi % c->nmaps];
-    *flags = m->flags;
-    switch (mode) {
-    case 0: return m->iova;                                  /* first bytes */
-    case 1: return m->iova + (len < m->len ? m->len - len : 0); /* last bytes */
-    case 2: return m->iova - 1;                              /* one before */
-    case 3: return m->iova + m->len - len / 2;               /* across the end */
-    default: return m->iova + m->len - len + 1;              /* one past the end */
-    }
-}
-
-static void do_dmatest(struct client *c, struct rd *r)
-{
-    unsigned mi = (unsigned)rd_n(r, 1), mode = (unsigned)rd_n(r, 1) % 8;
-    unsigned flags = (unsigned)rd_n(r, 1);
-    uint64_t len = rd_n(r, 2) + 1, woff = rd_n(r, 2), raw = rd_n(r, 8);
-    uint32_t mflags, dir, vec, status, delivered_before;
-    struct mvf_stats st;
-    uint64_t iova;
-
-    if (c->dev != DEV_DMATEST)
-        return;
-    if (c->nmaps && mode < 5) {
-        const struct mapping *m = &c->maps[mi % c->nmaps];
-        if (len > m->len)
-            len = m->len;
-        if (len < 2 && (mode == 3 || mode == 4))
-            len = 2;
-    }
-    iova = dmatest_iova(c, mi, mode, len, raw, &mflags);
-    /* flags: bit 0 the wrong direction, bit 1 a raw direction (bits
-     * 4-7), bit 2 a vector the device lacks, bit 3 bus mastering off,
-     * bit 5 a raw window offset, bits 6-7 the vector. */
-    /* The direction the mapping permits, or (flag bit 0) the other one. */
-    dir = (mflags & MVF_DMA_WRITE) ? MVF_DMATEST_DIR_FROM_DEVICE : MVF_DMATEST_DIR_TO_DEVICE;
-    if (flags & 1)
-        dir ^= 1;
-    if (flags & 2)
-        dir = flags >> 4;           /* anything, including unknown */
-    vec = (flags & 4) ? MVF_DMATEST_NVEC : (flags >> 6) & 3;
-    bus_master(c, !(flags & 8));
-    if (!(flags & 0x20))
-        woff %= (64u << 10);
-    mvf_device_stats(mvf_core_device(core, DEV_DMATEST), &st);
-    delivered_before = (uint32_t)st.irqs_delivered;
-
-    mmio_write(c, 0, MVF_DMATEST_REG_DMA_IOVA_LO, 8, iova);
-    mmio_write(c, 0, MVF_DMATEST_REG_DMA_OFFSET, 4, woff & 0xffffffffu);
-    mmio_write(c, 0, MVF_DMATEST_REG_DMA_LEN, 4, len);
-    mmio_write(c, 0, MVF_DMATEST_REG_DMA_DIR, 4, dir & 0xffffffffu);
-    mmio_write(c, 0, MVF_DMATEST_REG_DMA_VECTOR, 4, vec);
-    mmio_write(c, 0, MVF_DMATEST_REG_DOORBELL, 4, MVF_DMATEST_DOORBELL_GO);
-
-    status = (uint32_t)mmio_read(c, 0, MVF_DMATEST_REG_STATUS, 4);
-    report.doorbells++;
-    report.dma_done += !!(status & MVF_DMATEST_STATUS_DONE);
-    report.dma_fault += !!(status & MVF_DMATEST_STATUS_FAULT);
-    report.dma_error += !!(status & MVF_DMATEST_STATUS_ERROR);
-    mvf_device_stats(mvf_core_device(core, DEV_DMATEST), &st);
-    if ((uint32_t)st.irqs_delivered != delivered_before &&
-        (c->full_vectors >> vec & 1))
-        report.full_fd_raises++;
-}
-
 static void do_device(struct client *c, struct rd *r)
 {
     unsigned op = (unsigned)rd_n(r, 1) % 8;
@@ -665,8 +499,8 @@ static void do_device(struct client *c, struct rd *r)
     if (width < 8)
         val &= (1ull << (8 * width)) - 1;
     switch (op) {
-    case 0: mmio_write(c, (uint32_t)bar, off, (uint32_t)width, val); break;
-    case 1: mmio_read(c, (uint32_t)bar, off, (uint32_t)width); break;
+    case 0: fz_mmio_write(c->s, (uint32_t)bar, off, (uint32_t)width, val); break;
+    case 1: fz_mmio_read(c->s, (uint32_t)bar, off, (uint32_t)width); break;
     case 2:
         sc[0] = off & 0xfff; sc[1] = width > 4 ? 4 : width; sc[2] = val & 0xffffffffu;
         if (sc[1] < 4)
@@ -687,73 +521,6 @@ static void do_device(struct client *c, struct rd *r)
     }
 }
 
-/* The harness's view of the queue memory in mapping m, or NULL when the
- * bookkeeping is stale (raw frames can leave it so). */
-static uint8_t *queue_memory(const struct client *c, const struct mapping *m)
-{
-    const struct region *rg = &c->regions[m->region];
-
-    if (m->region >= c->nregions || m->len < 2 * PAGE || m->off > rg->len ||
-        rg->len - m->off < 2 * PAGE)
-        return NULL;
-    return rg->host + m->off;
-}
-
-static void do_nvme_up(struct client *c, struct rd *r)
-{
-    unsigned mi = (unsigned)rd_n(r, 1), flags = (unsigned)rd_n(r, 1);
-    const struct mapping *m;
-    uint8_t *host;
-
-    if (c->dev != DEV_NVME || !c->nmaps)
-        return;
-    c->nvme_map = mi % c->nmaps;
-    m = &c->maps[c->nvme_map];
-    host = queue_memory(c, m);
-    if (!host)
-        return;
-    memset(host, 0, 2 * PAGE);
-    bus_master(c, !(flags & 1));
-    mmio_write(c, 0, NVME_REG_CC, 4, 0);
-    mmio_write(c, 0, NVME_REG_AQA, 4, (NVME_QSIZE - 1) | (NVME_QSIZE - 1) << 16);
-    mmio_write(c, 0, NVME_REG_ASQ, 8, m->iova);
-    mmio_write(c, 0, NVME_REG_ACQ, 8, m->iova + ((flags & 2) ? 0 : PAGE));
-    mmio_write(c, 0, NVME_REG_CC, 4,
-               NVME_CC_IOSQES_6 | NVME_CC_IOCQES_4 | NVME_CC_EN);
-    c->nvme_up = true;
-    c->sq_tail = 0;
-}
-
-static void do_nvme_sqe(struct client *c, struct rd *r)
-{
-    uint8_t sqe[NVME_SQE_SIZE];
-    const struct mapping *m;
-    uint8_t *host;
-    uint64_t prp;
-
-    if (c->dev != DEV_NVME || !c->nvme_up)
-        return;
-    m = &c->maps[c->nvme_map];
-    host = queue_memory(c, m);
-    if (!host)
-        return;
-    for (unsigned i = 0; i < sizeof(sqe); i++)
-        sqe[i] = (uint8_t)rd_n(r, 1);
-    for (unsigned f = NVME_SQE_PRP1; f <= NVME_SQE_PRP2; f += 8) {
-        memcpy(&prp, sqe + f, 8);
-        if (prp < (1u << 20))
-            prp += m->iova;
-        memcpy(sqe + f, &prp, 8);
-    }
-    /* Take back what the earlier commands completed (the device ran
-     * them on this or an earlier doorbell, or as deferred work), so the
-     * completion queue never stays full. */
-    mmio_write(c, 0, NVME_REG_DBS + 4, 4, c->sq_tail);
-    memcpy(host + (uint64_t)c->sq_tail * NVME_SQE_SIZE, sqe, sizeof(sqe));
-    c->sq_tail = (uint16_t)((c->sq_tail + 1) % NVME_QSIZE);
-    mmio_write(c, 0, NVME_REG_DBS, 4, c->sq_tail);
-}
-
 static void run_record(struct client *c, unsigned kind, struct rd *r)
 {
     switch (kind) {
@@ -768,10 +535,10 @@ static void run_record(struct client *c, unsigned kind, struct rd *r)
     case 8: do_irq(c, r); break;
     case 9: do_state(c, r); break;
     case 10: do_irqctl(c, r); break;
-    case 11: do_dmatest(c, r); break;
+    case 11: fz_record_dmatest(core, c, &clients[c == &clients[0]], r); break;
     case 12: do_device(c, r); break;
-    case 13: do_nvme_up(c, r); break;
-    case 14: do_nvme_sqe(c, r); break;
+    case 13: fz_record_nvme_up(c, r); break;
+    case 14: fz_record_nvme_sqe(c, r); break;
     default: disconnect(c); break;
     }
 }
@@ -806,7 +573,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!core)
         setup();
     fds_before = fz_count_fds();
-    report.inputs++;
+    fz_report.inputs++;
     while (size >= 2 && records++ < MAX_RECORDS) {
         struct client *c = &clients[(data[0] >> 4) & 1];
         unsigned kind = data[0] & 15;

@@ -107,3 +107,29 @@ int fz_count_fds(void)
     closedir(d);
     return n - 1;   /* the directory's own fd */
 }
+
+void fz_mmio_write(struct mvf_session *s, uint32_t bar, uint64_t off,
+                   uint32_t width, uint64_t val)
+{
+    const uint64_t sc[4] = { bar, off, width, val };
+
+    fz_call(s, MVF_SEL_MMIO_WRITE, sc, 4, NULL, 0, NULL, 0, NULL);
+}
+
+uint64_t fz_mmio_read(struct mvf_session *s, uint32_t bar, uint64_t off,
+                      uint32_t width)
+{
+    const uint64_t sc[3] = { bar, off, width };
+    struct fz_reply r;
+
+    return fz_call(s, MVF_SEL_MMIO_READ, sc, 3, NULL, 0, NULL, 0, &r) == 0 ?
+           r.scalars[0] : 0;
+}
+
+void fz_bus_master(struct mvf_session *s, bool on)
+{
+    /* Command register: memory space, and bus master if `on`. */
+    const uint64_t sc[3] = { 4, 2, on ? 0x0006u : 0x0002u };
+
+    fz_call(s, MVF_SEL_CONFIG_WRITE, sc, 3, NULL, 0, NULL, 0, NULL);
+}

@@ -37,6 +37,14 @@ int fz_call(struct mvf_session *s, uint32_t selector, const uint64_t *scalars,
 int fz_raw_frame(struct mvf_session *s, const uint8_t *buf, size_t len,
                  const int *fds, unsigned nfds);
 
+/* Trapped BAR accesses and the bus-master bit, status ignored (a failed
+ * read gives 0). */
+void fz_mmio_write(struct mvf_session *s, uint32_t bar, uint64_t off,
+                   uint32_t width, uint64_t val);
+uint64_t fz_mmio_read(struct mvf_session *s, uint32_t bar, uint64_t off,
+                      uint32_t width);
+void fz_bus_master(struct mvf_session *s, bool on);
+
 /* A memfd of `size` bytes; sealed against shrinking (and growing) unless
  * `unsealed`.  -1 on failure. */
 int fz_memfd(uint64_t size, bool unsealed);

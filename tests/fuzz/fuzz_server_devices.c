@@ -11,8 +11,8 @@
  * The IOVA a DMATEST record programs: inside a mapping the session got
  * back, or a near miss of one (the DART must refuse those).  Modes: 0
  * its first bytes, 1 its last bytes, 2 one byte before it, 3 across its
- * end, 4 one byte past its end, 5 an IOVA the OTHER client got (from
- * the other device's DART), 6 somewhere in the aperture, 7 raw.
+ * end, 4 one byte past its end, 5 an IOVA the OTHER client got (which
+ * this session must never reach), 6 somewhere in the aperture, 7 raw.
  */
 static uint64_t dmatest_iova(const struct client *c, const struct client *other,
                              unsigned mi, unsigned mode, uint64_t len,
@@ -28,7 +28,7 @@ static uint64_t dmatest_iova(const struct client *c, const struct client *other,
     if (mode == 5) {
         if (!other->nmaps)
             return raw;
-        m = &other->maps[mi % other->nmaps];   /* another device's IOVA */
+        m = &other->maps[mi % other->nmaps];
         return m->iova;
     }
     if (!c->nmaps)

@@ -112,7 +112,11 @@ struct mvf_provider_ops {
      * bounded slice of it and returns true while more remains.  The
      * host's event loop calls it between client calls (after the device
      * said mvf_device_work_pending()), so one device's load delays other
-     * clients by at most a slice.  May be NULL. */
+     * clients by at most a slice.  A slice should cost a few milliseconds
+     * at most, and always make progress (sim:nvme: MVF_NVME_SLICE_*).
+     * A reset must drop pending work, or leave it for a slice to find
+     * nothing to do: the host may call run_work once more afterwards.
+     * May be NULL. */
     bool (*run_work)(void *p);
     /* IOVAs are assigned by the core's DART model.  The macOS provider
      * will add platform mapping hooks (PrepareForDMA) here. */

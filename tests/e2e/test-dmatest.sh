@@ -51,6 +51,13 @@
 #                  exits with status 1 within seconds (no hang, no crash);
 #                  again with the guest leaving the device alone and
 #                  x-heartbeat-ms=0: QEMU notices from the socket alone
+#   macvfiod stopped  SIGSTOP while the guest uses the device (a server that
+#                  is alive but stuck): with x-msg-timeout=STOP_TIMEOUT_MS,
+#                  QEMU reports that macvfiod did not reply within that
+#                  time and exits with status 1, instead of hanging; after
+#                  SIGCONT macvfiod has dropped the session (nothing mapped
+#                  or claimed). x86_64 also checks the property's default,
+#                  5000 ms (vfio-user-pci's x-msg-timeout)
 #
 # Builds what is missing: host packages (scripts/install-deps-e2e.sh), the
 # patched QEMU (qemu/build.sh, cached; unless $QEMU_DIR names a directory with
@@ -73,6 +80,8 @@ QEMU_DIR="${QEMU_DIR:-$BUILD_DIR/qemu}"
 LOGS="$E2E_OUT/logs"
 START_TIMEOUT=60        # a QEMU that must fail at start-up
 KILL_DEADLINE=15        # seconds QEMU may take to go once macvfiod is killed
+STOP_TIMEOUT_MS=2000    # x-msg-timeout for the stopped-macvfiod case; QEMU
+                        # may take that plus KILL_DEADLINE to go
 
 
 # step NAME ARCH CMD...: runs CMD, records its time and result.  CMD may set
@@ -508,6 +517,80 @@ t_daemon_killed() {
     STEP_NOTE="QEMU reported it and exited with status 1 after $(elapsed "$t_kill" "$t_end")s"
 }
 
+# t_daemon_stopped ARCH IMAGE: macvfiod is SIGSTOPped (alive, never answers)
+# while the guest keeps reading BAR0.
+t_daemon_stopped() {
+    local arch="$1" img="$2" pid t_stop t_end out help
+    local name=dmatest-stop log="$LOGS/dmatest-stop-$arch.log"
+    local live mapped reg claimed
+    local deadline=$((STOP_TIMEOUT_MS / 1000 + KILL_DEADLINE))
+    if [ "$arch" = x86_64 ]; then
+        help=$("$QEMU_DIR/qemu-system-$arch" -device vfio-apple-pci,help 2>&1) || true
+        if ! grep -q 'x-msg-timeout=<uint32>.*(default: 5000)' <<<"$help"; then
+            msg "vfio-apple-pci lists no x-msg-timeout with default 5000:"
+            grep -i timeout <<<"$help" >&2 || true
+            return 1
+        fi
+    fi
+    start_daemon "stop-$arch" || return 1
+    rm -f "$log"
+    QEMU="$QEMU_DIR/qemu-system-$arch" "$E2E_DIR/run-guest.sh" -a "$arch" -i "$img" \
+        -t /tests/dmatest.sh -n "$name" -T 120 --log "$log" \
+        --append "macvfio.modules=none macvfio.args=wait" -- \
+        -device "vfio-apple-pci,socket=$SOCK,x-msg-timeout=$STOP_TIMEOUT_MS" \
+        >"$RUN/$name.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do
+        grep -q DMATEST-READY "$log" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if ! grep -q DMATEST-READY "$log" 2>/dev/null; then
+        msg "the guest never got ready"
+        cat "$RUN/$name.out" >&2
+        wait "$pid" || true
+        stop_daemon
+        return 1
+    fi
+    t_stop=$(now)
+    kill -STOP "$DAEMON_PID"
+    for _ in $(seq 1 $((deadline * 10))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    t_end=$(now)
+    kill -CONT "$DAEMON_PID"
+    if kill -0 "$pid" 2>/dev/null; then
+        msg "QEMU still runs ${deadline}s after macvfiod was stopped (x-msg-timeout=$STOP_TIMEOUT_MS)"
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" || true
+        stop_daemon
+        return 1
+    fi
+    wait "$pid" || true
+    out=$(cat "$RUN/$name.out")
+    if ! grep -q "QEMU exited with status 1\$" <<<"$out"; then
+        msg "expected QEMU to exit with status 1; run-guest.sh said:"
+        printf '  | %s\n' "${out//$'\n'/$'\n'  | }" >&2
+        stop_daemon
+        return 1
+    fi
+    if ! grep -q "macvfiod at $SOCK did not reply within $STOP_TIMEOUT_MS ms (x-msg-timeout)" \
+            "$LOGS/$name-$arch.qemu.log"; then
+        msg "QEMU did not report the timed-out server ($LOGS/$name-$arch.qemu.log)"
+        stop_daemon
+        return 1
+    fi
+    # Running again, macvfiod has dropped the timed-out session
+    read -r live mapped reg claimed < <(stats "$SOCK") || true
+    stop_daemon
+    if [ "${live:-x}" != 0 ] || [ "${reg:-x}" != 0 ] || [ "${claimed:-x}" != 0 ]; then
+        msg "after SIGCONT: $live live mapping(s), $reg bytes registered, claimed ${claimed:-?}; expected 0, 0, 0"
+        return 1
+    fi
+    STEP_NOTE="QEMU reported the timeout and exited with status 1 after $(elapsed "$t_stop" "$t_end")s (x-msg-timeout=$STOP_TIMEOUT_MS); macvfiod clean after SIGCONT"
+}
+
 # --- per architecture -----------------------------------------------------------------
 
 for arch in "${ARCHES[@]}"; do
@@ -560,6 +643,7 @@ for arch in "${ARCHES[@]}"; do
     step "behind a root port, unplugged" "$arch" t_unplug "$arch" "$img" || true
     step "macvfiod killed" "$arch" t_daemon_killed "$arch" "$img" || true
     step "macvfiod killed, device idle" "$arch" t_daemon_killed "$arch" "$img" idle x-heartbeat-ms=0 || true
+    step "macvfiod stopped (SIGSTOP)" "$arch" t_daemon_stopped "$arch" "$img" || true
 done
 
 report_results dmatest

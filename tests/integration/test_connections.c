@@ -76,10 +76,16 @@ static unsigned daemon_lowest_free_fd(void)
     return n;
 }
 
-/* Caps the daemon's fds so that its next open() fails with EMFILE. */
-static void limit_daemon_fds(void)
+/* Caps the daemon's fds so that its next open() fails with EMFILE.  A
+ * call on `sync` first: a reply's fd is closed only after it was sent,
+ * so the daemon may still hold the last one when the reply arrives. */
+static void limit_daemon_fds(struct mvf_handle *sync)
 {
     struct rlimit rl;
+    uint32_t v;
+
+    if (sync)
+        assert_int_equal(mvf_config_read(sync, 0, 2, &v), 0);
 
     assert_int_equal(prlimit(daemon_.pid, RLIMIT_NOFILE, NULL, &rl), 0);
     rl.rlim_cur = daemon_lowest_free_fd();
@@ -202,7 +208,7 @@ static void test_accept_out_of_fds(void **state)
     uint8_t buf[64];
     int fd;
 
-    limit_daemon_fds();
+    limit_daemon_fds(NULL);
     /* Pending in the backlog: accept() fails with EMFILE for it. */
     fd = raw_connect(&daemon_);
     assert_int_equal(send(fd, buf, raw_frame(buf, MVF_SEL_HELLO, hello, 2, 0),
@@ -237,7 +243,7 @@ static void test_revocation_fails_closed(void **state)
     assert_int_equal(mvf_device_open(b, 0), 0);
     assert_int_equal(mvf_map_memory(a, MVF_MEM_BAR(MVF_DMATEST_WIN_BAR),
                                     (void **)&win, &size, NULL), 0);
-    limit_daemon_fds();
+    limit_daemon_fds(b);
     assert_int_equal(mvf_release(a), 0);
     assert_int_equal(mvf_claim(b), -EAGAIN);
     assert_non_null(strstr(mvf_last_error(), "cannot be revoked"));

@@ -231,6 +231,43 @@ static void test_accept_out_of_fds(void **state)
     close(fd);
 }
 
+/* A client that sends calls but never reads the replies is dropped
+ * once its socket is full, instead of holding up the loop. */
+static void test_client_not_reading_replies(void **state)
+{
+    struct test_probe *probe = test_probe_start(&daemon_, 1);
+    uint8_t buf[64], c;
+    size_t len;
+    int fd = raw_connect(&daemon_), sent = 0;
+    bool dropped = false;
+
+    raw_hello(fd);
+    len = raw_frame(buf, MVF_SEL_DEVICE_LIST, NULL, 0, 0);
+    /* Each reply (~24 + 96 bytes per device) is larger than the request:
+     * the daemon's sends fill this socket long before ours fill its. */
+    for (int i = 0; i < 200000 && !dropped; i++) {
+        ssize_t n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (n == (ssize_t)len) {
+            sent++;
+        } else if (errno == EPIPE || errno == ECONNRESET) {
+            dropped = true;
+        } else {
+            struct pollfd p = { .fd = fd, .events = POLLOUT };
+            assert_int_equal(errno, EAGAIN);
+            if (poll(&p, 1, 100) == 1 && (p.revents & (POLLHUP | POLLERR)))
+                dropped = true;
+        }
+    }
+    printf("# a client that never reads: dropped after %d calls\n", sent);
+    assert_true(dropped);
+    test_probe_check(probe, "a client that never reads its replies");
+    /* What the daemon sent before dropping it, then the end. */
+    while (recv(fd, &c, 1, MSG_TRUNC) > 0)
+        ;
+    close(fd);
+}
+
 /* If the old owner's BAR mapping cannot be revoked (no fd for the new
  * backing), nobody gets the device until it can. */
 static void test_revocation_fails_closed(void **state)
@@ -267,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_config_write_wider_than_access),
         cmocka_unit_test(test_silent_connections_lock_nobody_out),
         cmocka_unit_test(test_accept_out_of_fds),
+        cmocka_unit_test(test_client_not_reading_replies),
         cmocka_unit_test(test_revocation_fails_closed),
     };
     return cmocka_run_group_tests(tests, start, stop);

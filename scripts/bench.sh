@@ -21,6 +21,11 @@ kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 
 echo
+echo "== a neighbour's call latency, idle and next to a hostile client (tests/integration/test_isolation)"
+MACVFIOD="$(cd "$build" && pwd)/daemon/macvfiod" "$build/tests/integration/test_isolation" 2>/dev/null |
+    grep '^# ' | sed 's/^# //'
+
+echo
 echo "== guest I/O: sim:nvme passed through, per DMA strategy, vs QEMU's emulated nvme"
 if [ "${BENCH_GUEST:-1}" = 0 ]; then
     echo "skipped (BENCH_GUEST=0)"

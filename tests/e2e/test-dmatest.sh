@@ -440,7 +440,14 @@ t_pool() {  # t_pool ARCH
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    read -r live mapped reg claimed < <(stats "$SOCK") || true
+    # The QMP socket exists before the device is realized (it claims and
+    # registers RAM then): wait for that rather than sampling once.
+    for _ in $(seq 1 100); do
+        read -r live mapped reg claimed < <(stats "$SOCK") || true
+        [ "${claimed:-0}" = 1 ] && [ "${reg:-0}" != 0 ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
     QOM=$(qmp_qom "$qmp" quit 2>>"$out") || rc=1
     wait "$pid" || rc=1
     stop_daemon

@@ -175,6 +175,24 @@ print(s["live_mappings"], s["mapped_bytes"], s["registered_bytes"], int(bool(d["
 
 # --- QEMU ------------------------------------------------------------------------
 
+# guest_ready LOG PID NAME: waits (up to 60 s) for the guest whose console
+# is LOG (QEMU run by PID) to say DMATEST-READY; if it never does, shows
+# $RUN/NAME.out, reaps PID, stops macvfiod and returns 1.
+guest_ready() {
+    local log="$1" pid="$2" name="$3"
+    for _ in $(seq 1 600); do
+        grep -q DMATEST-READY "$log" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q DMATEST-READY "$log" 2>/dev/null && return 0
+    msg "the guest never got ready"
+    cat "$RUN/$name.out" >&2
+    wait "$pid" || true
+    stop_daemon
+    return 1
+}
+
 machine_args() {  # machine_args ARCH: -machine ... for a start-up-only QEMU
     case "$1" in
     x86_64) echo "-machine q35" ;;
@@ -483,18 +501,7 @@ t_daemon_killed() {
         --append "macvfio.modules=none macvfio.args=$garg" -- \
         -device "vfio-apple-pci,socket=$SOCK${props:+,$props}" >"$RUN/$name.out" 2>&1 &
     pid=$!
-    for _ in $(seq 1 600); do
-        grep -q DMATEST-READY "$log" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if ! grep -q DMATEST-READY "$log" 2>/dev/null; then
-        msg "the guest never got ready"
-        cat "$RUN/$name.out" >&2
-        wait "$pid" || true
-        stop_daemon
-        return 1
-    fi
+    guest_ready "$log" "$pid" "$name" || return 1
     t_kill=$(now)
     kill -KILL "$DAEMON_PID"
     wait "$DAEMON_PID" 2>/dev/null || true
@@ -547,18 +554,7 @@ t_daemon_stopped() {
         -device "vfio-apple-pci,socket=$SOCK,x-msg-timeout=$STOP_TIMEOUT_MS" \
         >"$RUN/$name.out" 2>&1 &
     pid=$!
-    for _ in $(seq 1 600); do
-        grep -q DMATEST-READY "$log" 2>/dev/null && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if ! grep -q DMATEST-READY "$log" 2>/dev/null; then
-        msg "the guest never got ready"
-        cat "$RUN/$name.out" >&2
-        wait "$pid" || true
-        stop_daemon
-        return 1
-    fi
+    guest_ready "$log" "$pid" "$name" || return 1
     t_stop=$(now)
     kill -STOP "$DAEMON_PID"
     for _ in $(seq 1 $((deadline * 10))); do

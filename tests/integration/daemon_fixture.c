@@ -104,6 +104,20 @@ int test_daemon_stop(struct test_daemon *d)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+struct test_daemon test_pair_daemon;
+
+int test_pair_start(void **state)
+{
+    static const char *const args[] = { "--device", "sim:dmatest",
+                                        "--device", "sim:dmatest", NULL };
+    return test_daemon_start(&test_pair_daemon, args);
+}
+
+int test_pair_stop(void **state)
+{
+    return test_daemon_stop(&test_pair_daemon) == 0 ? 0 : -1;
+}
+
 struct mvf_handle *test_open_claimed(struct test_daemon *d, uint32_t index)
 {
     struct mvf_handle *h = NULL;

@@ -24,6 +24,14 @@ int test_daemon_start(struct test_daemon *d, const char *const *args);
 int test_daemon_start_logging(struct test_daemon *d, const char *const *args,
                               int stderr_fd);
 
+/* Group set-up for suites of hostile-client cases: test_pair_daemon
+ * serves two sim:dmatest functions (device 0 for the client under test,
+ * device 1 for the neighbour probe).  The tear-down fails unless SIGTERM
+ * ends the daemon cleanly (status 0) after all the abuse. */
+extern struct test_daemon test_pair_daemon;
+int test_pair_start(void **state);
+int test_pair_stop(void **state);
+
 /* SIGTERM, wait; returns the exit status (0 = clean shutdown). */
 int test_daemon_stop(struct test_daemon *d);
 

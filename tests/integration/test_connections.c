@@ -29,19 +29,6 @@
 /* More than macvfiod's 256 connection slots. */
 #define SILENT_CONNECTIONS 300
 
-static struct test_daemon daemon_;
-
-static int start(void **state)
-{
-    static const char *const args[] = { "--device", "sim:dmatest",
-                                        "--device", "sim:dmatest", NULL };
-    return test_daemon_start(&daemon_, args);
-}
-
-static int stop(void **state)
-{
-    return test_daemon_stop(&daemon_) == 0 ? 0 : -1;
-}
 
 static uint64_t now_us(void)
 {
@@ -61,7 +48,7 @@ static unsigned daemon_lowest_free_fd(void)
     DIR *dir;
 
     memset(used, 0, sizeof(used));
-    snprintf(path, sizeof(path), "/proc/%d/fd", (int)daemon_.pid);
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)test_pair_daemon.pid);
     dir = opendir(path);
     assert_non_null(dir);
     while ((e = readdir(dir))) {
@@ -87,18 +74,22 @@ static void limit_daemon_fds(struct mvf_handle *sync)
     if (sync)
         assert_int_equal(mvf_config_read(sync, 0, 2, &v), 0);
 
-    assert_int_equal(prlimit(daemon_.pid, RLIMIT_NOFILE, NULL, &rl), 0);
+    assert_int_equal(prlimit(test_pair_daemon.pid, RLIMIT_NOFILE, NULL, &rl),
+                     0);
     rl.rlim_cur = daemon_lowest_free_fd();
-    assert_int_equal(prlimit(daemon_.pid, RLIMIT_NOFILE, &rl, NULL), 0);
+    assert_int_equal(prlimit(test_pair_daemon.pid, RLIMIT_NOFILE, &rl, NULL),
+                     0);
 }
 
 static void unlimit_daemon_fds(void)
 {
     struct rlimit rl;
 
-    assert_int_equal(prlimit(daemon_.pid, RLIMIT_NOFILE, NULL, &rl), 0);
+    assert_int_equal(prlimit(test_pair_daemon.pid, RLIMIT_NOFILE, NULL, &rl),
+                     0);
     rl.rlim_cur = rl.rlim_max;
-    assert_int_equal(prlimit(daemon_.pid, RLIMIT_NOFILE, &rl, NULL), 0);
+    assert_int_equal(prlimit(test_pair_daemon.pid, RLIMIT_NOFILE, &rl, NULL),
+                     0);
 }
 
 /* CPU time (user + system) the daemon has used, in clock ticks. */
@@ -108,7 +99,7 @@ static unsigned long long daemon_cpu_ticks(void)
     char path[64], buf[1024], *p;
     FILE *f;
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)daemon_.pid);
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)test_pair_daemon.pid);
     f = fopen(path, "r");
     assert_non_null(f);
     assert_non_null(fgets(buf, sizeof(buf), f));
@@ -125,7 +116,7 @@ static unsigned long long daemon_cpu_ticks(void)
 static void test_zero_length_frame(void **state)
 {
     uint8_t buf[64];
-    int fd = raw_connect(&daemon_);
+    int fd = raw_connect(&test_pair_daemon);
 
     raw_hello(fd);
     /* Answered like any frame shorter than a header, not taken for a
@@ -141,7 +132,7 @@ static void test_config_write_wider_than_access(void **state)
 {
     uint64_t open_dev[1] = { 0 }, wr[3] = { 0x3c, 4, 1ull << 32 };
     uint8_t buf[128];
-    int fd = raw_connect(&daemon_);
+    int fd = raw_connect(&test_pair_daemon);
 
     raw_hello(fd);
     assert_int_equal(raw_call(fd, buf, raw_frame(buf, MVF_SEL_DEVICE_OPEN,
@@ -162,7 +153,7 @@ static void test_config_write_wider_than_access(void **state)
 
 static void test_silent_connections_lock_nobody_out(void **state)
 {
-    struct test_probe *probe = test_probe_start(&daemon_, 1);
+    struct test_probe *probe = test_probe_start(&test_pair_daemon, 1);
     static int silent[SILENT_CONNECTIONS];
     struct mvf_handle *h;
     unsigned closed = 0;
@@ -170,10 +161,10 @@ static void test_silent_connections_lock_nobody_out(void **state)
     uint32_t v;
 
     for (int i = 0; i < SILENT_CONNECTIONS; i++)
-        silent[i] = raw_connect(&daemon_);
+        silent[i] = raw_connect(&test_pair_daemon);
     /* A real client still gets in, and promptly. */
     t0 = now_us();
-    assert_int_equal(mvf_connect(daemon_.sock, &h), 0);
+    assert_int_equal(mvf_connect(test_pair_daemon.sock, &h), 0);
     assert_int_equal(mvf_device_open(h, 0), 0);
     assert_int_equal(mvf_config_read(h, 0, 2, &v), 0);
     dt = now_us() - t0;
@@ -200,7 +191,7 @@ static void test_silent_connections_lock_nobody_out(void **state)
 
 static void test_accept_out_of_fds(void **state)
 {
-    struct test_probe *probe = test_probe_start(&daemon_, 1);
+    struct test_probe *probe = test_probe_start(&test_pair_daemon, 1);
     uint64_t hello[2] = { MVF_ABI_VERSION, 0 };
     unsigned long long cpu0, cpu1;
     long hz = sysconf(_SC_CLK_TCK);
@@ -210,7 +201,7 @@ static void test_accept_out_of_fds(void **state)
 
     limit_daemon_fds(NULL);
     /* Pending in the backlog: accept() fails with EMFILE for it. */
-    fd = raw_connect(&daemon_);
+    fd = raw_connect(&test_pair_daemon);
     assert_int_equal(send(fd, buf, raw_frame(buf, MVF_SEL_HELLO, hello, 2, 0),
                           MSG_NOSIGNAL), (ssize_t)sizeof(struct mvf_wire_req) + 16);
     cpu0 = daemon_cpu_ticks();
@@ -235,10 +226,10 @@ static void test_accept_out_of_fds(void **state)
  * once its socket is full, instead of holding up the loop. */
 static void test_client_not_reading_replies(void **state)
 {
-    struct test_probe *probe = test_probe_start(&daemon_, 1);
+    struct test_probe *probe = test_probe_start(&test_pair_daemon, 1);
     uint8_t buf[64], c;
     size_t len;
-    int fd = raw_connect(&daemon_), sent = 0;
+    int fd = raw_connect(&test_pair_daemon), sent = 0;
     bool dropped = false;
 
     raw_hello(fd);
@@ -272,11 +263,11 @@ static void test_client_not_reading_replies(void **state)
  * backing), nobody gets the device until it can. */
 static void test_revocation_fails_closed(void **state)
 {
-    struct mvf_handle *a = test_open_claimed(&daemon_, 0), *b;
+    struct mvf_handle *a = test_open_claimed(&test_pair_daemon, 0), *b;
     uint64_t size, v = 1;
     uint8_t *win;
 
-    assert_int_equal(mvf_connect(daemon_.sock, &b), 0);
+    assert_int_equal(mvf_connect(test_pair_daemon.sock, &b), 0);
     assert_int_equal(mvf_device_open(b, 0), 0);
     assert_int_equal(mvf_map_memory(a, MVF_MEM_BAR(MVF_DMATEST_WIN_BAR),
                                     (void **)&win, &size, NULL), 0);
@@ -294,7 +285,7 @@ static void test_revocation_fails_closed(void **state)
     mvf_unmap_memory(a, win, size);
     mvf_close(b);
     mvf_close(a);
-    test_assert_daemon_clean(&daemon_, 2);
+    test_assert_daemon_clean(&test_pair_daemon, 2);
 }
 
 int main(void)
@@ -307,5 +298,5 @@ int main(void)
         cmocka_unit_test(test_client_not_reading_replies),
         cmocka_unit_test(test_revocation_fails_closed),
     };
-    return cmocka_run_group_tests(tests, start, stop);
+    return cmocka_run_group_tests(tests, test_pair_start, test_pair_stop);
 }

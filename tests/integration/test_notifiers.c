@@ -29,20 +29,6 @@
 #define G MVF_DART_GRANULE
 #define FULL_COUNTER 0xfffffffffffffffeull   /* one more write blocks */
 
-static struct test_daemon daemon_;
-
-static int start(void **state)
-{
-    static const char *const args[] = { "--device", "sim:dmatest",
-                                        "--device", "sim:dmatest", NULL };
-    return test_daemon_start(&daemon_, args);
-}
-
-static int stop(void **state)
-{
-    /* SIGTERM is served promptly and the exit is clean. */
-    return test_daemon_stop(&daemon_) == 0 ? 0 : -1;
-}
 
 static void reg_write(struct mvf_handle *h, uint32_t reg, uint64_t v)
 {
@@ -90,8 +76,8 @@ static void raise_vector(struct mvf_handle *h, uint64_t iova, uint32_t vec)
 
 static void test_full_blocking_vector_fd(void **state)
 {
-    struct test_probe *probe = test_probe_start(&daemon_, 1);
-    struct mvf_handle *h = test_open_claimed(&daemon_, 0);
+    struct test_probe *probe = test_probe_start(&test_pair_daemon, 1);
+    struct mvf_handle *h = test_open_claimed(&test_pair_daemon, 0);
     int efd = full_blocking_eventfd(), memfd;
     int fds[MVF_DMATEST_NVEC] = { -1, efd, -1, -1 };
     uint64_t iova = setup_dma(h, &memfd), v;
@@ -110,13 +96,13 @@ static void test_full_blocking_vector_fd(void **state)
     mvf_close(h);
     close(efd);
     close(memfd);
-    test_assert_daemon_clean(&daemon_, 2);
+    test_assert_daemon_clean(&test_pair_daemon, 2);
 }
 
 static void test_full_blocking_wake_fd(void **state)
 {
-    struct test_probe *probe = test_probe_start(&daemon_, 1);
-    struct mvf_handle *h = test_open_claimed(&daemon_, 0);
+    struct test_probe *probe = test_probe_start(&test_pair_daemon, 1);
+    struct mvf_handle *h = test_open_claimed(&test_pair_daemon, 0);
     int wake = full_blocking_eventfd(), memfd;
     uint64_t iova = setup_dma(h, &memfd), v;
 
@@ -129,7 +115,7 @@ static void test_full_blocking_wake_fd(void **state)
     mvf_close(h);
     close(wake);
     close(memfd);
-    test_assert_daemon_clean(&daemon_, 2);
+    test_assert_daemon_clean(&test_pair_daemon, 2);
 }
 
 /* The client keeps emptying and refilling the counter while the device
@@ -158,8 +144,8 @@ static void *refill_loop(void *arg)
 
 static void test_refilled_while_raising(void **state)
 {
-    struct test_probe *probe = test_probe_start(&daemon_, 1);
-    struct mvf_handle *h = test_open_claimed(&daemon_, 0);
+    struct test_probe *probe = test_probe_start(&test_pair_daemon, 1);
+    struct mvf_handle *h = test_open_claimed(&test_pair_daemon, 0);
     struct refiller r = { .fd = full_blocking_eventfd() };
     int fds[MVF_DMATEST_NVEC] = { r.fd, r.fd, r.fd, r.fd }, memfd;
     uint64_t iova = setup_dma(h, &memfd);
@@ -191,7 +177,7 @@ static void test_refilled_while_raising(void **state)
     }
     close(r.fd);
     close(memfd);
-    test_assert_daemon_clean(&daemon_, 2);
+    test_assert_daemon_clean(&test_pair_daemon, 2);
 }
 
 int main(void)
@@ -201,5 +187,5 @@ int main(void)
         cmocka_unit_test(test_full_blocking_wake_fd),
         cmocka_unit_test(test_refilled_while_raising),
     };
-    return cmocka_run_group_tests(tests, start, stop);
+    return cmocka_run_group_tests(tests, test_pair_start, test_pair_stop);
 }

@@ -164,12 +164,6 @@ struct mvf_device *mvf_core_device(struct mvf_core *c, uint32_t index)
     return index < c->ndevs ? c->devs[index] : NULL;
 }
 
-/*
- * Returns the device to a clean, unowned state.  Order matters: bus
- * mastering goes off first so the device cannot DMA into memory that is
- * about to be released, then interrupts, then mappings and client
- * memory, then the function reset.
- */
 int mvf_device_revoke(struct mvf_device *dev)
 {
     int ret = 0;
@@ -180,6 +174,12 @@ int mvf_device_revoke(struct mvf_device *dev)
     return ret;
 }
 
+/*
+ * Returns the device to a clean, unowned state.  Order matters: bus
+ * mastering goes off first so the device cannot DMA into memory that is
+ * about to be released, then interrupts, then mappings and client
+ * memory, then the function reset.
+ */
 void mvf_device_cleanup(struct mvf_device *dev)
 {
     uint32_t cmd = 0;

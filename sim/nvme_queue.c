@@ -10,9 +10,10 @@
  * client's calls.  A slice runs at most MVF_NVME_SLICE_CMDS commands and
  * stops once their data reaches MVF_NVME_SLICE_BYTES, taking one command
  * per submission queue in turn (a sync of a file-backed store counts as
- * a whole slice); it always runs at least one, so work progresses.  The largest single command is bounded too: a read or
- * write by MDTS (4 MiB), a Write Zeroes (32 MiB at most) by a store that
- * zeroes without writing where it can (nvme_store_zero).
+ * a whole slice); it always runs at least one, so work progresses.
+ * The largest single command is bounded too: a read or write by MDTS
+ * (4 MiB), a Write Zeroes (32 MiB at most) by a store that zeroes
+ * without writing where it can (nvme_store_zero).
  *
  * A submission queue is only run while its completion queue has room, so
  * a completion can always be posted once a command has been fetched;

@@ -108,6 +108,34 @@ static int timed_out(struct sock_transport *s, struct mvf_xfer *x,
     return -ETIMEDOUT;
 }
 
+/*
+ * After a MSG_DONTWAIT sendmsg/recvmsg that returned r: 1 to try it
+ * again (interrupted, or the socket became ready before the deadline),
+ * 0 when r (and errno) is the result to look at, or the negative status
+ * of a wait that ran out of time or failed (the connection is then
+ * finished).  errno is left as the call set it when 0 is returned.
+ */
+static int again(struct sock_transport *s, struct mvf_xfer *x, ssize_t r,
+                 bool sending, const struct mvfl_deadline *dl)
+{
+    int w;
+
+    if (r >= 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
+        return 0;
+    if (errno == EINTR)
+        return 1;
+    w = mvfl_wait_fd(s->fd, sending ? POLLOUT : POLLIN, dl);
+    if (w == -ETIMEDOUT)
+        return timed_out(s, x, sending);
+    if (w < 0) {
+        snprintf(x->err, sizeof(x->err), "%s: %s",
+                 sending ? "waiting to send" : "waiting for the reply",
+                 strerror(-w));
+        return kill_conn(s, x, w);
+    }
+    return 1;
+}
+
 static int send_request(struct sock_transport *s, struct mvf_xfer *x,
                         size_t len, const struct mvfl_deadline *dl)
 {
@@ -115,6 +143,7 @@ static int send_request(struct sock_transport *s, struct mvf_xfer *x,
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
     union fd_cmsg cm;
     ssize_t r;
+    int w;
 
     if (x->n_fds_in) {
         for (uint32_t i = 0; i < x->n_fds_in; i++) {
@@ -134,22 +163,11 @@ static int send_request(struct sock_transport *s, struct mvf_xfer *x,
         memcpy(CMSG_DATA(c), x->fds_in, sizeof(int) * x->n_fds_in);
     }
 
-    for (;;) {
+    do {
         r = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (r >= 0 || (errno != EINTR && errno != EAGAIN &&
-                       errno != EWOULDBLOCK))
-            break;
-        if (errno == EINTR)
-            continue;
-        int w = mvfl_wait_fd(s->fd, POLLOUT, dl);
-        if (w == -ETIMEDOUT)
-            return timed_out(s, x, true);
-        if (w < 0) {
-            snprintf(x->err, sizeof(x->err), "waiting to send: %s",
-                     strerror(-w));
-            return kill_conn(s, x, w);
-        }
-    }
+    } while ((w = again(s, x, r, true, dl)) == 1);
+    if (w < 0)
+        return w;
     if (r < 0) {
         int e = errno;
         snprintf(x->err, sizeof(x->err), "sending to macvfiod: %s%s",
@@ -196,24 +214,13 @@ static int receive_reply(struct sock_transport *s, struct mvf_xfer *x,
     int fds[MVF_MAX_FDS];
     uint32_t n_fds;
     ssize_t r;
-    int rc;
+    int rc, w;
 
-    for (;;) {
+    do {
         r = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (r >= 0 || (errno != EINTR && errno != EAGAIN &&
-                       errno != EWOULDBLOCK))
-            break;
-        if (errno == EINTR)
-            continue;
-        int w = mvfl_wait_fd(s->fd, POLLIN, dl);
-        if (w == -ETIMEDOUT)
-            return timed_out(s, x, false);
-        if (w < 0) {
-            snprintf(x->err, sizeof(x->err), "waiting for the reply: %s",
-                     strerror(-w));
-            return kill_conn(s, x, w);
-        }
-    }
+    } while ((w = again(s, x, r, false, dl)) == 1);
+    if (w < 0)
+        return w;
     if (r == 0) {
         snprintf(x->err, sizeof(x->err),
                  "macvfiod closed the connection (did it exit?)");

@@ -138,6 +138,27 @@ int test_sealed_memfd(uint64_t size)
     return fd;
 }
 
+uint64_t test_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int test_disk_file(char *path, size_t len, const char *tag, uint64_t size)
+{
+    int fd, rc;
+
+    snprintf(path, len, "/tmp/mvf-%s-XXXXXX", tag);
+    fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    rc = ftruncate(fd, (off_t)size);
+    close(fd);
+    return rc == 0 ? 0 : -1;
+}
+
 uint64_t test_wait_eventfd(int fd, int ms)
 {
     struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -164,25 +185,18 @@ struct test_probe {
     uint64_t max_us;
 };
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void *probe_loop(void *arg)
 {
     struct test_probe *p = arg;
 
     while (!atomic_load(&p->stop)) {
-        uint64_t t0 = now_us(), dt;
+        uint64_t t0 = test_now_us(), dt;
         uint32_t v = 0;
 
         if (mvf_config_read(p->h, 0, 2, &v) != 0)
             p->failures++;
-        dt = now_us() - t0;
+        dt = test_now_us() - t0;
         p->calls++;
         if (dt > p->max_us)
             p->max_us = dt;
@@ -218,9 +232,9 @@ void test_probe_stop(struct test_probe *p, struct test_probe_result *r)
 {
     /* A few calls must have overlapped the hostile action's end: wait
      * for them, up to the bound (then the check fails). */
-    uint64_t until = now_us() + TEST_NEIGHBOUR_BOUND_US, first = p->calls;
+    uint64_t until = test_now_us() + TEST_NEIGHBOUR_BOUND_US, first = p->calls;
 
-    while (p->calls < first + PROBE_MIN_CALLS && now_us() < until)
+    while (p->calls < first + PROBE_MIN_CALLS && test_now_us() < until)
         usleep(1000);
     atomic_store(&p->stop, true);
     pthread_join(p->thread, NULL);

@@ -4,6 +4,7 @@
 #define MACVFIO_TESTS_DAEMON_FIXTURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,6 +42,14 @@ struct mvf_handle *test_open_claimed(struct test_daemon *d, uint32_t index);
 /* A memfd of `size` bytes sealed against shrinking (what QEMU's
  * memory-backend-memfd does by default). */
 int test_sealed_memfd(uint64_t size);
+
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t test_now_us(void);
+
+/* A fresh file of `size` bytes for a file-backed sim:nvme namespace:
+ * its path (/tmp/mvf-<tag>-XXXXXX) goes to path[0..len); 0 or -1.  The
+ * caller unlinks it. */
+int test_disk_file(char *path, size_t len, const char *tag, uint64_t size);
 
 /* Waits up to `ms` for an eventfd to fire; returns its count or 0. */
 uint64_t test_wait_eventfd(int fd, int ms);

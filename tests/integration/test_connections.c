@@ -30,14 +30,6 @@
 #define SILENT_CONNECTIONS 300
 
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The daemon's lowest free fd number: the next fd it opens gets it. */
 static unsigned daemon_lowest_free_fd(void)
 {
@@ -163,11 +155,11 @@ static void test_silent_connections_lock_nobody_out(void **state)
     for (int i = 0; i < SILENT_CONNECTIONS; i++)
         silent[i] = raw_connect(&test_pair_daemon);
     /* A real client still gets in, and promptly. */
-    t0 = now_us();
+    t0 = test_now_us();
     assert_int_equal(mvf_connect(test_pair_daemon.sock, &h), 0);
     assert_int_equal(mvf_device_open(h, 0), 0);
     assert_int_equal(mvf_config_read(h, 0, 2, &v), 0);
-    dt = now_us() - t0;
+    dt = test_now_us() - t0;
     printf("# a client behind %d silent connections: served in %llu us\n",
            SILENT_CONNECTIONS, (unsigned long long)dt);
     assert_true(dt < TEST_NEIGHBOUR_BOUND_US);

@@ -51,13 +51,9 @@ static int start(void **state)
     static char spec[128];
     const char *args[] = { "--device", spec,
                            "--device", "sim:dmatest,window=1G", NULL };
-    int fd;
 
-    snprintf(disk_path, sizeof(disk_path), "/tmp/mvf-isolation-XXXXXX");
-    fd = mkstemp(disk_path);
-    if (fd < 0 || ftruncate(fd, DISK_SIZE) != 0)
+    if (test_disk_file(disk_path, sizeof(disk_path), "isolation", DISK_SIZE))
         return -1;
-    close(fd);
     snprintf(spec, sizeof(spec), "sim:nvme,file=%s,queues=%u", disk_path,
              IOQS);
     return test_daemon_start(&daemon_, args);
@@ -73,10 +69,7 @@ static int stop(void **state)
 
 static double now_s(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)test_now_us() / 1e6;
 }
 
 /* The figures to compare with: the same neighbour on an idle daemon. */

@@ -68,13 +68,9 @@ static int start(void **state)
 {
     static char spec[128];
     const char *args[] = { "--device", spec, NULL };
-    int fd;
 
-    snprintf(disk_path, sizeof(disk_path), "/tmp/mvf-nvme-disk-XXXXXX");
-    fd = mkstemp(disk_path);
-    if (fd < 0 || ftruncate(fd, DISK_SIZE) != 0)
+    if (test_disk_file(disk_path, sizeof(disk_path), "nvme-disk", DISK_SIZE))
         return -1;
-    close(fd);
     snprintf(spec, sizeof(spec), "sim:nvme,file=%s,queues=2,serial=" SERIAL,
              disk_path);
     return test_daemon_start(&daemon_, args);

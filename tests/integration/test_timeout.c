@@ -31,14 +31,6 @@
 #define G MVF_DART_GRANULE
 #define TEST_TIMEOUT_MS 200u
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Sends sig to the daemon and waits until it has taken effect. */
 static void signal_daemon(struct test_daemon *d, int sig)
 {
@@ -118,9 +110,9 @@ static void test_hello_times_out(void **state)
     assert_int_equal(listen(lfd, 4), 0);
 
     setenv("MACVFIO_TIMEOUT_MS", "100", 1);
-    t0 = now_us();
+    t0 = test_now_us();
     assert_int_equal(mvf_connect(sa.sun_path, &h), -ETIMEDOUT);
-    took = now_us() - t0;
+    took = test_now_us() - t0;
     unsetenv("MACVFIO_TIMEOUT_MS");
     assert_null(h);
     assert_non_null(strstr(mvf_last_error(), "HELLO"));
@@ -173,10 +165,10 @@ static void test_stopped_daemon(void **state)
     assert_int_equal(poll(&p, 1, 0), 0);
 
     signal_daemon(d, SIGSTOP);
-    t0 = now_us();
+    t0 = test_now_us();
     assert_int_equal(mvf_mmio_read(h, 0, MVF_DMATEST_REG_ID, 4, &v),
                      -ETIMEDOUT);
-    took = now_us() - t0;
+    took = test_now_us() - t0;
     printf("mvf_mmio_read on a stopped daemon: -ETIMEDOUT after %llu us "
            "(timeout %u ms): %s\n", (unsigned long long)took,
            TEST_TIMEOUT_MS, mvf_last_error());

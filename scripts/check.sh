@@ -2,8 +2,11 @@
 # make check: every test suite, then one closing line "N passed, N failed".
 #   1. unit + integration tests on the normal build
 #   2. the same under ASan+UBSan
-#   3. a short libFuzzer run of every fuzz target (ASan+UBSan too)
-#   4. end to end: the patched QEMU boots Linux guests with a device
+#   3. the DriverKit extension (dext/) built with clang against the
+#      DriverKit double and run there under ASan+UBSan, plus its compile
+#      checks for Apple's DriverKit target (meson suite 'dext')
+#   4. a short libFuzzer run of every fuzz target (ASan+UBSan too)
+#   5. end to end: the patched QEMU boots Linux guests with a device
 #      passed through from macvfiod: boot, dmatest, nvme (the guest module's
 #      three strategies), hostile (a hostile guest on the companion), and
 #      kbuild (the guest module on Debian's 6.1 and 6.12 kernels); E2E=0
@@ -30,6 +33,13 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   setup build/asan -Db_sanitize=address,undefined -Db_lundef=false &&
   meson test -C build/asan --print-errorlogs || status=1
 
+step "the DriverKit extension on the DriverKit double (clang, ASan+UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+CC=clang CXX=clang++ \
+  setup build/dext -Ddext=true -Db_sanitize=address,undefined -Db_lundef=false &&
+  meson test -C build/dext --suite dext --print-errorlogs || status=1
+
 step "fuzz each target for ${FUZZ_SECONDS}s"
 CC=clang setup build/fuzz -Dfuzz=true -Db_sanitize=address,undefined \
   -Db_lundef=false -Dfuzz_seconds="$FUZZ_SECONDS" &&
@@ -37,7 +47,7 @@ CC=clang setup build/fuzz -Dfuzz=true -Db_sanitize=address,undefined \
   meson test -C build/fuzz --suite fuzz --print-errorlogs || status=1
 
 results=(build/host/meson-logs/testlog.json build/asan/meson-logs/testlog.json
-         build/fuzz/meson-logs/testlog.json)
+         build/dext/meson-logs/testlog.json build/fuzz/meson-logs/testlog.json)
 if [ "${E2E:-1}" != 0 ]; then
   step "end to end: patched QEMU (TCG), Debian's kernels, x86_64 and aarch64"
   mkdir -p build/e2e-results

@@ -14,6 +14,9 @@ packages=(
   meson/trixie python3-pycotap/trixie                     # build (trixie)
   libcmocka-dev                                           # unit tests
   clang llvm libclang-rt-14-dev                           # libFuzzer, sanitizers
+  clang-16 llvm-16                                        # DriverKit/macOS compile checks
+  libblocksruntime-dev                                    # dext on the DriverKit double
+  shellcheck                                              # dext/build-macos.sh check
 )
 
 # shellcheck source=scripts/apt-install.sh

@@ -229,13 +229,20 @@ void mvf_core_destroy(struct mvf_core *c)
     free(c);
 }
 
-struct mvf_session *mvf_session_create(struct mvf_core *c)
+struct mvf_session *mvf_session_create_for(struct mvf_core *c, void *client)
 {
     struct mvf_session *s = calloc(1, sizeof(*s));
 
-    if (s)
+    if (s) {
         s->core = c;
+        s->client = client;
+    }
     return s;
+}
+
+struct mvf_session *mvf_session_create(struct mvf_core *c)
+{
+    return mvf_session_create_for(c, NULL);
 }
 
 bool mvf_session_ready(const struct mvf_session *s)

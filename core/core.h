@@ -10,8 +10,14 @@
  *   - mvf_host_ops: the transport host (turning fds or client virtual
  *     addresses into client memory and notifiers, logging).
  *
- * Threading: the core is not internally locked; the host serialises all
- * calls into one mvf_core (macvfiod runs a single event loop).
+ * Threading contract: the core is not internally locked.  The host runs
+ * every call into one mvf_core, and every callback into it from its
+ * devices (interrupts, DMA, deferred work), on ONE serial context:
+ * macvfiod runs a single event loop; the dext runs one IODispatchQueue
+ * that is both its user clients' ExternalMethod queue and the queue of
+ * every interrupt source.  Nothing may call into a core from two threads
+ * at once, and no op may call back into the core it was called from
+ * except through the device services below.
  */
 #ifndef MACVFIO_CORE_CORE_H
 #define MACVFIO_CORE_CORE_H
@@ -39,6 +45,10 @@ struct mvf_client_mem {
     void *(*host_ptr)(struct mvf_client_mem *m, uint64_t off, uint64_t len);
     void (*release)(struct mvf_client_mem *m);
     void *priv;
+    /* The platform's handle of this memory, for a provider's dma_map
+     * (macOS: the IOMemoryDescriptor over the client's range); NULL where
+     * the core's DART model maps it. */
+    void *platform;
 };
 
 /* Something that wakes the client (socket: an eventfd). */
@@ -53,14 +63,20 @@ struct mvf_notifier {
 enum mvf_log_level { MVF_LOG_ERROR, MVF_LOG_WARN, MVF_LOG_INFO, MVF_LOG_DEBUG };
 
 struct mvf_host_ops {
-    /* Builds client memory from a DMA_REGISTER call.  `fd` is the
-     * transport object attached to the call (-1 if none), `arg` the fd
-     * offset or the client VA.  Writes a reason to err on failure. */
-    int (*mem_create)(void *host, int fd, uint64_t arg, uint64_t length,
-                      uint32_t flags, struct mvf_client_mem **out,
-                      char *err, size_t errlen);
-    /* Builds a notifier from an attached transport object (eventfd). */
-    int (*notifier_create)(void *host, int fd, struct mvf_notifier **out);
+    /* Builds client memory from a DMA_REGISTER call.  `client` is the
+     * calling session's context (mvf_session_create_for).  With
+     * MVF_DMA_REG_FD, `fd` is the attached transport object and `arg`
+     * the offset into it; with MVF_DMA_REG_VA, fd is -1 and `arg` the
+     * client's virtual address.  The core has checked that arg and
+     * length are 4 KiB aligned and the length non-zero.  Writes a reason
+     * to err on failure. */
+    int (*mem_create)(void *host, void *client, int fd, uint64_t arg,
+                      uint64_t length, uint32_t flags,
+                      struct mvf_client_mem **out, char *err, size_t errlen);
+    /* Builds a notifier from an object attached to the calling session's
+     * IRQ_SET (socket: an eventfd; IOKit: the call's async completion). */
+    int (*notifier_create)(void *host, void *client, int obj,
+                           struct mvf_notifier **out);
     /* Shared memory the core writes and the client maps read-write
      * (the interrupt state page).  *obj is the transport object handed
      * out by MAP_MEMORY (an fd the host keeps owning). */
@@ -74,6 +90,13 @@ struct mvf_host_ops {
     /* A monotonic clock in milliseconds, for rate-limiting device
      * messages.  May be NULL: the limit then counts messages instead. */
     uint64_t (*now_ms)(void *host);
+    /* What only the transport decides, announced by HELLO next to the
+     * core's own features: which of MVF_FEAT_IRQ_EVENTFD,
+     * MVF_FEAT_IRQ_STATE_PAGE, MVF_FEAT_DMA_FD and MVF_FEAT_DMA_VA it
+     * carries (other bits are ignored), and the largest structure it
+     * carries either way (0: MVF_MAX_STRUCT; IOKit: 4096 in band). */
+    uint64_t transport_features;
+    uint32_t max_struct;
 };
 
 /* ---- provider ops -------------------------------------------------- */
@@ -118,8 +141,23 @@ struct mvf_provider_ops {
      * nothing to do: the host may call run_work once more afterwards.
      * May be NULL. */
     bool (*run_work)(void *p);
-    /* IOVAs are assigned by the core's DART model.  The macOS provider
-     * will add platform mapping hooks (PrepareForDMA) here. */
+    /* Platform DMA mapping (macOS: one IODMACommand per mapping and
+     * PrepareForDMA), both or neither.  Without them the core's DART
+     * model assigns IOVAs (macvfiod's simulated devices).  With them the
+     * platform does, and a bad request may panic the host, so the core
+     * checks everything it can first: the region's bounds, granule
+     * alignment, the direction flags, the byte budget and the mapping
+     * cap.  Only then dma_map is asked for [off, off+len) of `mem`
+     * (mem->platform is the host's handle) for `dirs` (MVF_DMA_READ |
+     * MVF_DMA_WRITE), and must return ONE contiguous IOVA range of len
+     * bytes at *iova, granule aligned, and its own handle in *token.  The
+     * core refuses (and unmaps) a range that is unaligned or overlaps a
+     * live mapping.  dma_unmap(token) is called on DMA_UNMAP and on every
+     * clean-up path (release, session end, device removal). */
+    int (*dma_map)(void *p, struct mvf_client_mem *mem, uint64_t off,
+                   uint64_t len, uint32_t dirs, uint64_t *iova, void **token,
+                   char *err, size_t errlen);
+    void (*dma_unmap)(void *p, void *token);
     void (*destroy)(void *p);
 };
 
@@ -196,6 +234,9 @@ bool mvf_core_run_work(struct mvf_core *c);
 bool mvf_core_has_work(const struct mvf_core *c);
 
 struct mvf_session *mvf_session_create(struct mvf_core *c);
+/* The same with the transport's context for this client, handed to the
+ * host ops that build client objects (the dext: its user client). */
+struct mvf_session *mvf_session_create_for(struct mvf_core *c, void *client);
 /* True once the session's HELLO succeeded. */
 bool mvf_session_ready(const struct mvf_session *s);
 /* The client went away: full cleanup (bus master off, IRQs off, every
@@ -227,6 +268,11 @@ void mvf_call_init(struct mvf_call *call);
 
 /* Runs the call; returns 0 or a negative errno (also left in err). */
 int mvf_dispatch(struct mvf_session *s, struct mvf_call *call);
+
+/* The MVF_FEAT_* bits HELLO announces (the core's own and the host's
+ * transport features) and its max_struct. */
+uint64_t mvf_core_features(const struct mvf_core *c);
+uint32_t mvf_core_max_struct(const struct mvf_core *c);
 
 /* Stats of a device (the STATS call's data). */
 void mvf_device_stats(const struct mvf_device *dev, struct mvf_stats *st);

@@ -25,6 +25,7 @@ struct mvf_dma_map_rec {
     uint64_t offset;   /* into the region */
     uint64_t length;   /* bytes the device may touch */
     uint32_t flags;    /* MVF_DMA_READ / MVF_DMA_WRITE */
+    void *token;       /* the provider's, when its dma_map placed it */
 };
 
 /* Device log rate limit (see mvf_device_log): lines per interval of
@@ -94,10 +95,18 @@ struct mvf_core {
 
 struct mvf_session {
     struct mvf_core *core;
+    void *client;             /* the transport's context (host ops) */
     struct mvf_device *dev;   /* opened device, or NULL */
     bool hello;
     uint64_t client_features;
+    char last_err[MVF_ERRMSG_MAX];  /* LAST_ERROR's answer */
 };
+
+/* The transport context of the device's owner (for host ops). */
+static inline void *mvf_owner_client(const struct mvf_device *dev)
+{
+    return dev->owner ? dev->owner->client : NULL;
+}
 
 /* Formats a failure into call->err and returns err. */
 int mvf_fail(struct mvf_call *call, int err, const char *fmt, ...)

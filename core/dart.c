@@ -368,12 +368,8 @@ void mvf_dart_destroy(struct mvf_dart *d)
     free(d);
 }
 
-int mvf_dart_map(struct mvf_dart *d, uint64_t length, void *cookie,
-                 uint64_t *iova_out)
+int mvf_dart_room(const struct mvf_dart *d, uint64_t length)
 {
-    struct dart_node *n;
-    uint64_t iova;
-
     if (length == 0)
         return -ENODATA;
     if (length & (d->cfg.granule - 1))
@@ -384,12 +380,17 @@ int mvf_dart_map(struct mvf_dart *d, uint64_t length, void *cookie,
         return -ENOSPC;
     if (d->live >= d->cfg.max_mappings)
         return -EMFILE;
-    if (!dart_find_fit(d, length, &iova))
-        return -ENOMEM;
-    n = node_alloc(d);
+    return 0;
+}
+
+/* Adds a mapping at a place already known to be free. */
+static int dart_add(struct mvf_dart *d, uint64_t iova, uint64_t length,
+                    void *cookie)
+{
+    struct dart_node *n = node_alloc(d);
+
     if (!n)
         return -ENOMEM;
-
     n->map.iova = iova;
     n->map.length = length;
     n->map.cookie = cookie;
@@ -398,9 +399,62 @@ int mvf_dart_map(struct mvf_dart *d, uint64_t length, void *cookie,
     d->root = tree_insert(d->root, n);
     d->mapped += length;
     d->live++;
+    return 0;
+}
+
+int mvf_dart_map(struct mvf_dart *d, uint64_t length, void *cookie,
+                 uint64_t *iova_out)
+{
+    uint64_t iova;
+    int ret = mvf_dart_room(d, length);
+
+    if (ret)
+        return ret;
+    if (!dart_find_fit(d, length, &iova))
+        return -ENOMEM;
+    ret = dart_add(d, iova, length, cookie);
+    if (ret)
+        return ret;
     if (iova_out)
         *iova_out = iova;
     return 0;
+}
+
+/* The live mapping with the highest start below `limit`, or NULL. */
+static const struct dart_node *tree_last_below(const struct dart_node *n,
+                                               uint64_t limit)
+{
+    const struct dart_node *best = NULL;
+
+    while (n) {
+        if (n->map.iova < limit) {
+            best = n;
+            n = n->right;
+        } else {
+            n = n->left;
+        }
+    }
+    return best;
+}
+
+int mvf_dart_insert(struct mvf_dart *d, uint64_t iova, uint64_t length,
+                    void *cookie)
+{
+    const struct dart_node *prev;
+    int ret = mvf_dart_room(d, length);
+
+    if (ret)
+        return ret;
+    if (iova & (d->cfg.granule - 1))
+        return -EINVAL;
+    if (iova < d->cfg.base || iova > d->end || length > d->end - iova)
+        return -ERANGE;
+    /* Mappings never overlap, so only the last one starting below the
+     * new range's end can reach into it. */
+    prev = tree_last_below(d->root, iova + length);
+    if (prev && node_end(prev) > iova)
+        return -EEXIST;
+    return dart_add(d, iova, length, cookie);
 }
 
 int mvf_dart_unmap(struct mvf_dart *d, uint64_t iova, uint64_t length,

@@ -53,6 +53,22 @@ void mvf_dart_destroy(struct mvf_dart *d);
 int mvf_dart_map(struct mvf_dart *d, uint64_t length, void *cookie,
                  uint64_t *iova_out);
 
+/* Whether a mapping of `length` bytes would fit the budget and the cap:
+ * 0, or the first five errors of mvf_dart_map. */
+int mvf_dart_room(const struct mvf_dart *d, uint64_t length);
+
+/*
+ * Records a mapping at an IOVA someone else chose (the platform's mapper,
+ * when it assigns IOVAs itself), with mvf_dart_map's accounting.  Errors:
+ * mvf_dart_room's, and
+ *   -EINVAL    iova is not granule aligned
+ *   -ERANGE    the range is not inside the aperture
+ *   -EEXIST    it overlaps a live mapping
+ *   -ENOMEM    out of memory
+ */
+int mvf_dart_insert(struct mvf_dart *d, uint64_t iova, uint64_t length,
+                    void *cookie);
+
 /*
  * Removes the mapping that starts exactly at iova with exactly length.
  *   -ENOENT  no mapping starts at iova

@@ -11,10 +11,15 @@
 
 #include "core_internal.h"
 
-#define MVF_SERVER_FEATURES                                              \
+/* What the core serves whatever the transport... */
+#define MVF_CORE_FEATURES                                                \
     (MVF_FEAT_CONFIG | MVF_FEAT_MMIO_TRAP | MVF_FEAT_MAP_MEMORY |        \
-     MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE | MVF_FEAT_RESET |   \
-     MVF_FEAT_DMA_FD | MVF_FEAT_DMA_BATCH | MVF_FEAT_STATS)
+     MVF_FEAT_RESET | MVF_FEAT_DMA_BATCH | MVF_FEAT_STATS |              \
+     MVF_FEAT_LAST_ERROR)
+/* ...and what only the transport can decide (mvf_host_ops). */
+#define MVF_TRANSPORT_FEATURES                                           \
+    (MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE | MVF_FEAT_DMA_FD |  \
+     MVF_FEAT_DMA_VA)
 
 enum need { NEED_NONE, NEED_DEVICE, NEED_CLAIM };
 
@@ -49,6 +54,7 @@ static const struct sel_spec specs[MVF_SEL_COUNT] = {
     [MVF_SEL_STATS]          = { "STATS", 0, NEED_DEVICE, false, false },
     [MVF_SEL_DMA_MAP_BATCH]  = { "DMA_MAP_BATCH", 0, NEED_CLAIM, false, true },
     [MVF_SEL_DMA_UNMAP_BATCH] = { "DMA_UNMAP_BATCH", 0, NEED_CLAIM, false, true },
+    [MVF_SEL_LAST_ERROR]     = { "LAST_ERROR", 0, NEED_NONE, false, false },
 };
 
 static void fill_info(struct mvf_device *dev, struct mvf_device_info *info)
@@ -86,6 +92,19 @@ static void fill_info(struct mvf_device *dev, struct mvf_device_info *info)
              dev->prov.name ? dev->prov.name : "");
 }
 
+uint64_t mvf_core_features(const struct mvf_core *c)
+{
+    return MVF_CORE_FEATURES |
+           (c->hops->transport_features & MVF_TRANSPORT_FEATURES);
+}
+
+uint32_t mvf_core_max_struct(const struct mvf_core *c)
+{
+    uint32_t m = c->hops->max_struct;
+
+    return m && m < MVF_MAX_STRUCT ? m : MVF_MAX_STRUCT;
+}
+
 static int put_struct(struct mvf_call *call, const void *data, size_t len)
 {
     if (len > call->struct_out_cap)
@@ -107,8 +126,8 @@ static int do_hello(struct mvf_session *s, struct mvf_call *call)
     s->hello = true;
     s->client_features = call->in[1];
     call->out[0] = MVF_ABI_VERSION;
-    call->out[1] = MVF_SERVER_FEATURES;
-    call->out[2] = MVF_MAX_STRUCT;
+    call->out[1] = mvf_core_features(s->core);
+    call->out[2] = mvf_core_max_struct(s->core);
     call->out[3] = s->core->ndevs;
     call->n_out = 4;
     return 0;
@@ -340,13 +359,12 @@ static int check_shape(struct mvf_session *s, struct mvf_call *call,
     return 0;
 }
 
-int mvf_dispatch(struct mvf_session *s, struct mvf_call *call)
+static int dispatch_one(struct mvf_session *s, struct mvf_call *call)
 {
     const struct sel_spec *sp;
     struct mvf_device *dev;
     int ret;
 
-    mvf_call_init(call);
     ret = check_shape(s, call, &sp);
     if (ret)
         return ret;
@@ -404,8 +422,22 @@ int mvf_dispatch(struct mvf_session *s, struct mvf_call *call)
         return mvf_dma_map_batch_call(dev, call);
     case MVF_SEL_DMA_UNMAP_BATCH:
         return mvf_dma_unmap_batch_call(dev, call);
+    case MVF_SEL_LAST_ERROR:
+        return put_struct(call, s->last_err, strlen(s->last_err) + 1);
     case MVF_SEL_COUNT:
         break;
     }
     return mvf_fail(call, -ENOSYS, "unknown selector %u", call->selector);
+}
+
+int mvf_dispatch(struct mvf_session *s, struct mvf_call *call)
+{
+    int ret;
+
+    mvf_call_init(call);
+    ret = dispatch_one(s, call);
+    /* Kept for LAST_ERROR, which itself leaves it alone. */
+    if (ret < 0 && call->selector != MVF_SEL_LAST_ERROR)
+        snprintf(s->last_err, sizeof(s->last_err), "%s", call->err);
+    return ret;
 }

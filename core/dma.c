@@ -30,6 +30,13 @@ int mvf_dma_register_call(struct mvf_device *dev, struct mvf_call *call)
     if (flags != MVF_DMA_REG_FD && flags != MVF_DMA_REG_VA)
         return mvf_fail(call, -EINVAL, "flags 0x%llx: need exactly one of FD, VA",
                         (unsigned long long)flags);
+    if (!(hops->transport_features &
+          (flags == MVF_DMA_REG_FD ? MVF_FEAT_DMA_FD : MVF_FEAT_DMA_VA)))
+        return mvf_fail(call, -ENOTSUP, "this transport cannot register "
+                        "memory by %s", flags == MVF_DMA_REG_FD ?
+                        "file descriptor" : "virtual address");
+    if (flags == MVF_DMA_REG_VA && call->n_objs_in)
+        return mvf_fail(call, -EBADF, "DMA_REGISTER by VA takes no fds");
     if (flags == MVF_DMA_REG_FD) {
         if (call->n_objs_in != 1)
             return mvf_fail(call, -EBADF, "DMA_REGISTER with FD needs one fd, got %u",
@@ -49,8 +56,9 @@ int mvf_dma_register_call(struct mvf_device *dev, struct mvf_call *call)
                         (unsigned long long)length);
     if (!hops->mem_create)
         return mvf_fail(call, -ENOTSUP, "this host cannot register memory");
-    ret = hops->mem_create(dev->core->host, fd, arg, length, (uint32_t)flags,
-                           &mem, call->err, sizeof(call->err));
+    ret = hops->mem_create(dev->core->host, mvf_owner_client(dev), fd, arg,
+                           length, (uint32_t)flags, &mem, call->err,
+                           sizeof(call->err));
     if (ret)
         return ret;
     r = calloc(1, sizeof(*r));
@@ -96,6 +104,85 @@ int mvf_dma_unregister_call(struct mvf_device *dev, struct mvf_call *call)
                     (unsigned long long)call->in[0]);
 }
 
+static bool platform_has_dma(const struct mvf_device *dev)
+{
+    return dev->prov.ops->dma_map && dev->prov.ops->dma_unmap;
+}
+
+/* Describes why the DART model refused a mapping of `alloc` bytes. */
+static int dart_refused(struct mvf_device *dev, int ret, uint64_t alloc,
+                        struct mvf_call *call)
+{
+    const struct mvf_dart_config *dc = mvf_dart_get_config(dev->dart);
+
+    switch (ret) {
+    case -ENOSPC:
+        return mvf_fail(call, ret, "DMA budget exhausted: %llu of %llu bytes mapped",
+                        (unsigned long long)mvf_dart_mapped_bytes(dev->dart),
+                        (unsigned long long)dc->budget_bytes);
+    case -EMFILE:
+        return mvf_fail(call, ret, "too many live mappings (max %u)",
+                        dc->max_mappings);
+    case -ENOMEM:
+        return mvf_fail(call, ret, "no free IOVA range of 0x%llx bytes",
+                        (unsigned long long)alloc);
+    default:
+        return mvf_fail(call, ret, "DART refused the mapping (%d)", ret);
+    }
+}
+
+/*
+ * Maps through the provider's platform mapper (PrepareForDMA on macOS).
+ * Everything the core can check is checked before the provider is asked:
+ * map_one did bounds, alignment and directions; the budget and the cap
+ * are checked here.  The returned range is recorded in the DART model,
+ * which does the bookkeeping (budget, cap, lookup) but not the placing.
+ */
+static int platform_map(struct mvf_device *dev, struct mvf_dma_map_rec *rec,
+                        uint64_t alloc, uint64_t *iova, struct mvf_call *call)
+{
+    const struct mvf_provider_ops *ops = dev->prov.ops;
+    void *token = NULL;
+    int ret = mvf_dart_room(dev->dart, alloc);
+
+    if (ret)
+        return dart_refused(dev, ret, alloc, call);
+    call->err[0] = '\0';
+    ret = ops->dma_map(dev->prov.priv, rec->region->mem, rec->offset,
+                       rec->length, rec->flags, iova, &token, call->err,
+                       sizeof(call->err));
+    if (ret) {
+        ret = ret < 0 ? ret : -EIO;
+        if (!call->err[0])
+            mvf_fail(call, ret, "the platform refused the mapping");
+        return ret;
+    }
+    ret = mvf_dart_insert(dev->dart, *iova, alloc, rec);
+    if (ret) {
+        ops->dma_unmap(dev->prov.priv, token);
+        mvf_device_log(dev, MVF_LOG_ERROR, "platform mapped 0x%llx bytes at "
+                       "IOVA 0x%llx, which the core refuses (%d)",
+                       (unsigned long long)alloc, (unsigned long long)*iova, ret);
+        mvf_fail(call, -EIO, "the platform returned IOVA 0x%llx for 0x%llx "
+                 "bytes, which is %s", (unsigned long long)*iova,
+                 (unsigned long long)alloc,
+                 ret == -EEXIST ? "already mapped" :
+                 ret == -EINVAL ? "not granule aligned" :
+                 ret == -ERANGE ? "outside the aperture" : "not recordable");
+        return -EIO;
+    }
+    rec->token = token;
+    return 0;
+}
+
+/* Ends one mapping's platform side, if it has one. */
+static void platform_unmap(struct mvf_device *dev, struct mvf_dma_map_rec *rec)
+{
+    if (rec->token)
+        dev->prov.ops->dma_unmap(dev->prov.priv, rec->token);
+    rec->token = NULL;
+}
+
 /* Validates and performs one map; errors are documented in abi.md. */
 static int map_one(struct mvf_device *dev, uint64_t handle, uint64_t off,
                    uint64_t len, uint64_t flags, uint64_t *iova,
@@ -136,23 +223,13 @@ static int map_one(struct mvf_device *dev, uint64_t handle, uint64_t off,
     rec->length = len;
     rec->flags = (uint32_t)flags;
     alloc = (len + granule - 1) / granule * granule;
-    ret = mvf_dart_map(dev->dart, alloc, rec, iova);
+    if (platform_has_dma(dev))
+        ret = platform_map(dev, rec, alloc, iova, call);
+    else if ((ret = mvf_dart_map(dev->dart, alloc, rec, iova)))
+        ret = dart_refused(dev, ret, alloc, call);
     if (ret) {
         free(rec);
-        switch (ret) {
-        case -ENOSPC:
-            return mvf_fail(call, ret, "DMA budget exhausted: %llu of %llu bytes mapped",
-                            (unsigned long long)mvf_dart_mapped_bytes(dev->dart),
-                            (unsigned long long)mvf_dart_get_config(dev->dart)->budget_bytes);
-        case -EMFILE:
-            return mvf_fail(call, ret, "too many live mappings (max %u)",
-                            mvf_dart_get_config(dev->dart)->max_mappings);
-        case -ENOMEM:
-            return mvf_fail(call, ret, "no free IOVA range of 0x%llx bytes",
-                            (unsigned long long)alloc);
-        default:
-            return mvf_fail(call, ret, "DART refused the mapping (%d)", ret);
-        }
+        return ret;
     }
     r->live_maps++;
     dev->stats.dma_maps++;
@@ -177,6 +254,7 @@ static int unmap_one(struct mvf_device *dev, uint64_t iova, uint64_t len,
     if (mvf_dart_unmap(dev->dart, iova, m->length, &cookie))
         return mvf_fail(call, -EIO, "DART inconsistent at 0x%llx",
                         (unsigned long long)iova);
+    platform_unmap(dev, rec);
     rec->region->live_maps--;
     free(rec);
     dev->stats.dma_unmaps++;
@@ -272,6 +350,7 @@ static void drop_mapping(const struct mvf_dart_mapping *m, void *ctx)
     struct mvf_device *dev = ctx;
     struct mvf_dma_map_rec *rec = m->cookie;
 
+    platform_unmap(dev, rec);
     rec->region->live_maps--;
     dev->stats.dma_unmaps++;
     free(rec);

@@ -203,6 +203,7 @@ static int set_trigger(struct mvf_device *dev, uint32_t type, uint64_t start,
         if (!(mask & (1ull << i)))
             continue;
         ret = dev->core->hops->notifier_create(dev->core->host,
+                                               mvf_owner_client(dev),
                                                call->objs_in[used++], &fresh[i]);
         if (ret) {
             release_fresh(fresh, i);
@@ -241,6 +242,7 @@ static int set_state_mode(struct mvf_device *dev, uint32_t type, uint64_t mask,
         return ret;
     if (mask) {
         ret = dev->core->hops->notifier_create(dev->core->host,
+                                               mvf_owner_client(dev),
                                                call->objs_in[0], &wake);
         if (ret)
             return mvf_fail(call, ret, "wake fd is not an eventfd");
@@ -288,6 +290,14 @@ int mvf_irq_set_call(struct mvf_device *dev, struct mvf_call *call)
     if (action != MVF_IRQ_ACT_TRIGGER && action != MVF_IRQ_ACT_STATE &&
         call->n_objs_in)
         return mvf_fail(call, -EBADF, "this action takes no fds");
+    if (action == MVF_IRQ_ACT_TRIGGER && mask &&
+        !(dev->core->hops->transport_features & MVF_FEAT_IRQ_EVENTFD))
+        return mvf_fail(call, -ENOTSUP, "this transport has no per-vector "
+                        "notifiers: use the state page (STATE)");
+    if (action == MVF_IRQ_ACT_STATE &&
+        !(dev->core->hops->transport_features & MVF_FEAT_IRQ_STATE_PAGE))
+        return mvf_fail(call, -ENOTSUP, "this transport has no interrupt "
+                        "state page");
     switch (action) {
     case MVF_IRQ_ACT_TRIGGER:
         return set_trigger(dev, (uint32_t)type, start, count, mask, call);

@@ -48,8 +48,8 @@ static void memfd_release(struct mvf_client_mem *m)
     free(mm);
 }
 
-static int mem_create(void *host, int fd, uint64_t off, uint64_t length,
-                      uint32_t flags, struct mvf_client_mem **out,
+static int mem_create(void *host, void *client, int fd, uint64_t off,
+                      uint64_t length, uint32_t flags, struct mvf_client_mem **out,
                       char *err, size_t errlen)
 {
     struct memfd_mem *mm;
@@ -141,4 +141,7 @@ const struct mvf_host_ops mvf_linux_host_ops = {
     .obj_dup = obj_dup,
     .log = mvf_linux_host_log,
     .now_ms = mvf_linux_now_ms,
+    /* Eventfds and memfds ride in SCM_RIGHTS; the state page is a memfd. */
+    .transport_features = MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE |
+                          MVF_FEAT_DMA_FD,
 };

@@ -201,7 +201,8 @@ static bool is_eventfd(int fd)
     return strcmp(target, "anon_inode:[eventfd]") == 0;
 }
 
-int mvf_linux_notifier_create(void *host, int fd, struct mvf_notifier **out)
+int mvf_linux_notifier_create(void *host, void *client, int fd,
+                              struct mvf_notifier **out)
 {
     struct fd_notifier *f;
     int dup_fd;

@@ -13,7 +13,8 @@
 #define MVF_NOTIFIER_WATCHDOG_SIGNAL (SIGRTMIN + 1)
 
 /* The host op: a notifier from an eventfd the client attached. */
-int mvf_linux_notifier_create(void *host, int fd, struct mvf_notifier **out);
+int mvf_linux_notifier_create(void *host, void *client, int fd,
+                              struct mvf_notifier **out);
 
 /* One wake-up: 0, -EAGAIN (counter full: the client is awake), -EINTR
  * (the write blocked and was cut short), or another negative errno. */

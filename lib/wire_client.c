@@ -39,6 +39,7 @@ static const char *const selector_names[MVF_SEL_COUNT] = {
     [MVF_SEL_STATS] = "STATS",
     [MVF_SEL_DMA_MAP_BATCH] = "DMA_MAP_BATCH",
     [MVF_SEL_DMA_UNMAP_BATCH] = "DMA_UNMAP_BATCH",
+    [MVF_SEL_LAST_ERROR] = "LAST_ERROR",
 };
 
 const char *mvfl_selector_name(uint32_t selector)

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define MVF_ABI_VERSION_MAJOR 1
-#define MVF_ABI_VERSION_MINOR 0
+#define MVF_ABI_VERSION_MINOR 1
 #define MVF_ABI_VERSION ((MVF_ABI_VERSION_MAJOR << 16) | MVF_ABI_VERSION_MINOR)
 
 /* Feature bits returned by HELLO (scalar out 1). */
@@ -36,6 +36,7 @@
 #define MVF_FEAT_DMA_VA          (1ull << 7) /* DMA_REGISTER with client VA (IOKit) */
 #define MVF_FEAT_DMA_BATCH       (1ull << 8) /* DMA_MAP_BATCH / DMA_UNMAP_BATCH */
 #define MVF_FEAT_STATS           (1ull << 9)
+#define MVF_FEAT_LAST_ERROR      (1ull << 10) /* LAST_ERROR (ABI 1.1) */
 
 /* Selectors. Numbers are ABI: never renumber, only append. */
 enum mvf_selector {
@@ -72,6 +73,10 @@ enum mvf_selector {
     MVF_SEL_DMA_UNMAP_BATCH = 21, /* in struct: mvf_dma_unmap_req[n]
                                    * out: [entries that succeeded]
                                    * out struct: int32_t status[n] */
+    MVF_SEL_LAST_ERROR = 22,  /* ABI 1.1: out struct: this session's last
+                               * failure's text, NUL-terminated ("" if
+                               * none); for transports whose failed calls
+                               * carry no outputs (IOKit) */
     MVF_SEL_COUNT
 };
 

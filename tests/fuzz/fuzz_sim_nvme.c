@@ -75,8 +75,8 @@ static void fz_mem_release(struct mvf_client_mem *m)
     free(t);
 }
 
-static int fz_mem_create(void *host, int fd, uint64_t arg, uint64_t length,
-                         uint32_t flags, struct mvf_client_mem **out,
+static int fz_mem_create(void *host, void *client, int fd, uint64_t arg,
+                         uint64_t length, uint32_t flags, struct mvf_client_mem **out,
                          char *err, size_t errlen)
 {
     struct fz_mem *t = calloc(1, sizeof(*t));
@@ -112,7 +112,8 @@ static void fz_notifier_release(struct mvf_notifier *n)
     free(n);
 }
 
-static int fz_notifier_create(void *host, int obj, struct mvf_notifier **out)
+static int fz_notifier_create(void *host, void *client, int obj,
+                              struct mvf_notifier **out)
 {
     struct mvf_notifier *n = calloc(1, sizeof(*n));
 
@@ -132,6 +133,7 @@ static const struct mvf_host_ops fz_hops = {
     .mem_create = fz_mem_create,
     .notifier_create = fz_notifier_create,
     .log = fz_log,
+    .transport_features = MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_DMA_FD,
 };
 
 /* ---- the fuzzed "driver" ------------------------------------------------ */

@@ -38,8 +38,8 @@ static void tm_release(struct mvf_client_mem *m)
     free(t);
 }
 
-static int h_mem_create(void *host, int fd, uint64_t arg, uint64_t length,
-                        uint32_t flags, struct mvf_client_mem **out,
+static int h_mem_create(void *host, void *client, int fd, uint64_t arg,
+                        uint64_t length, uint32_t flags, struct mvf_client_mem **out,
                         char *err, size_t errlen)
 {
     struct test_mem *t;
@@ -79,7 +79,8 @@ static void tn_release(struct mvf_notifier *n)
 }
 
 /* The "fd" of a notifier is just an index into test_host.irq. */
-static int h_notifier_create(void *host, int obj, struct mvf_notifier **out)
+static int h_notifier_create(void *host, void *client, int obj,
+                             struct mvf_notifier **out)
 {
     struct test_notifier *t;
 
@@ -115,4 +116,6 @@ const struct mvf_host_ops test_hops = {
     .notifier_create = h_notifier_create,
     .obj_dup = h_obj_dup,
     .log = h_log,
+    .transport_features = MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE |
+                          MVF_FEAT_DMA_FD,
 };

@@ -350,6 +350,50 @@ static void test_budget_exact(void **state)
     mvf_dart_destroy(d);
 }
 
+/* Mappings placed by someone else (a platform mapper): the same
+ * accounting as map, refused when unaligned, outside the aperture or
+ * overlapping; lookups and map's own placement see them. */
+static void test_insert_fixed(void **state)
+{
+    struct mvf_dart_config cfg = small_config();
+    struct mvf_dart *d;
+    const uint64_t g = cfg.granule, b = cfg.base;
+    const struct mvf_dart_mapping *m;
+    uint64_t iova;
+
+    cfg.budget_bytes = 8 * g;
+    cfg.max_mappings = 4;
+    d = create_or_fail(&cfg);
+    assert_int_equal(mvf_dart_room(d, g), 0);
+    assert_int_equal(mvf_dart_room(d, 0), -ENODATA);
+    assert_int_equal(mvf_dart_room(d, 4096), -EINVAL);
+    assert_int_equal(mvf_dart_room(d, 9 * g), -ENOSPC);
+    assert_int_equal(mvf_dart_insert(d, b + 4 * g, 2 * g, cookie_of(1)), 0);
+    assert_int_equal(mvf_dart_insert(d, b + 4 * g + 4096, g, NULL), -EINVAL);
+    assert_int_equal(mvf_dart_insert(d, b - g, g, NULL), -ERANGE);
+    assert_int_equal(mvf_dart_insert(d, b + cfg.size - g, 2 * g, NULL), -ERANGE);
+    assert_int_equal(mvf_dart_insert(d, b + 5 * g, g, NULL), -EEXIST);  /* inside */
+    assert_int_equal(mvf_dart_insert(d, b + 3 * g, 2 * g, NULL), -EEXIST); /* left */
+    assert_int_equal(mvf_dart_insert(d, b + 5 * g, 2 * g, NULL), -EEXIST); /* right */
+    assert_int_equal(mvf_dart_insert(d, b + 2 * g, 7 * g, NULL), -ENOSPC);
+    assert_int_equal(mvf_dart_insert(d, b + 6 * g, g, cookie_of(2)), 0); /* touching */
+    assert_int_equal(mvf_dart_insert(d, b + 3 * g, g, cookie_of(3)), 0);
+    m = mvf_dart_lookup(d, b + 5 * g + 100);
+    assert_non_null(m);
+    assert_int_equal(m->iova, b + 4 * g);
+    assert_ptr_equal(m->cookie, cookie_of(1));
+    assert_int_equal(mvf_dart_mapped_bytes(d), 4 * g);
+    assert_true(mvf_dart_check(d));
+    /* map places around what was inserted (lowest fit). */
+    iova = map_ok(d, 2 * g, NULL);
+    assert_int_equal(iova, b);
+    assert_int_equal(mvf_dart_insert(d, b + 10 * g, g, NULL), -EMFILE);
+    assert_int_equal(mvf_dart_unmap(d, b + 4 * g, 2 * g, NULL), 0);
+    assert_int_equal(mvf_dart_insert(d, b + 4 * g, g, NULL), 0);
+    assert_true(mvf_dart_check(d));
+    mvf_dart_destroy(d);
+}
+
 static void test_cap_exact(void **state)
 {
     struct mvf_dart_config cfg = small_config();
@@ -850,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_lookup_edges),
         cmocka_unit_test(test_budget_exact),
         cmocka_unit_test(test_cap_exact),
+        cmocka_unit_test(test_insert_fixed),
         cmocka_unit_test(test_fragmentation),
         cmocka_unit_test(test_unmap_all),
         cmocka_unit_test(test_fill_default),

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "core_internal.h"
 
@@ -199,8 +198,8 @@ void mvf_device_cleanup(struct mvf_device *dev)
     ret = mvf_device_revoke(dev);
     if (ret)
         mvf_device_log(dev, MVF_LOG_ERROR, "cannot revoke the old owner's "
-                       "BAR mappings (%s): the device is held back from new "
-                       "owners until a claim can revoke them", strerror(-ret));
+                       "BAR mappings (error %d): the device is held back "
+                       "from new owners until a claim can revoke them", -ret);
     mvf_cfg_policy_reset(&dev->policy);
     dev->stats.resets++;
     dev->owner = NULL;

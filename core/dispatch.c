@@ -176,9 +176,9 @@ static int do_claim(struct mvf_session *s, struct mvf_call *call)
 
         if (ret)
             return mvf_fail(call, -EAGAIN, "device %u is held back: its last "
-                            "owner's BAR mappings cannot be revoked yet (%s); "
-                            "retry when the server has resources again",
-                            dev->index, strerror(-ret));
+                            "owner's BAR mappings cannot be revoked yet "
+                            "(error %d); retry when the server has resources "
+                            "again", dev->index, -ret);
         mvf_device_log(dev, MVF_LOG_INFO, "the last owner's BAR mappings are "
                        "revoked now");
     }

@@ -14,7 +14,7 @@ packages=(
   meson/trixie python3-pycotap/trixie                     # build (trixie)
   libcmocka-dev                                           # unit tests
   clang llvm libclang-rt-14-dev                           # libFuzzer, sanitizers
-  clang-16 llvm-16                                        # DriverKit/macOS compile checks
+  clang-16 llvm-16 libc6-dev-arm64-cross                  # DriverKit/macOS compile checks
   libblocksruntime-dev                                    # dext on the DriverKit double
   shellcheck                                              # dext/build-macos.sh check
 )

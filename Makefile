@@ -33,8 +33,8 @@ bench: host
 	@scripts/bench.sh $(BUILD)
 
 fuzz: deps
-	@CC=clang scripts/meson-setup.sh $(FUZZ_BUILD) \
-	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+	@CC=clang CXX=clang++ scripts/meson-setup.sh $(FUZZ_BUILD) \
+	    -Dfuzz=true -Ddext=true -Db_sanitize=address,undefined -Db_lundef=false
 	@meson configure $(FUZZ_BUILD) -Dfuzz_seconds=$(LONG_FUZZ_SECONDS)
 	@ninja -C $(FUZZ_BUILD)
 	@meson test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs --timeout-multiplier 0

@@ -41,7 +41,8 @@ CC=clang CXX=clang++ \
   meson test -C build/dext --suite dext --print-errorlogs || status=1
 
 step "fuzz each target for ${FUZZ_SECONDS}s"
-CC=clang setup build/fuzz -Dfuzz=true -Db_sanitize=address,undefined \
+CC=clang CXX=clang++ setup build/fuzz -Dfuzz=true -Ddext=true \
+  -Db_sanitize=address,undefined \
   -Db_lundef=false -Dfuzz_seconds="$FUZZ_SECONDS" &&
   meson configure build/fuzz -Dfuzz_seconds="$FUZZ_SECONDS" >/dev/null &&
   meson test -C build/fuzz --suite fuzz --print-errorlogs || status=1

@@ -28,6 +28,10 @@ int mvfl_call(struct mvf_handle *h, struct mvf_xfer *x);
 /* MAP_MEMORY through the transport's map op: *ptr on success. */
 int mvfl_call_map(struct mvf_handle *h, struct mvf_xfer *x, void **ptr);
 
+/* Interrupt delivery through the transport's irq_notify op (IOKit),
+ * under the handle's lock; errors recorded as mvfl_call does. */
+int mvfl_call_irq(struct mvf_handle *h, const struct mvfl_irq_req *req);
+
 /* Scalar-only call: in[0..n_in) -> out[0..n_out). */
 int mvfl_call_scalars(struct mvf_handle *h, uint32_t selector,
                       const uint64_t *in, uint32_t n_in, uint64_t *out,

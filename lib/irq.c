@@ -72,6 +72,13 @@ MVF_EXPORT int mvf_irq_set_eventfds(struct mvf_handle *h, uint32_t irq_type,
         if (fds[i] < -1)
             return mvfl_fail(-EBADF, "%s: fd %d for vector %u (use -1 to "
                              "unbind)", what, fds[i], start + i);
+    if (h->t->ops->irq_notify) {
+        /* The transport delivers (IOKit): the whole range at once. */
+        struct mvfl_irq_req req = { .type = irq_type, .per_vector = true,
+                                    .start = start, .count = count,
+                                    .fds = fds, .wake_fd = -1 };
+        return mvfl_call_irq(h, &req);
+    }
 
     /* fd_mask is 64 bits wide: one call per 64 vectors, fds attached in
      * ascending vector order. */
@@ -141,6 +148,11 @@ MVF_EXPORT int mvf_irq_set_state_page(struct mvf_handle *h, uint32_t irq_type,
         return rc;
     if (wake_fd < -1)
         return mvfl_fail(-EBADF, "%s: wake fd %d", what, wake_fd);
+    if (h->t->ops->irq_notify) {
+        struct mvfl_irq_req req = { .type = irq_type, .per_vector = false,
+                                    .wake_fd = wake_fd };
+        return mvfl_call_irq(h, &req);
+    }
     return irq_set(h, irq_type, MVF_IRQ_ACT_STATE, 0, 0, wake_fd >= 0 ? 1 : 0,
                    wake_fd >= 0 ? &wake_fd : NULL, wake_fd >= 0 ? 1 : 0);
 }

@@ -23,7 +23,8 @@ _Static_assert(sizeof(struct mvf_device_info) <= MIN_SERVER_MAX_STRUCT &&
 
 /* ---- the call path -------------------------------------------------- */
 
-static int run_locked(struct mvf_handle *h, struct mvf_xfer *x, void **map)
+static int run_locked(struct mvf_handle *h, struct mvf_xfer *x, void **map,
+                      const struct mvfl_irq_req *irq)
 {
     const char *name = mvfl_selector_name(x->selector);
     int rc;
@@ -37,7 +38,12 @@ static int run_locked(struct mvf_handle *h, struct mvf_xfer *x, void **map)
                          "%s: connection unusable after a malformed reply",
                          name);
     }
-    rc = map ? h->t->ops->map_memory(h->t, x, map) : h->t->ops->call(h->t, x);
+    if (irq)
+        rc = h->t->ops->irq_notify(h->t, x, irq);
+    else if (map)
+        rc = h->t->ops->map_memory(h->t, x, map);
+    else
+        rc = h->t->ops->call(h->t, x);
     if (x->bad_reply)
         h->broken = true;
     pthread_mutex_unlock(&h->lock);
@@ -48,12 +54,20 @@ static int run_locked(struct mvf_handle *h, struct mvf_xfer *x, void **map)
 
 int mvfl_call(struct mvf_handle *h, struct mvf_xfer *x)
 {
-    return run_locked(h, x, NULL);
+    return run_locked(h, x, NULL, NULL);
 }
 
 int mvfl_call_map(struct mvf_handle *h, struct mvf_xfer *x, void **ptr)
 {
-    return run_locked(h, x, ptr);
+    return run_locked(h, x, ptr, NULL);
+}
+
+int mvfl_call_irq(struct mvf_handle *h, const struct mvfl_irq_req *req)
+{
+    struct mvf_xfer x;
+
+    mvfl_xfer_init(&x, MVF_SEL_IRQ_SET);
+    return run_locked(h, &x, NULL, req);
 }
 
 int mvfl_call_scalars(struct mvf_handle *h, uint32_t selector,
@@ -131,8 +145,11 @@ static int hello(struct mvf_handle *h)
         return mvfl_bad_reply(h, MVF_SEL_HELLO, "device count %llu",
                               (unsigned long long)out[3]);
     h->server_version = (uint32_t)out[0];
-    /* Usable = offered by the server and carried by this transport. */
+    /* Usable = offered by the server and carried by this transport, plus
+     * per-vector fds where the transport delivers them on the state page. */
     h->features = out[1] & h->t->features;
+    if (h->t->ops->irq_notify && (h->features & MVF_FEAT_IRQ_STATE_PAGE))
+        h->features |= MVF_FEAT_IRQ_EVENTFD;
     h->max_struct = out[2] > MVF_MAX_STRUCT ? MVF_MAX_STRUCT : (uint32_t)out[2];
     h->device_count = (uint32_t)out[3];
     return 0;
@@ -169,15 +186,18 @@ bad:
                      " (0: no timeout)", UINT32_MAX);
 }
 
-MVF_EXPORT int mvf_connect(const char *socket_path, struct mvf_handle **out)
+typedef int (*transport_open_fn)(const char *where, struct mvf_transport **out,
+                                 char *err, size_t errlen);
+
+/* A handle on a new transport, after HELLO. */
+static int connect_with(transport_open_fn open_transport, const char *where,
+                        struct mvf_handle **out)
 {
     char err[MVF_ERRMSG_MAX];
     struct mvf_handle *h;
     uint32_t timeout_ms;
     int rc;
 
-    if (!socket_path || !out)
-        return mvfl_fail(-EINVAL, "mvf_connect: NULL argument");
     *out = NULL;
     if ((rc = initial_timeout(&timeout_ms)))
         return rc;
@@ -185,7 +205,7 @@ MVF_EXPORT int mvf_connect(const char *socket_path, struct mvf_handle **out)
     if (!h)
         return mvfl_fail(-ENOMEM, "mvf_connect: out of memory");
     pthread_mutex_init(&h->lock, NULL);
-    rc = mvfl_transport_socket_open(socket_path, &h->t, err, sizeof(err));
+    rc = open_transport(where, &h->t, err, sizeof(err));
     if (rc < 0) {
         pthread_mutex_destroy(&h->lock);
         free(h);
@@ -198,6 +218,47 @@ MVF_EXPORT int mvf_connect(const char *socket_path, struct mvf_handle **out)
         return rc;
     }
     *out = h;
+    return 0;
+}
+
+MVF_EXPORT int mvf_connect(const char *socket_path, struct mvf_handle **out)
+{
+    if (!socket_path || !out)
+        return mvfl_fail(-EINVAL, "mvf_connect: NULL argument");
+    return connect_with(mvfl_transport_socket_open, socket_path, out);
+}
+
+MVF_EXPORT int mvf_connect_iokit(const char *bdf, struct mvf_handle **out)
+{
+    if (!out)
+        return mvfl_fail(-EINVAL, "mvf_connect_iokit: NULL argument");
+#if defined(__APPLE__) || defined(MVF_WITH_IOKIT)
+    return connect_with(mvfl_transport_iokit_open, bdf, out);
+#else
+    (void)bdf;
+    *out = NULL;
+    return mvfl_fail(-ENOTSUP, "mvf_connect_iokit: the IOKit transport "
+                     "exists on macOS only; use mvf_connect with macvfiod's "
+                     "socket");
+#endif
+}
+
+MVF_EXPORT int mvf_set_bar_cache(struct mvf_handle *h, uint32_t mode)
+{
+    int rc;
+
+    if (!h)
+        return mvfl_fail(-EINVAL, "set BAR cache: NULL handle");
+    if (!h->t->ops->set_bar_cache)
+        return mvfl_fail(-ENOTSUP, "set BAR cache: this transport maps BARs "
+                         "through an fd, with no cache mode to choose");
+    pthread_mutex_lock(&h->lock);
+    rc = h->t->ops->set_bar_cache(h->t, mode);
+    pthread_mutex_unlock(&h->lock);
+    if (rc)
+        return mvfl_fail(rc, "set BAR cache: mode %u (wc %u, pcr %u, "
+                         "uncached %u)", mode, MVF_BAR_CACHE_WC,
+                         MVF_BAR_CACHE_PCR, MVF_BAR_CACHE_UNCACHED);
     return 0;
 }
 

@@ -50,6 +50,18 @@ void mvfl_xfer_init(struct mvf_xfer *x, uint32_t selector);
 
 struct mvf_transport;
 
+/* Interrupt delivery a transport performs itself (IOKit: the dext only
+ * has the state page and one completion per batch of raises, so the
+ * transport turns completions into writes on the client's fds). */
+struct mvfl_irq_req {
+    uint32_t type;               /* MVF_IRQ_* */
+    bool per_vector;             /* fds for [start, start+count), else wake */
+    uint32_t start, count;
+    const int *fds;              /* per_vector: -1 unbinds, NULL all */
+    int wake_fd;                 /* !per_vector: signalled per completion,
+                                  * -1: none (the client polls the page) */
+};
+
 struct mvf_transport_ops {
     /* Sends x and waits for its reply.  Returns x->status, or a local
      * negative errno (x->err says why; x->bad_reply when the server
@@ -65,6 +77,16 @@ struct mvf_transport_ops {
     /* Optional: an fd that is readable or hung up once the session is
      * over, for the caller to poll (never to read); -ENOTSUP if none. */
     int (*poll_fd)(struct mvf_transport *t);
+    /* Optional: interrupts delivered by the transport (IOKit).  With it,
+     * mvf_irq_set_eventfds and mvf_irq_set_state_page come here instead
+     * of sending IRQ_SET with fds, and HELLO adds MVF_FEAT_IRQ_EVENTFD
+     * when the server has MVF_FEAT_IRQ_STATE_PAGE.  Same return
+     * convention as call. */
+    int (*irq_notify)(struct mvf_transport *t, struct mvf_xfer *x,
+                      const struct mvfl_irq_req *req);
+    /* Optional: the cache mode of prefetchable BARs mapped from now on
+     * (MVF_BAR_CACHE_*); -ENOTSUP where mappings have no such choice. */
+    int (*set_bar_cache)(struct mvf_transport *t, uint32_t mode);
 };
 
 struct mvf_transport {
@@ -77,8 +99,15 @@ struct mvf_transport {
     uint32_t timeout_ms;
 };
 
-/* Connects to macvfiod at path. On failure err holds the reason. */
+/* Connects to macvfiod at path. On failure err holds the reason.  Linux
+ * only (macOS's AF_UNIX has no SOCK_SEQPACKET): -EPROTONOSUPPORT there. */
 int mvfl_transport_socket_open(const char *path, struct mvf_transport **out,
                                char *err, size_t errlen);
+
+/* Opens the dext's user client for the device at bdf ("BB:DD.F" or
+ * "DDDD:BB:DD.F"; NULL: the only one there is).  Darwin (or a build with
+ * MVF_WITH_IOKIT and a test double of IOKitLib) only. */
+int mvfl_transport_iokit_open(const char *bdf, struct mvf_transport **out,
+                              char *err, size_t errlen);
 
 #endif /* MACVFIO_LIB_TRANSPORT_H */

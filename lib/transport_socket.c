@@ -15,6 +15,10 @@
  * after a poll() for the time left, so neither a server that stops
  * reading (full socket buffer) nor one that stops replying holds a call
  * past its deadline.
+ *
+ * Linux only: macOS's AF_UNIX has no SOCK_SEQPACKET (nor MSG_NOSIGNAL,
+ * MSG_CMSG_CLOEXEC, SOCK_CLOEXEC), and macvfiod does not run there; on
+ * macOS libmacvfio talks to the dext (transport_iokit.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +32,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "deadline.h"
 #include "transport.h"
+
+#ifdef __linux__
+#include "deadline.h"
 #include "wire_client.h"
 
 /* Everything but DMA_VA, which needs the client's address space. */
@@ -413,3 +419,17 @@ int mvfl_transport_socket_open(const char *path, struct mvf_transport **out,
     *out = &s->base;
     return 0;
 }
+
+#else /* !__linux__ */
+
+int mvfl_transport_socket_open(const char *path, struct mvf_transport **out,
+                               char *err, size_t errlen)
+{
+    (void)path;
+    (void)out;
+    snprintf(err, errlen, "the socket transport to macvfiod needs Linux "
+             "(AF_UNIX SOCK_SEQPACKET); on macOS use mvf_connect_iokit");
+    return -EPROTONOSUPPORT;
+}
+
+#endif

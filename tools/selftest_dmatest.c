@@ -5,6 +5,10 @@
  * and the device's RAM window, at the host-assigned IOVA, each
  * completion signalled by an MSI-X eventfd; then that the DART refuses
  * an unmapped IOVA and an IOVA after unmap.
+ *
+ * On macOS (the dext, over IOKit) there are no memfds and no eventfds:
+ * the memory is anonymous shared memory registered by address, and the
+ * interrupt fd is a pipe (libmacvfio writes its write end).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +16,10 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
 #include <unistd.h>
 
 #include "selftest.h"
@@ -25,7 +31,8 @@
 
 struct dma_env {
     struct selftest *t;
-    int memfd, efd;
+    int memfd, efd;          /* memfd: -1 when registered by address */
+    int irq_wfd;             /* what the server signals (efd on Linux) */
     uint8_t *mem;            /* the memfd, mapped here */
     uint64_t mem_len;
     uint64_t handle;
@@ -166,20 +173,41 @@ static bool setup_memory(struct dma_env *e)
                         gran);
     e->map_len = gran;
     e->mem_len = 2 * gran;  /* the second granule stays unmapped */
-    e->memfd = memfd_create("macvfio-selftest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (e->memfd < 0 || ftruncate(e->memfd, (off_t)e->mem_len) < 0 ||
-        fcntl(e->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-        return st_check(t, "dma_setup", false, "sealed memfd: %s",
-                        strerror(errno));
-    e->mem = mmap(NULL, e->mem_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-                  e->memfd, 0);
-    if (e->mem == MAP_FAILED) {
-        e->mem = NULL;
-        return st_check(t, "dma_setup", false, "mmap memfd: %s", strerror(errno));
+    if (!(mvf_features(t->h) & MVF_FEAT_DMA_FD)) {
+        /* The dext: client memory by virtual address. */
+        e->mem = mmap(NULL, e->mem_len, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (e->mem == MAP_FAILED) {
+            e->mem = NULL;
+            return st_check(t, "dma_setup", false, "mmap: %s", strerror(errno));
+        }
+        if (!st_call(t, "dma_register",
+                     mvf_dma_register_va(t->h, e->mem, e->mem_len, &e->handle)))
+            return false;
+    } else {
+#ifdef __linux__
+        e->memfd = memfd_create("macvfio-selftest",
+                                MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (e->memfd < 0 || ftruncate(e->memfd, (off_t)e->mem_len) < 0 ||
+            fcntl(e->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+            return st_check(t, "dma_setup", false, "sealed memfd: %s",
+                            strerror(errno));
+        e->mem = mmap(NULL, e->mem_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+                      e->memfd, 0);
+        if (e->mem == MAP_FAILED) {
+            e->mem = NULL;
+            return st_check(t, "dma_setup", false, "mmap memfd: %s",
+                            strerror(errno));
+        }
+        if (!st_call(t, "dma_register",
+                     mvf_dma_register_fd(t->h, e->memfd, 0, e->mem_len,
+                                         &e->handle)))
+            return false;
+#else
+        return st_check(t, "dma_setup", false, "the server wants a memfd, "
+                        "which only Linux has");
+#endif
     }
-    if (!st_call(t, "dma_register", mvf_dma_register_fd(t->h, e->memfd, 0,
-                                                         e->mem_len, &e->handle)))
-        return false;
     e->registered = true;
     if (!st_call(t, "dma_map", mvf_dma_map(t->h, e->handle, 0, e->map_len,
                                            MVF_DMA_READ | MVF_DMA_WRITE,
@@ -195,6 +223,32 @@ static bool setup_memory(struct dma_env *e)
                     "%" PRIu64 " bytes at IOVA 0x%" PRIx64 " (aperture 0x%"
                     PRIx64 " + 0x%" PRIx64 ", granule-aligned)", e->map_len,
                     e->iova, in->dma_aperture_base, in->dma_aperture_size);
+}
+
+/* The fd the server signals and the one we wait on: an eventfd on Linux
+ * (both), a non-blocking pipe elsewhere. */
+static int make_notifier(struct dma_env *e)
+{
+#ifdef __linux__
+    e->efd = e->irq_wfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    return e->efd;
+#else
+    int p[2];
+
+    if (pipe(p) < 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        if (fcntl(p[i], F_SETFD, FD_CLOEXEC) < 0 ||
+            fcntl(p[i], F_SETFL, O_NONBLOCK) < 0) {
+            close(p[0]);
+            close(p[1]);
+            return -1;
+        }
+    }
+    e->efd = p[0];
+    e->irq_wfd = p[1];
+    return 0;
+#endif
 }
 
 static bool setup_device(struct dma_env *e)
@@ -215,14 +269,15 @@ static bool setup_device(struct dma_env *e)
                   "command register 0x%04x", cmd))
         return false;
 
-    e->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (e->efd < 0)
-        return st_check(t, "irq_bind", false, "eventfd: %s", strerror(errno));
+    if (make_notifier(e) < 0)
+        return st_check(t, "irq_bind", false, "interrupt fd: %s",
+                        strerror(errno));
     if (!st_call(t, "irq_bind",
-                 mvf_irq_set_eventfds(t->h, MVF_IRQ_MSIX, 0, 1, &e->efd)))
+                 mvf_irq_set_eventfds(t->h, MVF_IRQ_MSIX, 0, 1, &e->irq_wfd)))
         return false;
     e->irq_bound = true;
-    st_check(t, "irq_bind", true, "MSI-X vector 0 -> eventfd");
+    st_check(t, "irq_bind", true, "MSI-X vector 0 -> %s",
+             e->irq_wfd == e->efd ? "eventfd" : "pipe");
 
     if (t->r->bars[WIN_BAR].flags & MVF_BAR_MAPPABLE &&
         mvf_map_memory(t->h, MVF_MEM_BAR(WIN_BAR), &p, &size, &flags) == 0) {
@@ -341,13 +396,16 @@ static void teardown(struct dma_env *e)
         munmap(e->mem, e->mem_len);
     if (e->memfd >= 0)
         close(e->memfd);
+    if (e->irq_wfd >= 0 && e->irq_wfd != e->efd)
+        close(e->irq_wfd);
     if (e->efd >= 0)
         close(e->efd);
 }
 
 void selftest_dmatest(struct selftest *t)
 {
-    struct dma_env e = { .t = t, .memfd = -1, .efd = -1, .saved_cmd = UINT32_MAX };
+    struct dma_env e = { .t = t, .memfd = -1, .efd = -1, .irq_wfd = -1,
+                         .saved_cmd = UINT32_MAX };
     struct mvf_stats before, after;
     bool have_stats = mvf_get_stats(t->h, &before) == 0;
 

@@ -50,8 +50,28 @@ const char *mvf_last_error(void);
 /* Connects to a server socket and performs HELLO.  A server speaking a
  * different ABI major version is refused with -EPROTO. */
 int mvf_connect(const char *socket_path, struct mvf_handle **out);
+
+/*
+ * macOS: opens the macvfio driver extension's user client for the device
+ * at bdf ("BB:DD.F" or "DDDD:BB:DD.F"; NULL: the only device the dext
+ * serves, -EINVAL if there are several) and performs HELLO.  The dext
+ * serves one device per service and lists it in DEVICE_LIST, so bind it as
+ * with a socket: mvf_device_open_spec(h, bdf).  The process needs the
+ * com.apple.developer.driverkit.userclient-access entitlement naming the
+ * dext (or a dext built to allow any client).  Differences from the
+ * socket: DMA memory is registered by address (mvf_dma_register_va),
+ * per-vector interrupt fds are emulated on the state page (any fd that
+ * takes an 8-byte write: a pipe's write end, as QEMU's EventNotifier on
+ * macOS), and the call timeout is not enforced (IOKit calls have none; a
+ * dead dext fails them).  -ENOTSUP where libmacvfio has no IOKit
+ * transport (any system but macOS).
+ */
+int mvf_connect_iokit(const char *bdf, struct mvf_handle **out);
+
 /* Closes the session; the server releases everything it owned.  Memory
- * mapped with mvf_map_memory stays mapped until mvf_unmap_memory. */
+ * mapped with mvf_map_memory stays mapped until mvf_unmap_memory on the
+ * socket transport; on IOKit the mappings belong to the connection and
+ * mvf_close unmaps what is left. */
 void mvf_close(struct mvf_handle *h);
 
 /* A file descriptor to watch for the end of the session, in an event loop
@@ -65,8 +85,10 @@ void mvf_close(struct mvf_handle *h);
  * connection error (-ECONNRESET, -EPIPE, -ENOTCONN) once the session is over;
  * then stop watching, as the fd stays readable.  Never read, write or
  * close the fd: it belongs to the handle and is valid until mvf_close.
- * Returns the fd, -ENOTSUP if the transport has none (IOKit), or -EINVAL
- * for a NULL handle. */
+ * On IOKit the fd is a pipe that turns readable when the dext's service
+ * terminates or a call finds the dext gone.
+ * Returns the fd, -ENOTSUP if the transport has none, or -EINVAL for a
+ * NULL handle. */
 int mvf_connection_fd(const struct mvf_handle *h);
 
 /* How long a call may wait for the server: sending its request and
@@ -152,10 +174,24 @@ int mvf_mmio_write(struct mvf_handle *h, uint32_t bar, uint64_t offset,
                    uint32_t width, uint64_t value);
 
 /* Maps a memory type (MVF_MEM_BAR(n), MVF_MEM_IRQ_STATE) read-write and
- * never executable.  flags (may be NULL) get the server's flags. */
+ * never executable.  flags (may be NULL) get the server's flags.  On
+ * IOKit, BARs without MVF_BAR_PREFETCH are mapped uncached and
+ * prefetchable ones with the mode of mvf_set_bar_cache. */
 int mvf_map_memory(struct mvf_handle *h, uint64_t memory_type, void **ptr,
                    uint64_t *size, uint32_t *flags);
 int mvf_unmap_memory(struct mvf_handle *h, void *ptr, uint64_t size);
+
+/* Cache mode of prefetchable BARs (IOKit).  Whether HVF keeps it for a
+ * BAR mapped into a guest is not known, hence the choice. */
+#define MVF_BAR_CACHE_WC       0u  /* write-combining (the default) */
+#define MVF_BAR_CACHE_PCR      1u  /* posted, combined, reordered (Device-GRE) */
+#define MVF_BAR_CACHE_UNCACHED 2u  /* as register BARs (Device-nGnRnE) */
+/* Sets it for BARs mapped from now on.  A new IOKit handle starts with
+ * MACVFIO_BAR_CACHE (wc, pcr or uncached; anything else makes
+ * mvf_connect_iokit fail with -EINVAL), else MVF_BAR_CACHE_WC.  -EINVAL
+ * for an unknown mode, -ENOTSUP on the socket transport (an mmap'd fd has
+ * no cache mode to choose). */
+int mvf_set_bar_cache(struct mvf_handle *h, uint32_t mode);
 
 /* ---- interrupts ---------------------------------------------------- */
 
@@ -164,7 +200,11 @@ int mvf_irq_info(struct mvf_handle *h, uint32_t irq_type, uint32_t *count,
 
 /* Binds vectors [start, start+count) of irq_type to eventfds: fds[i]
  * for vector start+i, -1 to unbind that vector (fds NULL: unbind all).
- * The server dups what it keeps; the caller keeps owning fds. */
+ * The server dups what it keeps; the caller keeps owning fds.  On IOKit
+ * libmacvfio does the delivery (MVF_FEAT_IRQ_EVENTFD is offered when the
+ * dext has the state page): it keeps dups, writes 8 bytes to a vector's
+ * fd when it fires, and skips the write when the fd has no room (its
+ * reader is woken already). */
 int mvf_irq_set_eventfds(struct mvf_handle *h, uint32_t irq_type,
                          uint32_t start, uint32_t count, const int *fds);
 /* Disables the whole type. */
@@ -175,7 +215,9 @@ int mvf_irq_mask(struct mvf_handle *h, uint32_t irq_type, uint32_t start,
 int mvf_irq_unmask(struct mvf_handle *h, uint32_t irq_type, uint32_t start,
                    uint32_t count);
 /* Delivers irq_type through the MVF_MEM_IRQ_STATE page; wake_fd (an
- * eventfd, or -1 for none) is signalled once per batch of raises. */
+ * eventfd, or -1 for none) is signalled once per batch of raises.  On
+ * IOKit any fd that takes an 8-byte write will do (a pipe's write end);
+ * it is signalled per completion of the dext and once when set. */
 int mvf_irq_set_state_page(struct mvf_handle *h, uint32_t irq_type,
                            int wake_fd);
 

@@ -35,7 +35,6 @@
 #error "poison-linux.h is for the macOS-target compile check (-target arm64-apple-macos13)"
 #endif
 
-#ifndef __OBJC__
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -49,12 +48,6 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
-#else
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#endif
 
 /* glibc makes some of them macros too (often of themselves, over an enum
  * constant); poisoning a defined macro is itself an error, so they go

@@ -99,6 +99,7 @@ struct iokit_transport {
     int dead;                      /* 0, or what every call gets now */
     char dead_msg[MVF_ERRMSG_MAX];
 
+    pthread_mutex_t maps_lock;     /* mvf_unmap_memory takes no handle lock */
     struct iokit_mapping *maps;
     size_t n_maps, cap_maps;
 
@@ -406,19 +407,27 @@ static int iokit_call(struct mvf_transport *t, struct mvf_xfer *x)
 
 /* ---- memory ----------------------------------------------------------- */
 
+/* IOConnectUnmapMemory64 wants the memory type back: kept per mapping. */
 static int remember_mapping(struct iokit_transport *k, mach_vm_address_t addr,
                             mach_vm_size_t size, uint32_t type)
 {
+    int rc = 0;
+
+    pthread_mutex_lock(&k->maps_lock);
     if (k->n_maps == k->cap_maps) {
         size_t cap = k->cap_maps ? k->cap_maps * 2 : 8;
         struct iokit_mapping *m = realloc(k->maps, cap * sizeof(*m));
-        if (!m)
-            return -ENOMEM;
+        if (!m) {
+            rc = -ENOMEM;
+            goto out;
+        }
         k->maps = m;
         k->cap_maps = cap;
     }
     k->maps[k->n_maps++] = (struct iokit_mapping){ addr, size, type };
-    return 0;
+out:
+    pthread_mutex_unlock(&k->maps_lock);
+    return rc;
 }
 
 /* The cache mode of a mapping: device registers uncached (Device-nGnRnE),
@@ -500,20 +509,25 @@ static int iokit_unmap_memory(struct mvf_transport *t, void *ptr,
 {
     struct iokit_transport *k = to_iokit(t);
     mach_vm_address_t addr = (mach_vm_address_t)(uintptr_t)ptr;
+    struct iokit_mapping m = { 0, 0, 0 };
+    bool found = false;
 
+    pthread_mutex_lock(&k->maps_lock);
     for (size_t i = 0; i < k->n_maps; i++) {
-        struct iokit_mapping m = k->maps[i];
-        if (m.addr != addr)
+        if (k->maps[i].addr != addr || size > k->maps[i].size)
             continue;
-        if (size > m.size)
-            return -EINVAL;
+        m = k->maps[i];
         k->maps[i] = k->maps[--k->n_maps];
-        if (IOConnectUnmapMemory64(k->conn, m.type, mach_task_self(), addr) !=
-            kIOReturnSuccess)
-            return -EINVAL;
-        return 0;
+        found = true;
+        break;
     }
-    return -EINVAL;   /* not a mapping of this connection */
+    pthread_mutex_unlock(&k->maps_lock);
+    if (!found)
+        return -EINVAL;   /* not a mapping of this connection */
+    if (IOConnectUnmapMemory64(k->conn, m.type, mach_task_self(), addr) !=
+        kIOReturnSuccess)
+        return -EINVAL;
+    return 0;
 }
 
 static int iokit_set_bar_cache(struct mvf_transport *t, uint32_t mode)
@@ -852,6 +866,7 @@ static void iokit_close(struct mvf_transport *t)
     close(k->death_pipe[0]);
     close(k->death_pipe[1]);
     pthread_mutex_destroy(&k->irq_lock);
+    pthread_mutex_destroy(&k->maps_lock);
     pthread_mutex_destroy(&k->state_lock);
     free(k->maps);
     free(k);
@@ -1011,6 +1026,7 @@ int mvfl_transport_iokit_open(const char *bdf, struct mvf_transport **out,
                               char *err, size_t errlen)
 {
     struct iokit_transport *k;
+    io_name_t interest_type;
     kern_return_t kr;
     int rc;
 
@@ -1034,6 +1050,7 @@ int mvfl_transport_iokit_open(const char *bdf, struct mvf_transport **out,
         return rc;
     }
     pthread_mutex_init(&k->state_lock, NULL);
+    pthread_mutex_init(&k->maps_lock, NULL);
     pthread_mutex_init(&k->irq_lock, NULL);
 
     if ((rc = find_service(bdf, &k->service, err, errlen)))
@@ -1047,9 +1064,10 @@ int mvfl_transport_iokit_open(const char *bdf, struct mvf_transport **out,
         goto fail;
     }
     IONotificationPortSetDispatchQueue(k->port, k->queue);
-    kr = IOServiceAddInterestNotification(k->port, k->service,
-                                          kIOGeneralInterest, service_interest,
-                                          k, &k->interest);
+    /* The parameter is an io_name_t (128 bytes): pass a whole one. */
+    snprintf(interest_type, sizeof(interest_type), "%s", kIOGeneralInterest);
+    kr = IOServiceAddInterestNotification(k->port, k->service, interest_type,
+                                          service_interest, k, &k->interest);
     if (kr != kIOReturnSuccess) {
         const char *name;
         rc = errno_of(kr, &name);

@@ -9,6 +9,7 @@
 
 struct cli_opts {
     const char *socket;
+    bool iokit;              /* the dext through IOKit (macOS) */
     const char *device;      /* index, BB:DD.F or name; NULL: index 0 */
     bool json;
     int timeout_ms;          /* selftest: wait for one interrupt */

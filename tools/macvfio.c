@@ -11,13 +11,16 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: macvfio list|info|selftest --socket PATH [--device DEV] [--json]\n"
+        "usage: macvfio list|info|selftest --socket PATH|--iokit [--device DEV] [--json]\n"
         "\n"
         "  list       one line per device the server offers\n"
         "  info       identity, BARs, capabilities, interrupts, DMA limits, stats\n"
         "  selftest   claim the device and check it end to end (exits 1 on failure)\n"
         "\n"
         "  -s, --socket PATH   macvfiod's socket (default: $MACVFIO_SOCKET)\n"
+        "  -k, --iokit         macOS: the macvfio driver extension (the default\n"
+        "                      there without --socket); --device BB:DD.F picks\n"
+        "                      its service when it serves several devices\n"
         "  -d, --device DEV    index, [DDDD:]BB:DD.F or provider name (default 0)\n"
         "  -j, --json          print one JSON object\n"
         "  -t, --timeout MS    selftest: how long to wait for an interrupt (2000)\n"
@@ -37,7 +40,17 @@ static bool is_index(const char *s)
 
 int cli_connect(const struct cli_opts *o, struct mvf_handle **h)
 {
-    int rc = mvf_connect(o->socket, h);
+    uint16_t dom;
+    uint8_t bus, devfn;
+    int rc;
+
+    if (o->iokit) {
+        /* One dext service per device: a PCI address selects it. */
+        bool bdf = o->device && mvf_bdf_parse(o->device, &dom, &bus, &devfn) == 0;
+        rc = mvf_connect_iokit(bdf ? o->device : NULL, h);
+    } else {
+        rc = mvf_connect(o->socket, h);
+    }
 
     if (rc < 0)
         fprintf(stderr, "macvfio: %s\n", mvf_last_error());
@@ -70,6 +83,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "socket", required_argument, NULL, 's' },
+        { "iokit", no_argument, NULL, 'k' },
         { "device", required_argument, NULL, 'd' },
         { "json", no_argument, NULL, 'j' },
         { "timeout", required_argument, NULL, 't' },
@@ -81,10 +95,13 @@ int main(int argc, char **argv)
     char *end;
     int opt;
 
-    while ((opt = getopt_long(argc, argv, "s:d:jt:h", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "s:kd:jt:h", opts, NULL)) != -1) {
         switch (opt) {
         case 's':
             o.socket = optarg;
+            break;
+        case 'k':
+            o.iokit = true;
             break;
         case 'd':
             o.device = optarg;
@@ -114,7 +131,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (!o.socket || !*o.socket) {
+#ifdef __APPLE__
+    if (!o.socket || !*o.socket)
+        o.iokit = true;
+#endif
+    if (!o.iokit && (!o.socket || !*o.socket)) {
         fprintf(stderr, "macvfio: no socket: pass --socket PATH or set "
                 "MACVFIO_SOCKET\n");
         return EXIT_USAGE;

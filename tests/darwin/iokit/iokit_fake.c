@@ -258,6 +258,13 @@ static kern_return_t user_client(io_connect_t conn, uint32_t selector,
     case MVF_SEL_IRQ_SET:
         memcpy(fake.irq_in, in, sizeof(fake.irq_in));
         return KERN_SUCCESS;
+    case MVF_SEL_DMA_REGISTER:
+        if (n_in != 3)
+            return iokit_vendor_specific_err(EINVAL);
+        memcpy(fake.dma_reg_in, in, sizeof(fake.dma_reg_in));
+        out[0] = 42;
+        *n_out = 1;
+        return KERN_SUCCESS;
     case MVF_SEL_DMA_MAP_BATCH: {
         size_t n = sin_len / sizeof(struct mvf_dma_map_req);
         struct mvf_dma_map_res *r = sout;

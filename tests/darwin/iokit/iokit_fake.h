@@ -45,6 +45,7 @@ struct fake_iokit {
     IOAsyncCallback irq_callback;   /* from the async IRQ_SET */
     void *irq_refcon;
     uint64_t irq_in[5];
+    uint64_t dma_reg_in[3];         /* the last DMA_REGISTER */
     unsigned batch_calls;
     size_t max_struct_in;
 };

@@ -218,6 +218,27 @@ static void batches_stay_in_band(void **state)
     mvf_close(h);
 }
 
+static void dma_by_address(void **state)
+{
+    static uint8_t guest_ram[3 * FAKE_PAGE];
+    struct mvf_handle *h = connect_ok("03:00.0");
+    uint64_t handle = 0;
+
+    (void)state;
+    assert_int_equal(mvf_dma_register_va(h, guest_ram, sizeof(guest_ram),
+                                         &handle), 0);
+    assert_int_equal(handle, 42);
+    assert_int_equal(fake.dma_reg_in[0], sizeof(guest_ram));
+    assert_int_equal(fake.dma_reg_in[1], (uint64_t)(uintptr_t)guest_ram);
+    assert_int_equal(fake.dma_reg_in[2], MVF_DMA_REG_VA);
+    /* No memfds over IOKit: refused before anything is sent. */
+    unsigned calls = fake.calls;
+    assert_int_equal(mvf_dma_register_fd(h, 0, 0, FAKE_PAGE, &handle),
+                     -EOPNOTSUPP);
+    assert_int_equal(fake.calls, calls);
+    mvf_close(h);
+}
+
 static uint64_t read_count(int fd)
 {
     uint64_t v = 0;
@@ -333,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup(dext_terminated, setup_two),
         cmocka_unit_test_setup(cache_mode_per_bar, setup_two),
         cmocka_unit_test_setup(batches_stay_in_band, setup_two),
+        cmocka_unit_test_setup(dma_by_address, setup_two),
         cmocka_unit_test_setup(vector_fds_from_the_state_page, setup_two),
         cmocka_unit_test_setup(wake_fd_mode, setup_two),
     };

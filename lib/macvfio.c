@@ -151,6 +151,8 @@ static int hello(struct mvf_handle *h)
     if (h->t->ops->irq_notify && (h->features & MVF_FEAT_IRQ_STATE_PAGE))
         h->features |= MVF_FEAT_IRQ_EVENTFD;
     h->max_struct = out[2] > MVF_MAX_STRUCT ? MVF_MAX_STRUCT : (uint32_t)out[2];
+    if (h->t->max_struct && h->max_struct > h->t->max_struct)
+        h->max_struct = h->t->max_struct;   /* IOKit: 4096 in band */
     h->device_count = (uint32_t)out[3];
     return 0;
 }

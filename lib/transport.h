@@ -92,6 +92,8 @@ struct mvf_transport_ops {
 struct mvf_transport {
     const struct mvf_transport_ops *ops;
     uint64_t features;           /* MVF_FEAT_* this transport can carry */
+    uint32_t max_struct;         /* largest structure it carries; 0: any
+                                  * up to MVF_MAX_STRUCT */
     /* How long one call (send and reply) may take, in ms; 0: forever.
      * Set under the handle's lock.  A call that runs out of it fails with
      * -ETIMEDOUT and the transport refuses every later call: a late reply

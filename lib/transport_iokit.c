@@ -1037,6 +1037,7 @@ int mvfl_transport_iokit_open(const char *bdf, struct mvf_transport **out,
     }
     k->base.ops = &iokit_ops;
     k->base.features = IOKIT_FEATURES;
+    k->base.max_struct = IOKIT_MAX_INBAND;
     k->irq.wake_fd = -1;
     for (uint32_t i = 0; i < MVF_IRQ_STATE_VECTORS; i++)
         k->irq.vec_fd[i] = -1;

@@ -223,7 +223,7 @@ static kern_return_t user_client(io_connect_t conn, uint32_t selector,
     case MVF_SEL_HELLO:
         out[0] = MVF_ABI_VERSION;
         out[1] = 0x7b7;
-        out[2] = 4096;
+        out[2] = fake.hello_max_struct ? fake.hello_max_struct : 4096;
         out[3] = 1;
         *n_out = 4;
         return KERN_SUCCESS;

@@ -34,6 +34,7 @@ struct fake_iokit {
     unsigned n_svc;
     int session_service;            /* service of the last IOServiceOpen */
     unsigned calls;                 /* IOConnectCallMethod calls */
+    uint64_t hello_max_struct;      /* what HELLO announces (0: 4096) */
     kern_return_t fail_next;        /* returned by the next call, then 0 */
     char last_error[MVF_ERRMSG_MAX];
     uint32_t bar_flags[MVF_NUM_BARS];

@@ -216,6 +216,17 @@ static void batches_stay_in_band(void **state)
     assert_true(fake.max_struct_in <= 4096);
     assert_int_equal(res[N - 1].status, 0);
     mvf_close(h);
+
+    /* A dext announcing more than IOKit carries in band is held to 4096. */
+    fake.hello_max_struct = 65536;
+    fake.batch_calls = 0;
+    fake.max_struct_in = 0;
+    h = connect_ok("03:00.0");
+    assert_int_equal(mvf_server_max_struct(h), 4096);
+    assert_int_equal(mvf_dma_map_batch(h, req, res, N), 0);
+    assert_int_equal(fake.batch_calls, 3);
+    assert_true(fake.max_struct_in <= 4096);
+    mvf_close(h);
 }
 
 static void dma_by_address(void **state)

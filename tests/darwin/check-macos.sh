@@ -18,9 +18,10 @@
 # SystemExtensions), with poison-linux.h force-included: a Linux-only call,
 # flag or header (memfd, eventfd, epoll, SOCK_CLOEXEC, ...) fails.
 #
-# --self-test compiles two small files and requires the check to refuse
-# each one's Linux-only use (an eventfd call, a SOCK_CLOEXEC flag) and to
-# accept a clean file, so the poison is known to be able to fail.
+# --self-test compiles small files and requires the check to refuse each
+# one's Linux-only use (an eventfd call, a SOCK_CLOEXEC flag, memfd_create,
+# pipe2 from Objective-C) and to accept a clean file, so the poison is known
+# to be able to fail.
 #
 # What it proves: the code compiles for the macOS triple and uses no
 # Linux-only interface we know of.  What it does not: Apple's real SDK
@@ -75,10 +76,11 @@ compile() {  # compile LANG FILE [extra flags...]
 
 if [ "$self_test" = 1 ]; then
     # A file that must be refused, and why (the text clang prints).
-    refused() {  # refused NAME WHAT CODE
-        local name=$1 what=$2 code=$3 log="$OUT/$1.log"
+    refused() {  # refused NAME WHAT CODE [objc]
+        local name=$1 what=$2 code=$3 log="$OUT/$1.log" flags=("${C_FLAGS[@]}")
+        [ "${4:-}" = objc ] && flags=("${OBJC_FLAGS[@]}")
         printf '%s\n' "$code" > "$OUT/$name.c"
-        if "$CLANG" "${C_FLAGS[@]}" -c "$OUT/$name.c" -o "$OUT/$name.o" 2> "$log"; then
+        if "$CLANG" "${flags[@]}" -c "$OUT/$name.c" -o "$OUT/$name.o" 2> "$log"; then
             echo "FAIL self-test: $what compiled for macOS"
             failed=1
         elif ! grep -q "poisoned" "$log"; then
@@ -102,6 +104,10 @@ int make_socket(void) { return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); }
 #include <sys/mman.h>
 int make_mem(void);
 int make_mem(void) { return memfd_create("x", 0); }'
+    refused objc_pipe2 "pipe2() in Objective-C" \
+'#import <Foundation/Foundation.h>
+int make_pipe(int p[2]);
+int make_pipe(int p[2]) { return pipe2(p, 0); }' objc
     printf '%s\n' '#include <fcntl.h>' '#include <unistd.h>' \
         'int make_pipe(int p[2]);' \
         'int make_pipe(int p[2]) { return pipe(p) ? -1 : fcntl(p[0], F_SETFD, FD_CLOEXEC); }' \

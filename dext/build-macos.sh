@@ -75,8 +75,13 @@ fi
 if [ "$bundle_only" = 1 ]; then
     [ -f "$dext_binary" ] || die "--bundle-only needs --dext-binary FILE"
     [ -f "$installer_binary" ] || die "--bundle-only needs --installer-binary FILE"
-elif [ "$dry_run" = 0 ] && [ "$(uname -s)" != Darwin ]; then
-    die "compiling needs macOS with the command-line tools (use --dry-run or --bundle-only here)"
+else
+    if ! compgen -G "$ROOT/dext/*.cpp" >/dev/null; then
+        die "dext/*.cpp: the driver's code is not written yet (docs/macos.md)"
+    fi
+    if [ "$dry_run" = 0 ] && [ "$(uname -s)" != Darwin ]; then
+        die "compiling needs macOS with the command-line tools (use --dry-run or --bundle-only here)"
+    fi
 fi
 
 # Every step goes through run: printed always, executed unless --dry-run.

@@ -35,7 +35,17 @@ def index(lines, *words):
     raise AssertionError(f"no step with {words}")
 
 
+HAVE_DEXT = any((SRC / "dext").glob("*.cpp"))
+
+
 class DryRun(unittest.TestCase):
+    @unittest.skipIf(HAVE_DEXT, "the dext's code exists")
+    def test_refuses_without_the_dext_code(self):
+        r, _ = build("--dry-run")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not written yet", r.stderr)
+
+    @unittest.skipUnless(HAVE_DEXT, "the dext's code (dext/*.cpp) is not written yet")
     def test_development_steps_in_order(self):
         r, _ = build("--dry-run")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -43,7 +53,6 @@ class DryRun(unittest.TestCase):
         iig = [index(s, "iig", f"{c}.iig") for c in ("MacvfioDriver", "MacvfioUserClient")]
         cores = [index(s, "clang ", f"core/{f.name}") for f in sorted((SRC / "core").glob("*.c"))]
         dexts = [index(s, "clang++", f"dext/{f.name}") for f in sorted((SRC / "dext").glob("*.cpp"))]
-        self.assertTrue(dexts, "no dext sources compiled")
         glue = index(s, "clang++", "MacvfioUserClient.iig.cpp")
         link = index(s, "-framework DriverKit", "-framework PCIDriverKit")
         inst = index(s, "installer/main.m", "-fobjc-arc", "-framework SystemExtensions")
@@ -57,6 +66,7 @@ class DryRun(unittest.TestCase):
         self.assertIn("--sign -", s[sign_dext])
         self.assertTrue(all("arm64-apple-driverkit22.0" in s[i] for i in cores + dexts + [link]))
 
+    @unittest.skipUnless(HAVE_DEXT, "the dext's code is not written yet")
     def test_release_steps(self):
         r, _ = build("--dry-run", "--variant", "release", "--identity", "Developer ID Application: X")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -67,6 +77,7 @@ class DryRun(unittest.TestCase):
         self.assertFalse(any("dext-development" in l for l in s))
         index(s, "codesign --verify --deep --strict")
 
+    @unittest.skipUnless(HAVE_DEXT, "the dext's code is not written yet")
     def test_arm64e(self):
         r, _ = build("--dry-run", "--arch", "arm64e")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -82,6 +93,7 @@ class DryRun(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0, args)
             self.assertIn(why, r.stderr, args)
 
+    @unittest.skipUnless(HAVE_DEXT, "the dext's code is not written yet")
     def test_not_on_linux_without_dry_run(self):
         r, _ = build()
         self.assertNotEqual(r.returncode, 0)

@@ -197,12 +197,14 @@ kern_return_t IMPL(MacvfioDriver, Start)
     dev->pci = OSDynamicCast(IOPCIDevice, provider);
     if (!dev->pci) {
         macvfio_log("provider is not an IOPCIDevice");
-        return kIOReturnUnsupported;
+        kr = kIOReturnUnsupported;
+        goto fail;
     }
     if (gDeviceInUse) {
         macvfio_log("this process already serves a device");
         dev->pci = nullptr;
-        return kIOReturnExclusiveAccess;
+        kr = kIOReturnExclusiveAccess;
+        goto fail;
     }
     dev->pci->retain();
     gDeviceInUse = true;
@@ -265,8 +267,17 @@ void MacvfioDriver::TearDown()
 
     CancelInterruptSources();
     if (dev->core) {
-        mvf_core_destroy(dev->core);   /* destroys the provider too */
-        dev->core = nullptr;
+        /* After the sources' cancel handlers and any handler in flight,
+         * which the queue runs first. */
+        IODispatchQueue *queue = dev->queue;
+        auto destroyCore = ^{
+            mvf_core_destroy(dev->core);   /* destroys the provider too */
+            dev->core = nullptr;
+        };
+        if (queue)
+            queue->DispatchSync(destroyCore);
+        else
+            destroyCore();
     }
     if (dev->statePage)
         OSSafeReleaseNULL(dev->statePage);

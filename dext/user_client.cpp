@@ -103,14 +103,15 @@ void MacvfioUserClient::EndSession()
 {
     struct MacvfioDevice *dev = ivars->dev;
 
+    /* IOKit has removed this client's mappings with its connection, so
+     * the core's revoke (owner changing) no longer has to wait for it. */
+    if (dev && dev->barClient == this)
+        dev->barClient = nullptr;
+    ivars->grants = 0;
     if (ivars->session) {
         mvf_session_destroy(ivars->session);
         ivars->session = nullptr;
     }
-    ivars->grants = 0;
-    /* IOKit removes this client's mappings with its connection. */
-    if (dev && dev->barClient == this)
-        dev->barClient = nullptr;
 }
 
 kern_return_t IMPL(MacvfioUserClient, Stop)
@@ -290,7 +291,27 @@ kern_return_t MacvfioUserClient::ExternalMethod(uint64_t selector,
     return kIOReturnSuccess;
 }
 
+/* IOKit calls CopyClientMemoryForType on the client's default queue: the
+ * lookup runs on the core's queue, like everything else that touches the
+ * device. */
 kern_return_t IMPL(MacvfioUserClient, CopyClientMemoryForType)
+{
+    struct MacvfioDevice *dev = ivars->dev;
+    __block kern_return_t kr = kIOReturnNotReady;
+
+    *options = 0;
+    *memory = nullptr;
+    if (!dev || !dev->queue)
+        return kr;
+    dev->queue->DispatchSync(^{
+        kr = CopyMemoryOnQueue(type, options, memory);
+    });
+    return kr;
+}
+
+kern_return_t MacvfioUserClient::CopyMemoryOnQueue(uint64_t type,
+                                                   uint64_t *options,
+                                                   IOMemoryDescriptor **memory)
 {
     struct MacvfioDevice *dev = ivars->dev;
 

@@ -28,8 +28,25 @@ import sys
 from pathlib import Path
 
 DEXT_ID = "org.macvfio.driver"
-DRIVER_CLASS = "MacvfioDriver"
-USER_CLIENT_CLASS = "MacvfioUserClient"
+
+
+def iig_class(iig_name, base, fallback):
+    """The class dext/<iig_name> declares on top of base (what Apple's iig
+    compiles and the personality must name); fallback if the file is not
+    there."""
+    path = Path(__file__).resolve().parent / iig_name
+    if not path.exists():
+        return fallback
+    m = re.search(r"^\s*class\s+(\w+)\s*:\s*public\s+%s\b" % base,
+                  path.read_text(), re.M)
+    if not m:
+        sys.exit(f"gen-plists: {path}: no 'class X : public {base}'")
+    return m.group(1)
+
+
+DRIVER_CLASS = iig_class("MacvfioDriver.iig", "IOService", "MacvfioDriver")
+USER_CLIENT_CLASS = iig_class("MacvfioUserClient.iig", "IOUserClient",
+                              "MacvfioUserClient")
 USER_CLIENT_KEY = "MacvfioUserClientProperties"
 LINE_RE = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$")
 

@@ -19,7 +19,8 @@ Writes into DIR:
 Every ID is matched exactly ("0xDDDDVVVV", no mask): the personality and
 the entitlement cover the configured functions and nothing else.  Refused,
 with a message and exit status 1: malformed lines, vendor 0x0000/0xFFFF,
-device 0xFFFF, masks or wildcards, duplicates, an empty list.
+device 0xFFFF, masks or wildcards, class filters (bridges),
+duplicates, an empty list.
 """
 import argparse
 import plistlib
@@ -64,6 +65,11 @@ def parse_config(text, name="devices.conf"):
         if not line:
             continue
         where = f"{name}:{n}"
+        if re.search(r"class|0x06", line, re.I):
+            raise ConfigError(f"{where}: '{line}': class filters are not "
+                              "supported (a class matches many devices, and "
+                              "bridges, class 0x06, are never passed "
+                              "through); list each vendor:device ID")
         if any(c in line for c in "*&?"):
             raise ConfigError(f"{where}: '{line}': wildcards and masks are not "
                               "allowed; list each vendor:device ID")

@@ -203,6 +203,10 @@ class BadConfigs(unittest.TestCase):
         self.refused("0000:1234\n", "vendor 0x0000")
         self.refused("144d:ffff\n", "device 0xffff")
 
+    def test_class_filters_and_bridges(self):
+        self.refused("144d:a808 class=0x060400\n", "class filters are not supported")
+        self.refused("IOPCIClassMatch 0x06040000&0xffff0000\n", "class filters")
+
     def test_duplicates(self):
         self.refused("144d:a808\n144D:A808\n", "listed twice")
 

@@ -36,7 +36,7 @@ bool OSMetaClass::Register(OSMetaClass *meta)
     return true;
 }
 
-const OSMetaClass *OSMetaClassForName(const char *name)
+const OSMetaClass *OSMetaClass::ForName(const char *name)
 {
     for (unsigned i = 0; i < gClassCount; i++)
         if (strcmp(gClasses[i]->name, name) == 0)
@@ -44,7 +44,7 @@ const OSMetaClass *OSMetaClassForName(const char *name)
     return nullptr;
 }
 
-bool OSMetaClassIsKindOf(const OSMetaClass *meta, const OSMetaClass *of)
+bool OSMetaClass::IsKindOf(const OSMetaClass *meta, const OSMetaClass *of)
 {
     for (; meta; meta = meta->superClass)
         if (meta == of)

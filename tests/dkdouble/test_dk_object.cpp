@@ -27,7 +27,7 @@ static int failures;
  * init() and Start() (xnu IOService.cpp: the matching path). */
 static DkTestDriver *instantiate(void)
 {
-    const OSMetaClass *meta = OSMetaClassForName("DkTestDriver");
+    const OSMetaClass *meta = OSMetaClass::ForName("DkTestDriver");
     CHECK(meta && meta->alloc);
     if (!meta || !meta->alloc)
         return nullptr;

@@ -56,13 +56,13 @@ public:
     const char *name;
     const OSMetaClass *superClass;
     OSObject *(*alloc)(void);  /* NULL for abstract classes */
-    /* Makes the class known by name (OSMetaClassForName); true. */
+    /* Makes the class known by name (ForName); true. */
     static bool Register(OSMetaClass *meta);
+    /* The registered class named `name`, or NULL (the double matches by it). */
+    static const OSMetaClass *ForName(const char *name);
+    /* meta is `of` or a subclass of it. */
+    static bool IsKindOf(const OSMetaClass *meta, const OSMetaClass *of);
 };
-
-bool OSMetaClassIsKindOf(const OSMetaClass *meta, const OSMetaClass *of);
-/* The registered class named `name`, or NULL (the double matches by it). */
-const OSMetaClass *OSMetaClassForName(const char *name);
 
 class OSObject : public OSMetaClassBase {
 public:
@@ -88,7 +88,7 @@ private:
     ((type *)OSMetaClassDynamicCast((inst), type::sGetMetaClass()))
 inline OSObject *OSMetaClassDynamicCast(const OSObject *o, const OSMetaClass *to)
 {
-    return (o && OSMetaClassIsKindOf(o->getMetaClass(), to)) ? const_cast<OSObject *>(o)
+    return (o && OSMetaClass::IsKindOf(o->getMetaClass(), to)) ? const_cast<OSObject *>(o)
                                                               : nullptr;
 }
 

@@ -220,7 +220,7 @@ struct res {
     uint64_t out[MVF_MAX_SCALARS];
     uint32_t n_out;
     char err[MVF_ERRMSG_MAX];
-    char sbuf[MVF_MAX_STRUCT];
+    _Alignas(16) char sbuf[MVF_MAX_STRUCT];  /* the core writes structs here */
     uint32_t slen;
 };
 

@@ -11,4 +11,9 @@ uint64_t dk_queues_run_until_idle(void);
 /* Invokes an OSAction's method on its target with `message` (the
  * TYPE's Msg struct), as the kernel does when the action fires. */
 kern_return_t dk_action_invoke(class OSAction *action, void *message);
+/* DMA bookkeeping (dk_dma.cpp). */
+struct dk_dma_counters {
+    uint64_t prepare_calls, prepare_ok, complete_calls, live_mappings;
+};
+void dk_dma_counters(struct dk_dma_counters *out);
 #endif

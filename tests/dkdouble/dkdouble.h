@@ -11,8 +11,9 @@
  * Everything runs on the calling thread: queues only run when the test
  * says so (dk_run_until_idle), so every test is deterministic.
  *
- * STATUS: this header is the published API; the implementation
- * (tests/dkdouble/*.cpp) is not written yet (see the H1 report).
+ * STATUS: this header is the published API; its functions are not
+ * implemented yet.  What exists underneath: the object model, IOService
+ * dispatch, queues, buffer descriptors and IODMACommand (dk_*.cpp).
  * C-callable, so C tests (tests/dext) can use it.
  */
 #ifndef MACVFIO_TESTS_DKDOUBLE_H

@@ -253,7 +253,7 @@ int dxc_dma_unregister(struct dxc *c, uint64_t handle)
 }
 
 int dxc_dma_map(struct dxc *c, uint64_t handle, uint64_t off, uint64_t len,
-                uint32_t dirs, uint64_t *iova)
+                uint64_t dirs, uint64_t *iova)
 {
     uint64_t in[4] = { handle, off, len, dirs };
     return dxc_call(c, MVF_SEL_DMA_MAP, in, 4, NULL, 0, iova, 1, NULL, NULL);

@@ -70,7 +70,7 @@ int dxc_dma_register_va(struct dxc *c, const void *va, uint64_t len,
                         uint64_t *handle);
 int dxc_dma_unregister(struct dxc *c, uint64_t handle);
 int dxc_dma_map(struct dxc *c, uint64_t handle, uint64_t off, uint64_t len,
-                uint32_t dirs, uint64_t *iova);
+                uint64_t dirs, uint64_t *iova);
 int dxc_dma_unmap(struct dxc *c, uint64_t iova, uint64_t len);
 int dxc_stats(struct dxc *c, struct mvf_stats *st);
 

@@ -51,6 +51,7 @@ struct MacvfioDevice {
 
     uint8_t bus, device, function;
     uint16_t vendorID, deviceID;
+    char name[16];             /* the core's device name: "pci1b36,e0" */
     uint32_t classCode;        /* base << 16 | sub << 8 | prog-if */
     bool multiFunction;
     bool hasFLR;               /* PCIe Device Capabilities: FLR */

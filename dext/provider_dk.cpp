@@ -226,38 +226,80 @@ void macvfio_device_interrupt(struct MacvfioDevice *dev, uint32_t vector)
 /*
  * One IODMACommand per mapping.  The kernel's DART mapper places it; we
  * accept only what the core can record: exactly one segment of exactly
- * len bytes, mapped for both directions (the descriptor is OutIn).
+ * len bytes, for at least the directions asked.  The registered
+ * descriptor is OutIn; a one-way mapping is prepared on a sub-descriptor
+ * of that direction, so an IOMMU that enforces directions refuses the
+ * other (Apple's DART was reported not to: docs/macos.md).
  */
+struct MacvfioMapping {
+    IODMACommand *command;
+    IOMemoryDescriptor *oneWay;   /* the sub-descriptor, or NULL */
+};
+
+static uint64_t md_directions(uint32_t dirs)
+{
+    uint64_t d = 0;
+
+    if (dirs & MVF_DMA_READ)
+        d |= kIOMemoryDirectionOut;   /* the device reads */
+    if (dirs & MVF_DMA_WRITE)
+        d |= kIOMemoryDirectionIn;    /* the device writes */
+    return d;
+}
+
+static void mapping_free(struct MacvfioMapping *m)
+{
+    OSSafeReleaseNULL(m->command);
+    OSSafeReleaseNULL(m->oneWay);
+    IOSafeDeleteNULL(m, struct MacvfioMapping, 1);
+}
+
 static int dma_map(void *p, struct mvf_client_mem *mem, uint64_t off,
                    uint64_t len, uint32_t dirs, uint64_t *iova, void **token,
                    char *err, size_t errlen)
 {
     struct MacvfioDevice *dev = device_of(p);
     IOMemoryDescriptor *md = static_cast<IOMemoryDescriptor *>(mem->platform);
+    uint64_t want = md_directions(dirs);
     IODMACommandSpecification spec = {};
     IOAddressSegment segments[32] = {};
     uint32_t segmentCount = 32;
-    IODMACommand *command = nullptr;
-    uint64_t flags = 0;
+    struct MacvfioMapping *m;
+    uint64_t flags = 0, prepOff = off;
     kern_return_t kr;
 
-    (void)dirs;  /* the mapping's directions are the descriptor's (OutIn) */
     if (!md) {
         snprintf(err, errlen, "registered memory has no descriptor");
         return -EINVAL;
     }
+    m = IONewZero(struct MacvfioMapping, 1);
+    if (!m)
+        return -ENOMEM;
+    if (want != kIOMemoryDirectionOutIn) {
+        kr = IOMemoryDescriptor::CreateSubMemoryDescriptor(want, off, len, md,
+                                                           &m->oneWay);
+        if (kr != kIOReturnSuccess) {
+            mapping_free(m);
+            snprintf(err, errlen, "CreateSubMemoryDescriptor failed (0x%x)", kr);
+            return kr == kIOReturnNoMemory ? -ENOMEM : -EIO;
+        }
+        md = m->oneWay;
+        prepOff = 0;
+    }
     spec.options = kIODMACommandSpecificationNoOptions;
     spec.maxAddressBits = 64;
     kr = IODMACommand::Create(dev->pci, kIODMACommandCreateNoOptions, &spec,
-                              &command);
+                              &m->command);
     if (kr != kIOReturnSuccess) {
+        mapping_free(m);
         snprintf(err, errlen, "IODMACommand::Create failed (0x%x)", kr);
         return kr == kIOReturnNoMemory ? -ENOMEM : -EIO;
     }
-    kr = command->PrepareForDMA(kIODMACommandPrepareForDMANoOptions, md, off,
-                                len, &flags, &segmentCount, segments);
+    kr = m->command->PrepareForDMA(kIODMACommandPrepareForDMANoOptions, md,
+                                   prepOff, len, &flags, &segmentCount,
+                                   segments);
     if (kr != kIOReturnSuccess) {
-        OSSafeReleaseNULL(command);
+        mapping_free(m);
         snprintf(err, errlen, "PrepareForDMA of 0x%llx bytes at +0x%llx "
                  "failed (0x%x)", (unsigned long long)len,
                  (unsigned long long)off, kr);
@@ -265,28 +307,29 @@ static int dma_map(void *p, struct mvf_client_mem *mem, uint64_t off,
                kr == kIOReturnNoMemory ? -ENOSPC : -EIO;
     }
     if (segmentCount != 1 || segments[0].length != len ||
-        (flags & kIOMemoryDirectionOutIn) != kIOMemoryDirectionOutIn) {
-        command->CompleteDMA(kIODMACommandCompleteDMANoOptions);
-        OSSafeReleaseNULL(command);
+        (flags & want) != want) {
+        m->command->CompleteDMA(kIODMACommandCompleteDMANoOptions);
+        mapping_free(m);
         snprintf(err, errlen, "PrepareForDMA gave %u segment(s), 0x%llx "
                  "bytes, directions 0x%llx: need 1 segment of 0x%llx bytes, "
-                 "both directions", segmentCount,
+                 "directions 0x%llx", segmentCount,
                  (unsigned long long)(segmentCount ? segments[0].length : 0),
-                 (unsigned long long)flags, (unsigned long long)len);
+                 (unsigned long long)flags, (unsigned long long)len,
+                 (unsigned long long)want);
         return -EIO;
     }
     *iova = segments[0].address;
-    *token = command;
+    *token = m;
     return 0;
 }
 
 static void dma_unmap(void *p, void *token)
 {
-    IODMACommand *command = static_cast<IODMACommand *>(token);
+    struct MacvfioMapping *m = static_cast<struct MacvfioMapping *>(token);
 
     (void)p;
-    command->CompleteDMA(kIODMACommandCompleteDMANoOptions);
-    OSSafeReleaseNULL(command);
+    m->command->CompleteDMA(kIODMACommandCompleteDMANoOptions);
+    mapping_free(m);
 }
 
 /* The device context belongs to the driver, which outlives the core. */
@@ -316,7 +359,10 @@ void macvfio_provider_fill(struct MacvfioDevice *dev, struct mvf_provider *p)
     *p = {};
     p->ops = &macvfio_provider_ops;
     p->priv = dev;
-    p->name = "pci";
+    /* IOKit's own name for a PCI function: "pci" vendor "," device. */
+    snprintf(dev->name, sizeof(dev->name), "pci%x,%x", dev->vendorID,
+             dev->deviceID);
+    p->name = dev->name;
     p->domain = 0;
     p->bus = dev->bus;
     p->devfn = (uint8_t)((dev->device << 3) | (dev->function & 7));

@@ -12,7 +12,7 @@
 
 /* iokit_vendor_specific_err(): sys_iokit | sub_iokit_vendor | code,
  * with the 14-bit code field (IOReturn.h's layout). */
-#define RIG_IOKIT_VENDOR 0xe00f0000u
+#define RIG_IOKIT_VENDOR 0xe3ff8000u   /* sys_iokit | err_sub(-2) */
 #define RIG_CODE_MASK    0x3fffu
 
 struct rig_conn {
@@ -24,7 +24,6 @@ struct rig {
     struct dk_machine *m;
     struct dk_service *svc;
     struct rig_conn *conns[RIG_MAX_CONNS];
-    uint64_t dropped_closed;   /* drops counted on ports already closed */
 };
 
 struct rig *rig_start(const char *spec)
@@ -40,6 +39,10 @@ struct rig *rig_start(const char *spec)
         free(r);
         return NULL;
     }
+    /* What dext/Info.plist's user client properties name (tests/plist
+     * checks the driver's Create() key against the plist). */
+    dk_machine_add_class(r->m, "MacvfioUserClientProperties",
+                         "MacvfioUserClient");
     if (dk_match_start(r->m, "MacvfioDriver", &r->svc) != 0) {
         fprintf(stderr, "rig: MacvfioDriver did not start on %s\n", spec);
         dk_machine_destroy(r->m);
@@ -54,8 +57,7 @@ static void forget(struct rig_conn *c)
     for (int i = 0; i < RIG_MAX_CONNS; i++)
         if (c->rig->conns[i] == c)
             c->rig->conns[i] = NULL;
-    c->rig->dropped_closed += dk_port_dropped(c->dk);
-    free(c);
+    free(c);   /* the double keeps its connection record until the end */
 }
 
 int rig_stop(struct rig *r)
@@ -106,12 +108,8 @@ void rig_counters(struct rig *r, struct rig_counters *c)
         .bus_master = dk_device_command(r->m) & 0x4,
         .memory_enable = dk_device_command(r->m) & 0x2,
     };
-    /* TODO(h1): dkdouble.h counts drops per port but not messages sent;
-     * completions_sent stays 0 until dk_counters has it. */
-    c->completions_dropped = r->dropped_closed;
-    for (int i = 0; i < RIG_MAX_CONNS; i++)
-        if (r->conns[i])
-            c->completions_dropped += dk_port_dropped(r->conns[i]->dk);
+    c->completions_sent = k.completions_sent;
+    c->completions_dropped = k.completions_dropped;
 }
 
 void rig_run_queue(struct rig *r)
@@ -188,10 +186,7 @@ int32_t rig_map(struct rig_conn *c, uint32_t type, void **addr,
 
 int32_t rig_unmap(struct rig_conn *c, uint32_t type, void *addr)
 {
-    /* TODO(h1): dkdouble.h has no IOConnectUnmapMemory64; mappings end
-     * with the connection. */
-    (void)c; (void)type; (void)addr;
-    return 0;
+    return dk_connect_unmap_memory(c->dk, type, addr);
 }
 
 int32_t rig_ioreturn_of_errno(int neg_errno)

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IODispatchQueue: blocks wait until the test runs the queues
- * (dk_queues_run_until_idle), so every test is deterministic.
- * DispatchSync runs the block at once (one thread: nothing else runs).
+ * (dk_queues_run_until_idle), so every test is deterministic.  A queue
+ * is serial: DispatchSync (and a call the kernel delivers on a queue,
+ * dk_queue_run_on) first runs what is already queued on it, then the
+ * block, with OnQueue() true inside.  DispatchSync onto the queue the
+ * caller is running on deadlocks on a Mac: the double counts it as a
+ * rule broken and runs the block in place.
  */
 #include <DriverKit/IODispatchQueue.h>
 #include <Block.h>
@@ -18,6 +22,7 @@ struct IODispatchQueue::State {
     IODispatchQueue *next;  /* every live queue */
 };
 static IODispatchQueue *gQueues;
+static IODispatchQueue *gCurrent;   /* the queue whose block is running */
 
 struct DkQueueAccess {
     using State = IODispatchQueue::State;
@@ -58,8 +63,53 @@ void IODispatchQueue::DispatchAsync(IODispatchBlock block)
     s->blocks[s->count++] = Block_copy(block);
 }
 
-void IODispatchQueue::DispatchSync(IODispatchBlock block) { block(); }
-bool IODispatchQueue::OnQueue() { return true; }
+/* Runs the oldest block queued on q; false if there is none. */
+static bool run_one(IODispatchQueue *q)
+{
+    DkQueueAccess::State *s = DkQueueAccess::state(q);
+    if (!s->count)
+        return false;
+    IODispatchBlock b = s->blocks[0];
+    for (size_t i = 1; i < s->count; i++)
+        s->blocks[i - 1] = s->blocks[i];
+    s->count--;
+    IODispatchQueue *was = gCurrent;
+    q->retain();
+    gCurrent = q;
+    b();
+    gCurrent = was;
+    Block_release(b);
+    q->release();
+    return true;
+}
+
+void dk_queue_run_on(IODispatchQueue *q, void (^block)(void))
+{
+    if (!q) {
+        block();
+        return;
+    }
+    q->retain();
+    while (run_one(q))
+        ;
+    IODispatchQueue *was = gCurrent;
+    gCurrent = q;
+    block();
+    gCurrent = was;
+    q->release();
+}
+
+void IODispatchQueue::DispatchSync(IODispatchBlock block)
+{
+    if (gCurrent == this) {
+        dk_violation("DispatchSync onto the queue the caller runs on (deadlock)",
+                     "IODispatchQueue.iig DispatchSync");
+        block();
+        return;
+    }
+    dk_queue_run_on(this, block);
+}
+bool IODispatchQueue::OnQueue() { return gCurrent == this; }
 
 void IODispatchQueue::free()
 {
@@ -88,21 +138,11 @@ uint64_t dk_queues_run_until_idle(void)
     while (again) {
         again = false;
         for (IODispatchQueue *q = gQueues; q; q = DkQueueAccess::state(q)->next) {
-            DkQueueAccess::State *s = DkQueueAccess::state(q);
-            if (!s->count)
-                continue;
-            /* First in, first out; the block may queue more. */
-            IODispatchBlock b = s->blocks[0];
-            for (size_t i = 1; i < s->count; i++)
-                s->blocks[i - 1] = s->blocks[i];
-            s->count--;
-            q->retain();
-            b();
-            Block_release(b);
-            q->release();
-            ran++;
-            again = true;
-            break;  /* the queue list may have changed */
+            if (run_one(q)) {
+                ran++;
+                again = true;
+                break;  /* the queue list may have changed */
+            }
         }
     }
     return ran;

@@ -5,15 +5,32 @@
  * its base's); IOService::_Dispatch runs "the kernel's" Start/Stop.
  */
 #include <DriverKit/IOService.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dk_internal.h"
 
 OSMetaClass gIOServiceMetaClass = {"IOService", OSObject::sGetMetaClass(), nullptr};
 
+#define DK_SERVICE_QUEUES 4
+
+struct DkNamedQueue {
+    char name[sizeof(IODispatchQueueName)];
+    IODispatchQueue *queue;   /* retained */
+};
+
 struct IOService::State {
     IOService *provider;  /* set by Start, cleared by Stop */
     bool started;
+    bool registered;
+    char name[sizeof(IOServiceName)];
+    DkNamedQueue queues[DK_SERVICE_QUEUES];
+};
+
+struct DkServiceAccess {
+    using State = IOService::State;
+    static State *state(IOService *s) { return s->state_; }
 };
 
 bool IOService::init()
@@ -26,6 +43,9 @@ bool IOService::init()
 
 void IOService::free()
 {
+    if (state_)
+        for (DkNamedQueue &q : state_->queues)
+            OSSafeReleaseNULL(q.queue);
     ::free(state_);
     state_ = nullptr;
     OSObject::free();
@@ -82,6 +102,108 @@ kern_return_t IOService::NewUserClient_Impl(uint32_t type, IOUserClient **userCl
     if (userClient)
         *userClient = nullptr;
     return kIOReturnUnsupported;
+}
+
+/* IOService.iig Create: instantiates the class the properties key names
+ * (in the dext's Info.plist; here dk_machine_add_class) and starts it on
+ * `provider`.  The caller gets the one reference. */
+kern_return_t IOService::Create(IOService *provider, const IOPropertyName propertiesKey,
+                                IOService **result, OSDispatchMethod supermethod)
+{
+    (void)supermethod;
+    if (!result || !provider)
+        return kIOReturnBadArgument;
+    *result = nullptr;
+    if (!state_ || !state_->started)
+        return kIOReturnNotReady;
+    const char *cls = dk_class_for_properties(propertiesKey);
+    const OSMetaClass *meta = cls ? OSMetaClass::ForName(cls) : nullptr;
+    if (!meta || !meta->alloc || !OSMetaClass::IsKindOf(meta, IOService::sGetMetaClass()))
+        return kIOReturnNotFound;
+    IOService *s = OSDynamicCast(IOService, meta->alloc());
+    if (!s)
+        return kIOReturnError;
+    if (!s->init()) {
+        s->release();
+        return kIOReturnNoMemory;
+    }
+    kern_return_t kr = s->Start(provider);
+    if (kr != kIOReturnSuccess) {
+        s->release();
+        return kr;
+    }
+    *result = s;
+    return kIOReturnSuccess;
+}
+
+kern_return_t IOService::RegisterService(OSDispatchMethod supermethod)
+{
+    (void)supermethod;
+    if (!state_ || !state_->started)
+        return kIOReturnNotReady;
+    state_->registered = true;
+    return kIOReturnSuccess;
+}
+
+kern_return_t IOService::SetName(const IOServiceName name, OSDispatchMethod supermethod)
+{
+    (void)supermethod;
+    if (!state_ || !name || strnlen(name, sizeof(state_->name)) == sizeof(state_->name))
+        return kIOReturnBadArgument;
+    snprintf(state_->name, sizeof(state_->name), "%s", name);
+    return kIOReturnSuccess;
+}
+
+bool dk_service_registered(IOService *s, const char **name)
+{
+    DkServiceAccess::State *st = DkServiceAccess::state(s);
+    if (name)
+        *name = st ? st->name : "";
+    return st && st->registered;
+}
+
+/* IOService.iig SetDispatchQueue: a named queue of the service (Default,
+ * or IOUserClient's ExternalMethod queue); setting it again replaces it. */
+kern_return_t IOService::SetDispatchQueue(const IODispatchQueueName name, IODispatchQueue *queue,
+                                          OSDispatchMethod supermethod)
+{
+    (void)supermethod;
+    if (!state_ || !name || !queue)
+        return kIOReturnBadArgument;
+    DkNamedQueue *free_slot = nullptr;
+    for (DkNamedQueue &q : state_->queues) {
+        if (q.queue && strcmp(q.name, name) == 0) {
+            queue->retain();
+            q.queue->release();
+            q.queue = queue;
+            return kIOReturnSuccess;
+        }
+        if (!q.queue && !free_slot)
+            free_slot = &q;
+    }
+    if (!free_slot)
+        return kIOReturnNoResources;
+    snprintf(free_slot->name, sizeof(free_slot->name), "%s", name);
+    queue->retain();
+    free_slot->queue = queue;
+    return kIOReturnSuccess;
+}
+
+IODispatchQueue *dk_service_queue(IOService *s, const char *name)
+{
+    DkServiceAccess::State *st = DkServiceAccess::state(s);
+    if (!st)
+        return nullptr;
+    for (DkNamedQueue &q : st->queues)
+        if (q.queue && strcmp(q.name, name) == 0)
+            return q.queue;
+    return nullptr;
+}
+
+bool dk_service_started(IOService *s)
+{
+    DkServiceAccess::State *st = DkServiceAccess::state(s);
+    return st && st->started;
 }
 
 IOService *IOService::GetProvider() const { return state_ ? state_->provider : nullptr; }

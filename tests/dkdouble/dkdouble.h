@@ -11,10 +11,11 @@
  * Everything runs on the calling thread: queues only run when the test
  * says so (dk_run_until_idle), so every test is deterministic.
  *
- * STATUS: this header is the published API; its functions are not
- * implemented yet.  What exists underneath: the object model, IOService
- * dispatch, queues, buffer descriptors and IODMACommand (dk_*.cpp).
- * C-callable, so C tests (tests/dext) can use it.
+ * One machine at a time.  C-callable, so C tests (tests/dext) can use it.
+ * Where each kernel rule is imitated: dk_pci.cpp (IOPCIDevice),
+ * dk_interrupt.cpp (interrupt sources), dk_dma.cpp (descriptors,
+ * IODMACommand), dk_user_client.cpp (IOUserClient, connections),
+ * dk_machine.cpp (the kernel's core instance under all of it).
  */
 #ifndef MACVFIO_TESTS_DKDOUBLE_H
 #define MACVFIO_TESTS_DKDOUBLE_H
@@ -44,6 +45,11 @@ struct dk_dart_config {
 struct dk_machine *dk_machine_create(const char *sim_spec,
                                      const struct dk_dart_config *dart,
                                      char *err, size_t errlen);
+/* What the dext's Info.plist says: IOService::Create(provider, key)
+ * instantiates class_name (e.g. "MacvfioUserClientProperties" ->
+ * "MacvfioUserClient"). */
+void dk_machine_add_class(struct dk_machine *m, const char *properties_key,
+                          const char *class_name);
 /* Stops whatever still runs (as a dext exit would), frees the machine.
  * Returns the number of DriverKit objects still alive (0: no leaks). */
 uint64_t dk_machine_destroy(struct dk_machine *m);
@@ -94,6 +100,10 @@ int32_t dk_connect_call(struct dk_conn *c, const struct dk_call *call);
  * (dk_last_map_options). */
 int32_t dk_connect_map_memory(struct dk_conn *c, uint64_t type, uint32_t options,
                               void **addr, uint64_t *len);
+/* IOConnectUnmapMemory64 of a mapping made by dk_connect_map_memory. */
+int32_t dk_connect_unmap_memory(struct dk_conn *c, uint64_t type, void *addr);
+/* kIOUserClientMemoryReadOnly if the dext asked for it, and the caller's
+ * cache mode (kIOMemoryMapCacheModeMask bits) shifted up by 32. */
 uint64_t dk_last_map_options(struct dk_conn *c);
 
 /* The connection's notification port: 5 messages deep, one more is
@@ -103,18 +113,13 @@ bool dk_port_take(struct dk_conn *c, int32_t *status, uint64_t args[16],
                   uint32_t *n_args);
 uint64_t dk_port_dropped(struct dk_conn *c);
 
-/* The dext crashes: no Stop; the kernel resets the function, clears
- * MSE/BME and rewrites the BARs macOS assigned. */
-void dk_dext_crash(struct dk_machine *m);
-
 /* Runs every queue's pending blocks (interrupt handlers, Cancel
  * handlers, deferred device work) until nothing is pending.  Returns the
  * number of blocks run. */
 uint64_t dk_run_until_idle(struct dk_machine *m);
 
-/* The device side: registers / DMA as the sim does when driven through
- * its BARs; raise one of its interrupt vectors (delivered only if
- * configured and enabled). */
+/* The device raises one of the vectors ConfigureInterrupts enabled (the
+ * simulated device does the same on its own); -EINVAL for others. */
 int dk_device_raise(struct dk_machine *m, uint32_t vector);
 uint16_t dk_device_command(struct dk_machine *m); /* config command register */
 
@@ -129,6 +134,8 @@ struct dk_counters {
     uint64_t dma_faults;           /* device DMA to an unmapped IOVA */
     uint64_t rule_violations;      /* kernel rules the dext broke */
     uint64_t live_objects;         /* OSObjects alive (leak checks) */
+    uint64_t completions_sent;     /* AsyncCompletion messages, every port */
+    uint64_t completions_dropped;  /* ... of which a full port dropped */
 };
 void dk_counters(struct dk_machine *m, struct dk_counters *out);
 

@@ -27,7 +27,14 @@ int main(void)
     uint32_t nseg = 32;
     uint64_t flags = 0;
     struct dk_dma_counters c;
+    char err[256] = "";
+    /* The system mapper is the machine's (its kernel core's DART). */
+    struct dk_machine *m = dk_machine_create("sim:dmatest", nullptr, err, sizeof(err));
 
+    if (!m) {
+        fprintf(stderr, "test_dk_dma: no machine: %s\n", err);
+        return 1;
+    }
     CHECK(dev->init());
     spec.maxAddressBits = 64;
     /* xnu IODMACommand.cpp Create_Impl: no device, no specification or
@@ -90,7 +97,7 @@ int main(void)
     a->release();
     b->release();
     dev->release();
-    CHECK(dk_live_objects() == 0);
+    CHECK(dk_machine_destroy(m) == 0);
     if (failures)
         fprintf(stderr, "test_dk_dma: %d check(s) failed\n", failures);
     return failures ? 1 : 0;

@@ -31,6 +31,10 @@ public:
     kern_return_t CreateMapping(uint64_t options, uint64_t address, uint64_t offset,
                                 uint64_t length, uint64_t alignment, IOMemoryMap **map,
                                 OSDispatchMethod supermethod = NULL);
+    static kern_return_t CreateSubMemoryDescriptor(uint64_t memoryDescriptorCreateOptions,
+                                                   uint64_t offset, uint64_t length,
+                                                   IOMemoryDescriptor *ofDescriptor,
+                                                   IOMemoryDescriptor **memory);
     static kern_return_t CreateWithMemoryDescriptors(uint64_t memoryDescriptorCreateOptions,
                                                      uint32_t withDescriptorsCount,
                                                      IOMemoryDescriptor *const withDescriptors[32],

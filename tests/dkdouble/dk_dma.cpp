@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 extern "C" {
 #include "macvfio/abi.h"
@@ -29,7 +31,6 @@ struct IOMemoryDescriptor::State {
     uint8_t *bytes;
     uint64_t length, capacity;
     uint64_t options;        /* kIOMemoryDirection*, kIOMemoryDisableCopyOnWrite */
-    bool owned;              /* bytes are the descriptor's (a buffer) */
     struct dk_conn *task;    /* a client task's range, or NULL */
     bool task_gone;          /* that task died: NotReady from now on */
     IOMemoryDescriptor *parent; /* a sub-descriptor's, retained */
@@ -176,8 +177,6 @@ void IOMemoryDescriptor::free()
         }
         if (state_->on_free)
             state_->on_free(state_->on_free_arg);
-        if (state_->owned)
-            ::free(state_->bytes);
         if (state_->parent)
             state_->parent->release();
         ::free(state_);
@@ -229,7 +228,41 @@ OSMetaClass *IOMemoryMap::sGetMetaClass() { return &gIOMemoryMapMetaClass; }
 const OSMetaClass *IOMemoryMap::getMetaClass() const { return &gIOMemoryMapMetaClass; }
 
 /* IOBufferMemoryDescriptor.iig: page-aligned kernel memory, length =
- * capacity until SetLength. */
+ * capacity until SetLength.  Backed by a memfd, as kernel memory a task
+ * may map is shared: dkhost hands it to another process by its fd. */
+struct dk_buffer {
+    void *addr;
+    size_t len;
+};
+
+/* A 16 KiB-aligned shared mapping of fd (Apple Silicon's page). */
+static void *map_aligned(int fd, size_t len)
+{
+    const size_t align = 16384;
+    uint8_t *r = static_cast<uint8_t *>(
+        mmap(nullptr, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (r == MAP_FAILED)
+        return MAP_FAILED;
+    uint8_t *a = reinterpret_cast<uint8_t *>(((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1));
+    void *p = mmap(a, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+    if (p == MAP_FAILED) {
+        munmap(r, len + align);
+        return MAP_FAILED;
+    }
+    if (a > r)
+        munmap(r, (size_t)(a - r));
+    if (r + len + align > a + len)
+        munmap(a + len, (size_t)(r + len + align - (a + len)));
+    return p;
+}
+
+static void buffer_unmap(void *arg)
+{
+    struct dk_buffer *b = static_cast<struct dk_buffer *>(arg);
+    munmap(b->addr, b->len);
+    ::free(b);
+}
+
 kern_return_t IOBufferMemoryDescriptor::Create(uint64_t options, uint64_t capacity,
                                                uint64_t alignment,
                                                IOBufferMemoryDescriptor **memory)
@@ -241,14 +274,23 @@ kern_return_t IOBufferMemoryDescriptor::Create(uint64_t options, uint64_t capaci
     IOBufferMemoryDescriptor *md = new IOBufferMemoryDescriptor;
     md->state_ = static_cast<State *>(calloc(1, sizeof(State)));
     uint64_t rounded = (capacity + 16383) & ~16383ull;
-    if (md->state_)
-        md->state_->bytes = static_cast<uint8_t *>(aligned_alloc(16384, rounded));
-    if (!md->state_ || !md->state_->bytes) {
+    struct dk_buffer *b = static_cast<struct dk_buffer *>(calloc(1, sizeof(*b)));
+    int fd = memfd_create("dkdouble-buffer", MFD_CLOEXEC);
+    void *p = MAP_FAILED;
+    if (fd >= 0 && ftruncate(fd, (off_t)rounded) == 0)
+        p = map_aligned(fd, rounded);
+    if (fd >= 0)
+        close(fd);   /* the mapping keeps the memory */
+    if (!md->state_ || !b || p == MAP_FAILED) {
+        if (p != MAP_FAILED)
+            munmap(p, rounded);
+        ::free(b);
         md->release();
         return kIOReturnNoMemory;
     }
-    memset(md->state_->bytes, 0, rounded);
-    md->state_->owned = true;
+    *b = {p, rounded};
+    md->state_->bytes = static_cast<uint8_t *>(p);
+    dk_memory_on_free(md, buffer_unmap, b);
     md->state_->length = md->state_->capacity = capacity;
     md->state_->options = options;
     *memory = md;

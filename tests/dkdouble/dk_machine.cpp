@@ -459,6 +459,11 @@ uint64_t dk_run_until_idle(struct dk_machine *m)
     }
 }
 
+bool dk_machine_has_work(struct dk_machine *m)
+{
+    return mvf_core_has_work(m->core);
+}
+
 int dk_device_raise(struct dk_machine *m, uint32_t vector)
 {
     if (!m->irq_enabled || vector >= m->irq_count)

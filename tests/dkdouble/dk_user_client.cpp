@@ -43,6 +43,7 @@ struct dk_port_msg {
     int32_t status;
     uint64_t args[kIOUserClientAsyncArgumentsCountMax];
     uint32_t n;
+    uint64_t ref[DK_ASYNC_REF];
 };
 
 struct dk_mapping {
@@ -60,12 +61,15 @@ struct dk_conn {
     uint64_t sent, dropped;
     struct dk_mapping maps[DK_MAX_MAPPINGS];
     uint64_t last_map_options;
+    dk_task_map_fn task_map;  /* the client task's memory, when remote */
+    void *task_ctx;
     struct dk_conn *next;
 };
 
 struct dk_completion_ref {
     uint64_t magic;
     struct dk_conn *conn;
+    uint64_t ref[DK_ASYNC_REF];   /* the caller's, given back each time */
 };
 
 static struct dk_conn *gConns;
@@ -126,6 +130,7 @@ void IOUserClient::AsyncCompletion(OSAction *action, IOReturn status,
     c->count++;
     m->status = status;
     m->n = asyncDataCount;
+    memcpy(m->ref, ref->ref, sizeof(m->ref));
     for (uint32_t i = 0; i < asyncDataCount; i++)
         m->args[i] = asyncData[i];
 }
@@ -175,10 +180,14 @@ kern_return_t IOUserClient::CreateMemoryDescriptorFromClient(uint64_t memoryDesc
     if (!len || addr + len < addr || addr + len + page < addr)
         return kIOReturnBadArgument;
     uint64_t end = (addr + len + page - 1) & ~(uint64_t)(page - 1);
-    if (msync(reinterpret_cast<void *>(first), end - first, MS_ASYNC) != 0)
+    void *bytes = reinterpret_cast<void *>(addr);
+    if (c->task_map)
+        bytes = c->task_map(c->task_ctx, addr, len);
+    else if (msync(reinterpret_cast<void *>(first), end - first, MS_ASYNC) != 0)
+        bytes = nullptr;
+    if (!bytes)
         return kIOReturnBadArgument;   /* not the task's memory */
-    IOMemoryDescriptor *md =
-        dk_memory_wrap(reinterpret_cast<void *>(addr), len, memoryDescriptorCreateOptions, c);
+    IOMemoryDescriptor *md = dk_memory_wrap(bytes, len, memoryDescriptorCreateOptions, c);
     if (!md)
         return kIOReturnNoMemory;
     *memory = md;
@@ -293,7 +302,7 @@ void dk_connection_counters(uint64_t *sent, uint64_t *dropped)
 /* The completion the kernel makes for an async call, aimed at the
  * connection's port; its target is the user client, which never gets it
  * as a method call. */
-static OSAction *make_completion(struct dk_conn *c)
+static OSAction *make_completion(struct dk_conn *c, const uint64_t *caller_ref)
 {
     OSAction *a = nullptr;
     if (OSAction::Create(c->uc, 0, 0, sizeof(struct dk_completion_ref), &a) != kIOReturnSuccess)
@@ -301,6 +310,8 @@ static OSAction *make_completion(struct dk_conn *c)
     struct dk_completion_ref *ref = static_cast<struct dk_completion_ref *>(a->GetReference());
     ref->magic = DK_COMPLETION_MAGIC;
     ref->conn = c;
+    if (caller_ref)
+        memcpy(ref->ref, caller_ref, sizeof(ref->ref));
     return a;
 }
 
@@ -355,7 +366,7 @@ int32_t dk_connect_call(struct dk_conn *c, const struct dk_call *call)
         args.structureOutputDescriptor = out_md;
     }
     if (call->async) {
-        completion = make_completion(c);
+        completion = make_completion(c, call->async_ref);
         if (!completion)
             kr = kIOReturnNoMemory;
         args.completion = completion;
@@ -453,6 +464,12 @@ uint64_t dk_last_map_options(struct dk_conn *c) { return c->last_map_options; }
 
 bool dk_port_take(struct dk_conn *c, int32_t *status, uint64_t args[16], uint32_t *n_args)
 {
+    return dk_port_take_ref(c, status, args, n_args, nullptr);
+}
+
+bool dk_port_take_ref(struct dk_conn *c, int32_t *status, uint64_t args[16], uint32_t *n_args,
+                      uint64_t ref[DK_ASYNC_REF])
+{
     if (!c->count)
         return false;
     struct dk_port_msg *m = &c->port[c->head];
@@ -464,7 +481,15 @@ bool dk_port_take(struct dk_conn *c, int32_t *status, uint64_t args[16], uint32_
         memcpy(args, m->args, sizeof(m->args));
     if (n_args)
         *n_args = m->n;
+    if (ref)
+        memcpy(ref, m->ref, sizeof(m->ref));
     return true;
+}
+
+void dk_conn_set_task(struct dk_conn *c, dk_task_map_fn map, void *ctx)
+{
+    c->task_map = map;
+    c->task_ctx = ctx;
 }
 
 uint64_t dk_port_dropped(struct dk_conn *c) { return c->dropped; }

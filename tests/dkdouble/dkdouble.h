@@ -91,7 +91,11 @@ struct dk_call {
     void *sout;
     size_t *sout_len;
     bool async;
+    /* async: the caller's reference (io_async_ref64_t), given back with
+     * every completion of the call (dk_port_take_ref); NULL: zeros. */
+    const uint64_t *async_ref;
 };
+#define DK_ASYNC_REF 8
 int32_t dk_connect_call(struct dk_conn *c, const struct dk_call *call);
 
 /* IOConnectMapMemory64(type, options): CopyClientMemoryForType, then the
@@ -111,7 +115,20 @@ uint64_t dk_last_map_options(struct dk_conn *c);
 #define DK_PORT_DEPTH 5
 bool dk_port_take(struct dk_conn *c, int32_t *status, uint64_t args[16],
                   uint32_t *n_args);
+/* The same with the reference of the call the completion belongs to. */
+bool dk_port_take_ref(struct dk_conn *c, int32_t *status, uint64_t args[16],
+                      uint32_t *n_args, uint64_t ref[DK_ASYNC_REF]);
 uint64_t dk_port_dropped(struct dk_conn *c);
+
+/* The connection's client task lives in another process (dkhost): its
+ * addresses are turned into this process's by `map` (NULL: the range is
+ * not the task's memory), called by CreateMemoryDescriptorFromClient.
+ * Without it the task is this process. */
+typedef void *(*dk_task_map_fn)(void *ctx, uint64_t address, uint64_t length);
+void dk_conn_set_task(struct dk_conn *c, dk_task_map_fn map, void *ctx);
+
+/* The simulated device has deferred work for dk_run_until_idle. */
+bool dk_machine_has_work(struct dk_machine *m);
 
 /* Runs every queue's pending blocks (interrupt handlers, Cancel
  * handlers, deferred device work) until nothing is pending.  Returns the

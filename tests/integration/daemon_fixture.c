@@ -24,29 +24,63 @@
 
 #define STDERR_INHERIT (-2)
 
-static int start_daemon(struct test_daemon *d, const char *const *args,
-                        bool quiet, int stderr_fd)
+bool test_transport_iokit(void)
 {
-    const char *bin = getenv("MACVFIOD");
-    const char *argv[40];
+    const char *t = getenv("MVF_TEST_TRANSPORT");
+
+    return t && !strcmp(t, "iokit");
+}
+
+int test_connect(struct test_daemon *d, struct mvf_handle **h)
+{
+    if (!test_transport_iokit())
+        return mvf_connect(d->sock, h);
+    /* The IOKitLib double's services: the dkhost sockets there. */
+    setenv("MVF_DKHOST_DIR", d->dir, 1);
+    return mvf_connect_iokit(NULL, h);
+}
+
+/* The server's command line: macvfiod, or for the IOKit transport
+ * dkhost (the dext on the DriverKit double), which serves one device. */
+static int server_argv(struct test_daemon *d, const char *const *args, bool quiet,
+                       const char **argv, int max)
+{
+    const char *bin = getenv(test_transport_iokit() ? "DKHOST" : "MACVFIOD");
     int n = 0;
 
     if (!bin) {
-        fprintf(stderr, "MACVFIOD is not set\n");
+        fprintf(stderr, "%s is not set\n", test_transport_iokit() ? "DKHOST" : "MACVFIOD");
         return -1;
     }
+    argv[n++] = bin;
+    argv[n++] = "--socket";
+    argv[n++] = d->sock;
+    if (test_transport_iokit()) {
+        if (!args || !args[0] || strcmp(args[0], "--device") || !args[1] || args[2]) {
+            fprintf(stderr, "dkhost serves one --device and takes no other option\n");
+            return -1;
+        }
+    } else if (quiet) {
+        argv[n++] = "--quiet";
+    }
+    for (int i = 0; args && args[i] && n < max - 1; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return 0;
+}
+
+static int start_daemon(struct test_daemon *d, const char *const *args,
+                        bool quiet, int stderr_fd)
+{
+    const char *argv[40];
+
     snprintf(d->dir, sizeof(d->dir), "/tmp/mvf-test-XXXXXX");
     if (!mkdtemp(d->dir))
         return -1;
     snprintf(d->sock, sizeof(d->sock), "%s/macvfio.sock", d->dir);
-    argv[n++] = bin;
-    argv[n++] = "--socket";
-    argv[n++] = d->sock;
-    if (quiet)
-        argv[n++] = "--quiet";
-    for (int i = 0; args && args[i] && n < 38; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
+    if (server_argv(d, args, quiet, argv, 40))
+        return -1;
+    const char *bin = argv[0];
     d->pid = fork();
     if (d->pid < 0)
         return -1;
@@ -70,7 +104,7 @@ static int start_daemon(struct test_daemon *d, const char *const *args,
             d->pid = -1;
             return -1;
         }
-        if (mvf_connect(d->sock, &h) == 0) {
+        if (access(d->sock, F_OK) == 0 && test_connect(d, &h) == 0) {
             mvf_close(h);
             return 0;
         }
@@ -122,10 +156,34 @@ struct mvf_handle *test_open_claimed(struct test_daemon *d, uint32_t index)
 {
     struct mvf_handle *h = NULL;
 
-    assert_int_equal(mvf_connect(d->sock, &h), 0);
+    assert_int_equal(test_connect(d, &h), 0);
     assert_int_equal(mvf_device_open(h, index), 0);
     assert_int_equal(mvf_claim(h), 0);
     return h;
+}
+
+int test_dma_register(struct mvf_handle *h, int memfd, void *mem, uint64_t length,
+                      uint64_t *handle)
+{
+    if (mvf_features(h) & MVF_FEAT_DMA_FD)
+        return mvf_dma_register_fd(h, memfd, 0, length, handle);
+    return mvf_dma_register_va(h, mem, length, handle);
+}
+
+void *test_map_memfd(int memfd, uint64_t size)
+{
+    const uint64_t align = MVF_DART_GRANULE;
+    uint8_t *r = mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    assert_true(r != MAP_FAILED);
+    uint8_t *a = (uint8_t *)(((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1));
+    void *p = mmap(a, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, memfd, 0);
+    assert_true(p == a);
+    if (a > r)
+        munmap(r, (size_t)(a - r));
+    if (r + align > a)
+        munmap(a + size, (size_t)(r + align - a));
+    return p;
 }
 
 int test_sealed_memfd(uint64_t size)

@@ -36,6 +36,20 @@ int test_pair_stop(void **state);
 /* SIGTERM, wait; returns the exit status (0 = clean shutdown). */
 int test_daemon_stop(struct test_daemon *d);
 
+/* MVF_TEST_TRANSPORT=iokit: the suites run against the dext instead of
+ * macvfiod: the fixture starts $DKHOST (the dext's code on the DriverKit
+ * double, tests/dext/iokit) and connects through libmacvfio's IOKit
+ * transport (built for Linux with the IOKitLib double). */
+bool test_transport_iokit(void);
+/* A connection to the fixture's server over the suite's transport. */
+int test_connect(struct test_daemon *d, struct mvf_handle **h);
+/* DMA_REGISTER of [0, length) of memfd, mapped at mem: by fd where the
+ * transport carries fds, else by address (IOKit). */
+int test_dma_register(struct mvf_handle *h, int memfd, void *mem, uint64_t length,
+                      uint64_t *handle);
+/* memfd mapped shared at a granule-aligned address (munmap(p, size)). */
+void *test_map_memfd(int memfd, uint64_t size);
+
 /* Connects, opens device `index` and claims it; asserts on failure. */
 struct mvf_handle *test_open_claimed(struct test_daemon *d, uint32_t index);
 

@@ -163,6 +163,22 @@ static int run_xfer(struct dma_env *e, const struct xfer *x, uint32_t *status,
     return 0;
 }
 
+/* Shared memory of len bytes at an address aligned to align. */
+static uint8_t *map_aligned(uint64_t len, uint64_t align)
+{
+    uint8_t *r = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    uint8_t *a;
+
+    if (r == MAP_FAILED)
+        return NULL;
+    a = (uint8_t *)(((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1));
+    if (a > r)
+        munmap(r, (size_t)(a - r));
+    munmap(a + len, (size_t)(r + align - a));
+    return a;
+}
+
 static bool setup_memory(struct dma_env *e)
 {
     struct selftest *t = e->t;
@@ -174,13 +190,11 @@ static bool setup_memory(struct dma_env *e)
     e->map_len = gran;
     e->mem_len = 2 * gran;  /* the second granule stays unmapped */
     if (!(mvf_features(t->h) & MVF_FEAT_DMA_FD)) {
-        /* The dext: client memory by virtual address. */
-        e->mem = mmap(NULL, e->mem_len, PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (e->mem == MAP_FAILED) {
-            e->mem = NULL;
+        /* The dext: client memory by virtual address, granule aligned (the
+         * DART maps whole granules; on a Mac a page is one). */
+        e->mem = map_aligned(e->mem_len, gran);
+        if (!e->mem)
             return st_check(t, "dma_setup", false, "mmap: %s", strerror(errno));
-        }
         if (!st_call(t, "dma_register",
                      mvf_dma_register_va(t->h, e->mem, e->mem_len, &e->handle)))
             return false;
@@ -424,9 +438,12 @@ void selftest_dmatest(struct selftest *t)
         }
     }
     teardown(&e);
+    /* Over IOKit the DART's faults are the macOS kernel's: the dext never
+     * sees them, so only macvfiod (which carries memfds) counts them. */
+    bool faults_seen = mvf_features(t->h) & MVF_FEAT_DMA_FD;
     if (ran && have_stats && mvf_get_stats(t->h, &after) == 0)
         st_check(t, "stats", after.dma_maps > before.dma_maps &&
-                 after.dma_faults >= before.dma_faults + 2 &&
+                 (!faults_seen || after.dma_faults >= before.dma_faults + 2) &&
                  after.irqs_delivered >= before.irqs_delivered + 4 &&
                  after.live_mappings == 0,
                  "maps +%" PRIu64 ", faults +%" PRIu64 ", irqs +%" PRIu64

@@ -24,6 +24,8 @@ LIBMACVFIO_PREFIX="$SRC_WORK/libmacvfio"
 # What libmacvfio is built from (part of the QEMU cache key): the library,
 # its public headers, and the top-level meson files that set its flags.
 LIBMACVFIO_INPUTS=(lib include/macvfio meson.build meson_options.txt)
+# Extra meson options for libmacvfio (build.sh --iokit-double sets them).
+LIBMACVFIO_MESON_ARGS=()
 
 # Build dependencies from bookworm.  meson (>= 1.5) and pycotap come from
 # trixie, installed one by one with an explicit /trixie: never "-t trixie".
@@ -168,7 +170,8 @@ build_libmacvfio() {
     mkdir -p "$SRC_WORK"
     # Only the library is built; tests (cmocka) are not needed for it.
     "$ROOT/scripts/meson-setup.sh" "$b" --prefix="$p" --libdir=lib \
-        -Dtests=disabled >"$SRC_WORK/libmacvfio-setup.log" 2>&1 || {
+        -Dtests=disabled ${LIBMACVFIO_MESON_ARGS[@]+"${LIBMACVFIO_MESON_ARGS[@]}"} \
+        >"$SRC_WORK/libmacvfio-setup.log" 2>&1 || {
         tail -n 30 "$SRC_WORK/libmacvfio-setup.log" >&2
         die "meson setup of libmacvfio failed (log: $SRC_WORK/libmacvfio-setup.log)"
     }

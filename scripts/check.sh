@@ -8,9 +8,10 @@
 #   4. a short libFuzzer run of every fuzz target (ASan+UBSan too)
 #   5. end to end: the patched QEMU boots Linux guests with a device
 #      passed through from macvfiod: boot, dmatest, nvme (the guest module's
-#      three strategies), hostile (a hostile guest on the companion), and
-#      kbuild (the guest module on Debian's 6.1 and 6.12 kernels); E2E=0
-#      skips this step
+#      three strategies), iokit (the same guests through host= and the
+#      macOS code path: the IOKit transport to the dext on its DriverKit
+#      double), hostile (a hostile guest on the companion), and kbuild (the
+#      guest module on Debian's 6.1 and 6.12 kernels); E2E=0 skips this step
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
@@ -54,7 +55,8 @@ if [ "${E2E:-1}" != 0 ]; then
   mkdir -p build/e2e-results
   rm -f build/e2e-results/*.log
   bash qemu/build.sh || status=1
-  for t in boot dmatest nvme hostile kbuild; do
+  bash qemu/build.sh --iokit-double || status=1
+  for t in boot dmatest nvme iokit hostile kbuild; do
     tests/e2e/test-$t.sh 2>&1 | tee build/e2e-results/$t.log || status=1
     results+=(build/e2e-results/$t.log)
   done

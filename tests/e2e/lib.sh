@@ -237,6 +237,25 @@ build_guest_pattern() {
         "$E2E_DIR/helpers/pattern.c"
 }
 
+# nvme_guest_image SUITE ARCH IMG: the guest of the nvme suites in IMG
+# (Debian's kernel, guest/macvfio.ko, /bin/pattern), each part a step;
+# fails (recorded) if any part cannot be built.
+nvme_guest_image() {
+    local suite="$1" arch="$2" img="$3" base="$E2E_OUT/guest-$2"
+    step "build-guest (base)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$base" || return 1
+    if ! module_toolchain "$arch" ||
+        ! step "macvfio.ko ($MODULE_CC)" "$arch" build_kmod "$arch" "$base" macvfio \
+            "$REPO_DIR"/guest/*.c "$REPO_DIR"/guest/*.h "$REPO_DIR/guest/Kbuild" \
+            "$REPO_DIR/include/macvfio/guest_proto.h:include/macvfio"; then
+        record "$suite" "$arch" 0 "FAIL (no macvfio.ko)"
+        return 1
+    fi
+    step "pattern (static $HELPER_CC)" "$arch" build_guest_pattern "$arch" &&
+        step "build-guest (nvme)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$img" \
+            --module "$(kmod_path "$arch" macvfio)" \
+            --file "$E2E_OUT/helpers/$arch/pattern:/bin/pattern"
+}
+
 # watch_guest PID SOCK: until PID (a run-guest.sh) exits, polls macvfiod's
 # mappings at SOCK; sets MAX_LIVE, MAX_MAPPED (the peaks) and GUEST_RC.
 watch_guest() {

@@ -128,24 +128,8 @@ config() {
 for arch in "${ARCHES[@]}"; do
     arch="$(qemu_arch "$arch")"
     msg "=== $arch"
-    base="$E2E_OUT/guest-$arch"
     img="$E2E_OUT/guest-$arch-nvme"
-    if ! step "build-guest (base)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$base"; then
-        continue
-    fi
-    if ! module_toolchain "$arch" ||
-        ! step "macvfio.ko ($MODULE_CC)" "$arch" build_kmod "$arch" "$base" macvfio \
-            "$REPO_DIR"/guest/*.c "$REPO_DIR"/guest/*.h "$REPO_DIR/guest/Kbuild" \
-            "$REPO_DIR/include/macvfio/guest_proto.h:include/macvfio"; then
-        record "nvme" "$arch" 0 "FAIL (no macvfio.ko)"
-        continue
-    fi
-    if ! step "pattern (static $HELPER_CC)" "$arch" build_guest_pattern "$arch" ||
-        ! step "build-guest (nvme)" "$arch" "$E2E_DIR/build-guest.sh" "$arch" "$img" \
-            --module "$(kmod_path "$arch" macvfio)" \
-            --file "$E2E_OUT/helpers/$arch/pattern:/bin/pattern"; then
-        continue
-    fi
+    nvme_guest_image nvme "$arch" "$img" || continue
     rm -f "$RUN/disk.img"
     truncate -s 256M "$RUN/disk.img"
     nf="nvme_core.admin_timeout=5"

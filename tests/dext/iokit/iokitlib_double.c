@@ -216,6 +216,14 @@ struct IONotificationPort {
 static struct object objects[MAX_OBJECTS];
 static pthread_mutex_t objects_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Paths are kept NUL-terminated within their 108 bytes (sun_path's). */
+static void copy_path(char dst[108], const char *src)
+{
+    size_t n = strnlen(src, 107);
+    memmove(dst, src, n);
+    dst[n] = '\0';
+}
+
 static io_object_t obj_new(enum obj_kind kind)
 {
     pthread_mutex_lock(&objects_lock);
@@ -307,7 +315,7 @@ io_object_t IOIteratorNext(io_iterator_t iterator)
     io_service_t s = obj_new(OBJ_SERVICE);
     struct object *o = obj_get(s, OBJ_SERVICE);
     if (o)
-        snprintf(o->path, sizeof(o->path), "%s", it->services[it->next++]);
+        copy_path(o->path, it->services[it->next++]);
     return s;
 }
 
@@ -373,7 +381,7 @@ kern_return_t IOServiceOpen(io_service_t service, task_port_t owningTask, uint32
     struct object *o = obj_get(c, OBJ_CONNECT);
     if (!o)
         return kIOReturnNoMemory;
-    snprintf(o->path, sizeof(o->path), "%s", s->path);
+    copy_path(o->path, s->path);
     pthread_mutex_init(&o->lock, NULL);
     o->fd = dial(s->path);
     kern_return_t kr = o->fd < 0 ? kIOReturnNotFound

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tools/mini_iig.py on the test driver (DkTestDriver.iig) and on the dext's
+# tools/mini_iig.py on the test classes (DkTestDriver.iig, and
+# test_dk_kernel's DkKernelDriver.iig and DkTestUserClient.iig) and on the dext's
 # two .iig files: the generated header and glue, with the class's methods,
 # compile (a) for DriverKit (clang-16, freestanding, Mach-O objects) and
 # (b) for Linux with host clang++ -fblocks against dext/dk; and every
@@ -16,7 +17,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT/gen"
 fail=0
 
-for def in "$SRC/tests/dkdouble/DkTestDriver.iig" "$SRC/dext/MacvfioDriver.iig" \
+for def in "$SRC/tests/dkdouble/DkTestDriver.iig" "$SRC/tests/dkdouble/DkKernelDriver.iig" \
+           "$SRC/tests/dkdouble/DkTestUserClient.iig" "$SRC/dext/MacvfioDriver.iig" \
            "$SRC/dext/MacvfioUserClient.iig"; do
     base=$(basename "$def" .iig)
     "${IIG[@]}" --def "$def" --header "$OUT/gen/$base.h" --impl "$OUT/gen/$base.iig.cpp"
@@ -24,7 +26,8 @@ done
 
 WARN=(-Wall -Wextra -Werror)
 INC=(-I"$SRC/dext/dk" -I"$SRC/dext" -I"$SRC/include" -I"$SRC" -I"$OUT/gen")
-srcs=("$SRC/tests/dkdouble/DkTestDriver.cpp" "$OUT"/gen/*.iig.cpp)
+srcs=("$SRC/tests/dkdouble/DkTestDriver.cpp" "$SRC/tests/dkdouble/DkKernelDriver.cpp"
+      "$SRC/tests/dkdouble/DkTestUserClient.cpp" "$OUT"/gen/*.iig.cpp)
 if command -v "$CLANGXX16" >/dev/null; then
     RES=$(clang-16 -print-resource-dir)
     for f in "${srcs[@]}"; do

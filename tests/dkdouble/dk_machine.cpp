@@ -311,8 +311,6 @@ struct dk_machine *dk_machine_create(const char *sim_spec, const struct dk_dart_
                                      char *err, size_t errlen)
 {
     struct mvf_provider prov;
-    struct mvf_dart_config dc;
-    uint64_t out[2];
 
     if (gMachine) {
         snprintf(err, errlen, "one machine at a time");
@@ -320,6 +318,23 @@ struct dk_machine *dk_machine_create(const char *sim_spec, const struct dk_dart_
     }
     if (mvf_sim_create(sim_spec, &prov, err, errlen) != 0)
         return nullptr;
+    return dk_machine_create_provider(&prov, dart, err, errlen);
+}
+
+struct dk_machine *dk_machine_create_provider(const struct mvf_provider *provider,
+                                              const struct dk_dart_config *dart,
+                                              char *err, size_t errlen)
+{
+    struct mvf_provider prov = *provider;
+    struct mvf_dart_config dc;
+    uint64_t out[2];
+    const char *sim_spec = prov.name ? prov.name : "the device";
+
+    if (gMachine) {
+        snprintf(err, errlen, "one machine at a time");
+        prov.ops->destroy(prov.priv);
+        return nullptr;
+    }
     struct dk_machine *m = static_cast<struct dk_machine *>(calloc(1, sizeof(*m)));
     if (!m) {
         prov.ops->destroy(prov.priv);

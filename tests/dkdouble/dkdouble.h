@@ -45,6 +45,13 @@ struct dk_dart_config {
 struct dk_machine *dk_machine_create(const char *sim_spec,
                                      const struct dk_dart_config *dart,
                                      char *err, size_t errlen);
+/* The same on a provider the caller built (e.g. a test function with an
+ * I/O BAR, an INTx pin or MSI that no sim device has): the machine takes
+ * it over (ops->destroy), also when it fails. */
+struct mvf_provider;
+struct dk_machine *dk_machine_create_provider(const struct mvf_provider *prov,
+                                              const struct dk_dart_config *dart,
+                                              char *err, size_t errlen);
 /* What the dext's Info.plist says: IOService::Create(provider, key)
  * instantiates class_name (e.g. "MacvfioUserClientProperties" ->
  * "MacvfioUserClient"). */

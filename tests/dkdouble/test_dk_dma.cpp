@@ -6,16 +6,9 @@
 #include <DriverKit/IOService.h>
 #include <stdio.h>
 
+#include "dk_check.h"
 #include "dk_internal.h"
 
-static int failures;
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 int main(void)
 {
@@ -98,7 +91,5 @@ int main(void)
     b->release();
     dev->release();
     CHECK(dk_machine_destroy(m) == 0);
-    if (failures)
-        fprintf(stderr, "test_dk_dma: %d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    return dk_check_exit("test_dk_dma");
 }

@@ -12,16 +12,9 @@
 #include <string.h>
 
 #include "DkTestDriver.h"
+#include "dk_check.h"
 #include "dk_internal.h"
 
-static int failures;
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 /* The kernel instantiates the personality's IOClass by name, then
  * init() and Start() (xnu IOService.cpp: the matching path). */
@@ -139,7 +132,5 @@ int main(void)
     test_queue();
     test_osdata();
     CHECK(dk_live_objects() == 0);
-    if (failures)
-        fprintf(stderr, "test_dk_object: %d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    return dk_check_exit("test_dk_object");
 }

@@ -15,11 +15,12 @@
 #define CC_FROZEN (NVME_CC_CSS_MASK | NVME_CC_MPS_MASK | NVME_CC_AMS_MASK)
 
 /* Controller Level Reset (7.3.2): queues deleted, features back to
- * defaults, status cleared.  AQA, ASQ, ACQ and CC keep their values. */
+ * defaults, the doorbell buffers forgotten, status cleared.  AQA, ASQ, ACQ and CC keep their values. */
 static void ctrl_reset(struct nvme *n)
 {
     nvme_queues_reset(n);
     nvme_features_reset(n);
+    nvme_dbbuf_reset(n);
     n->csts = 0;
 }
 

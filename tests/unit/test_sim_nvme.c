@@ -8,7 +8,8 @@
  * memfd, notifiers are counters) and plays a small NVMe driver: admin
  * and I/O queues, Identify, features, log pages, reads and writes with
  * every PRP shape, range and DMA errors, completion queue wrap and
- * overflow, doorbell abuse, fatal status and reset.
+ * overflow, doorbell abuse, fatal status and reset, Doorbell Buffer
+ * Config (shadow doorbells and EventIdx, as Linux's driver uses them).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -526,6 +527,7 @@ struct fx {
     uint64_t handle, iova_rw, iova_ro;
     struct hq aq, ioq;
     uint16_t next_cid;
+    unsigned rings;               /* MMIO doorbells the dbbuf host rang */
 };
 
 struct cmd {
@@ -970,7 +972,7 @@ static void test_identify(void **state)
     assert_int_equal(d[NVME_IDC_MDTS], MVF_NVME_MDTS);
     assert_int_equal(nvme_get_le32(d + NVME_IDC_VER), 0x00010400);
     assert_int_equal(d[NVME_IDC_CNTRLTYPE], 1);
-    assert_int_equal(nvme_get_le16(d + NVME_IDC_OACS), 0);
+    assert_int_equal(nvme_get_le16(d + NVME_IDC_OACS), NVME_OACS_DBBUF);
     assert_int_equal(d[NVME_IDC_AERL], MVF_NVME_AERL);
     assert_int_equal(d[NVME_IDC_SQES], 0x66);
     assert_int_equal(d[NVME_IDC_CQES], 0x44);
@@ -1211,7 +1213,7 @@ static void test_features_logs(void **state)
     assert_int_equal(admin(f, &c), 0);
     /* Unsupported optional commands. */
     for (unsigned i = 0; i < 5; i++) {
-        static const uint8_t opc[] = { 0x80, 0x10, 0x0d, 0x7c, 0xff };
+        static const uint8_t opc[] = { 0x80, 0x10, 0x0d, 0x19, 0xff };
 
         cmd_init(&c, opc[i], 0);
         assert_int_equal(admin(f, &c), ST_OPCODE);
@@ -2305,6 +2307,334 @@ static void test_media_error(void **state)
     assert_int_equal(io(f, NVME_IO_READ, NSZE - 8, 8, iova(f, DST_OFF), 0), 0);
 }
 
+/* ---- Doorbell Buffer Config ------------------------------------------------ */
+
+#define DBB_OFF 0x880000          /* shadow doorbell page (16 KiB aligned) */
+#define EIB_OFF 0x881000          /* EventIdx page */
+#define DBB_MAP 0x4000            /* the granule: both pages mapped alone */
+#define SLOT_SQ(qid) (8u * (qid))
+#define SLOT_CQ(qid) (8u * (qid) + 4)
+
+static uint16_t dbbuf_config(struct fx *f, uint64_t db, uint64_t ei)
+{
+    struct cmd c;
+
+    cmd_init(&c, NVME_ADM_DBBUF_CONFIG, 0);
+    cmd_prp(&c, db, ei);
+    return admin(f, &c);
+}
+
+static uint32_t shadow(const struct fx *f, uint32_t slot)
+{
+    return nvme_get_le32(f->mem + DBB_OFF + slot);
+}
+
+static uint32_t eventidx(const struct fx *f, uint32_t slot)
+{
+    return nvme_get_le32(f->mem + EIB_OFF + slot);
+}
+
+/* What Linux's driver does with a new doorbell value while the buffers
+ * are in use (nvme_dbbuf_update_and_check_event): store it in the
+ * shadow, then ring the MMIO doorbell only if the EventIdx lies in
+ * [old, new).  Returns whether it rang; runs nothing. */
+static bool host_update(struct fx *f, uint32_t slot, uint32_t value,
+                        uint32_t mmio)
+{
+    uint16_t old = (uint16_t)shadow(f, slot), ei = (uint16_t)eventidx(f, slot);
+
+    nvme_put_le32(f->mem + DBB_OFF + slot, value);
+    if ((uint16_t)(value - ei - 1) >= (uint16_t)(value - old))
+        return false;
+    wr32(&f->p, mmio, value);
+    f->rings++;
+    return true;
+}
+
+static bool sq_update(struct fx *f, struct hq *q)
+{
+    return host_update(f, SLOT_SQ(q->qid), q->sq_tail, DB(q->qid));
+}
+
+static bool cq_update(struct fx *f, struct hq *q)
+{
+    return host_update(f, SLOT_CQ(q->qid), q->cq_head, CQDB(q->qid));
+}
+
+static void push_read(struct fx *f, struct hq *q, uint64_t slba)
+{
+    struct cmd c;
+
+    rw_cmd(&c, NVME_IO_READ, slba, 8, iova(f, DST_OFF), 0);
+    push(f, q, &c);
+}
+
+/* The admin command's checks; queues made before it keep their state. */
+static void test_dbbuf_config(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t unmapped = f->iova_rw + (256ull << 20);
+    const uint64_t db = iova(f, DBB_OFF), ei = iova(f, EIB_OFF);
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(io(f, NVME_IO_READ, 0, 8, iova(f, DST_OFF), 0), 0);
+    assert_int_equal(io(f, NVME_IO_READ, 8, 8, iova(f, DST_OFF), 0), 0);
+    memset(f->mem + DBB_OFF, 0xee, 2 * PG);
+
+    assert_int_equal(dbbuf_config(f, db + 8, ei), ST_FIELD);
+    assert_int_equal(dbbuf_config(f, db, ei + 0x200), ST_FIELD);
+    assert_int_equal(dbbuf_config(f, db, db), ST_FIELD);
+    assert_int_equal(dbbuf_config(f, unmapped, ei), ST_XFER);
+    /* The device must be able to write the EventIdx page. */
+    assert_int_equal(dbbuf_config(f, db, iova(f, RO_OFF)), ST_XFER);
+
+    /* Not in use: a tail written only to the shadow is not seen. */
+    push_read(f, &f->ioq, 0);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), f->ioq.sq_tail);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->ioq));
+    ring(f, &f->ioq);
+    assert_int_equal(pop(f, &f->ioq, true).status, 0);
+
+    assert_int_equal(dbbuf_config(f, db, ei), 0);
+    /* The shadows start as the doorbells stand, SQ EventIdx at the tail
+     * (the next submission rings), CQ EventIdx one behind the head. */
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 3);
+    assert_int_equal(shadow(f, SLOT_CQ(1)), 3);
+    assert_int_equal(eventidx(f, SLOT_SQ(1)), 3);
+    assert_int_equal(eventidx(f, SLOT_CQ(1)), 2);
+    for (uint32_t q = 2; q <= MVF_NVME_QUEUES_DEFAULT; q++) {
+        assert_int_equal(shadow(f, SLOT_SQ(q)), 0);
+        assert_int_equal(eventidx(f, SLOT_CQ(q)), 0);
+    }
+    /* Beyond the queues the page is the host's. */
+    assert_int_equal(shadow(f, SLOT_SQ(MVF_NVME_QUEUES_DEFAULT + 1)),
+                     0xeeeeeeee);
+    assert_int_equal(nvme_get_le32(f->mem + DBB_OFF + PG - 4), 0xeeeeeeee);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
+/* Submissions made while the controller works cost no MMIO doorbell;
+ * out of work it arms the EventIdx so the next one rings; CQ head
+ * updates ring only for a stalled SQ. */
+static void test_dbbuf_shadow(void **state)
+{
+    struct fx *f = *state;
+    struct hq q2;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+
+    /* Idle controller: the first submission rings. */
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    /* The doorbell only queued the work: the next two ride along. */
+    push_read(f, &f->ioq, 8);
+    assert_false(sq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 16);
+    assert_false(sq_update(f, &f->ioq));
+    run_idle(f);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(pop(f, &f->ioq, false).status, 0);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(f->rings, 1);
+    /* Armed: SQ EventIdx at the tail; no CQ doorbell wanted. */
+    assert_int_equal(eventidx(f, SLOT_SQ(1)), 3);
+    assert_false(cq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 24);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(pop(f, &f->ioq, false).status, 0);
+    assert_false(cq_update(f, &f->ioq));
+    assert_int_equal(f->rings, 2);
+
+    /* A pair created after the command, its CQ holding 3 entries. */
+    memset(f->mem + ID_OFF, 0, 2 * PG);
+    assert_int_equal(create_cq(f, 2, iova(f, ID_OFF + PG), 4,
+                               NVME_QUEUE_PC | NVME_CQ_IEN, 2), 0);
+    assert_int_equal(create_sq(f, 2, iova(f, ID_OFF), 8, NVME_QUEUE_PC, 2), 0);
+    q2 = (struct hq){ .qid = 2, .sq_off = ID_OFF, .cq_off = ID_OFF + PG,
+                      .sq_size = 8, .cq_size = 4, .phase = 1 };
+    f->rings = 0;
+    for (unsigned i = 0; i < 6; i++) {
+        push_read(f, &q2, 8 * i);
+        assert_int_equal(sq_update(f, &q2), i == 0);
+    }
+    run_idle(f);
+    /* Three posted, the SQ stalled on the full CQ: its head update rings. */
+    assert_int_equal(take_all(f, &q2), 3);
+    assert_int_equal(eventidx(f, SLOT_CQ(2)), 0);
+    assert_true(cq_update(f, &q2));
+    run_idle(f);
+    assert_int_equal(take_all(f, &q2), 3);
+    /* Nothing stalled: the head goes to the shadow only, and the
+     * controller finds the room there.  Had it not read it, CQ 2 would
+     * still look full (head 3, tail 2). */
+    assert_false(cq_update(f, &q2));
+    for (unsigned i = 0; i < 3; i++) {
+        push_read(f, &q2, 8 * i);
+        assert_int_equal(sq_update(f, &q2), i == 0);
+    }
+    run_idle(f);
+    assert_int_equal(take_all(f, &q2), 3);
+    assert_int_equal(f->rings, 3);
+    assert_int_equal(f->host.warnings, 0);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
+/* A queue created after the command starts from doorbell 0, whatever
+ * the host's page held for that slot; its neighbours' slots stay. */
+static void test_dbbuf_new_queue(void **state)
+{
+    struct fx *f = *state;
+
+    enable(f, 8, 8);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    memset(f->mem + DBB_OFF, 0x5a, 2 * PG);
+    assert_int_equal(create_cq(f, 1, iova(f, IOCQ_OFF), 32,
+                               NVME_QUEUE_PC | NVME_CQ_IEN, 1), 0);
+    assert_int_equal(shadow(f, SLOT_CQ(1)), 0);
+    assert_int_equal(eventidx(f, SLOT_CQ(1)), 0xffff);
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 0x5a5a5a5a);   /* no SQ 1 yet */
+    assert_int_equal(create_sq(f, 1, iova(f, IOSQ_OFF), 32, NVME_QUEUE_PC, 1), 0);
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 0);
+    assert_int_equal(eventidx(f, SLOT_SQ(1)), 0);
+    assert_int_equal(shadow(f, SLOT_SQ(2)), 0x5a5a5a5a);
+    f->ioq = (struct hq){ .qid = 1, .sq_off = IOSQ_OFF, .cq_off = IOCQ_OFF,
+                          .sq_size = 32, .cq_size = 32, .phase = 1 };
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 8);
+    assert_false(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 2);
+    assert_false(cq_update(f, &f->ioq));
+
+    /* Deleted and created again: back to 0, not the old tail. */
+    assert_int_equal(delete_queue(f, NVME_ADM_DELETE_SQ, 1), 0);
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 2);
+    assert_int_equal(create_sq(f, 1, iova(f, IOSQ_OFF), 32, NVME_QUEUE_PC, 1), 0);
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 0);
+    f->ioq.sq_tail = 0;
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* A controller reset forgets the buffers: MMIO doorbells only, and the
+ * pages are never touched again until the next command. */
+static void test_dbbuf_reset(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *snap = malloc(2 * PG);
+
+    assert_non_null(snap);
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+
+    wr32(&f->p, NVME_REG_CC, 0);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), 0);
+    enable(f, 8, 8);
+    memset(f->mem + DBB_OFF, 0x77, 2 * PG);
+    io_queues(f, 32, 32);
+    memcpy(snap, f->mem + DBB_OFF, 2 * PG);
+    /* One command rung by MMIO, a second only in the shadow. */
+    push_read(f, &f->ioq, 0);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    push_read(f, &f->ioq, 8);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), f->ioq.sq_tail);
+    nvme_put_le32(snap + SLOT_SQ(1), f->ioq.sq_tail);
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    assert_memory_equal(snap, f->mem + DBB_OFF, 2 * PG);
+    ring(f, &f->ioq);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    free(snap);
+}
+
+/* Buffers that stop being mapped: the controller falls back to MMIO
+ * doorbells, says so once, and is not wedged. */
+static void test_dbbuf_fault(void **state)
+{
+    struct fx *f = *state;
+    uint64_t db;
+    unsigned w;
+    struct mvf_call c;
+
+    /* The two pages mapped a second time, on their own. */
+    call_ok(&c, CALL(f, &c, MVF_SEL_DMA_MAP, NULL, 0, f->handle, DBB_OFF,
+                     DBB_MAP, MVF_DMA_READ | MVF_DMA_WRITE));
+    db = c.out[0];
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, db, db + PG), 0);
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 8);
+    assert_false(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 2);
+    assert_int_equal(f->host.warnings, 0);
+
+    call_ok(&c, CALL(f, &c, MVF_SEL_DMA_UNMAP, NULL, 0, db, DBB_MAP));
+    /* The next slice's look at the shadows faults: off, logged. */
+    assert_int_equal(io(f, NVME_IO_READ, 0, 8, iova(f, DST_OFF), 0), 0);
+    assert_non_null(strstr(f->host.last_log, "shadow doorbells off"));
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+    w = f->host.warnings;
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(io(f, NVME_IO_READ, 8 * i, 8, iova(f, DST_OFF), 0), 0);
+    assert_int_equal(f->host.warnings, w);      /* once */
+    /* A new command brings the buffers back. */
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 8);
+    assert_false(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 2);
+}
+
+/* Shadow values the queues cannot take are ignored and logged, like bad
+ * MMIO doorbells; the queue goes on with good ones. */
+static void test_dbbuf_bad_values(void **state)
+{
+    struct fx *f = *state;
+    unsigned w;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    /* Before the slice runs: a tail beyond the queue, a CQ head beyond
+     * what was posted. */
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), 32);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_CQ(1), 5);
+    run_idle(f);
+    w = f->host.warnings;
+    assert_true(w >= 2);
+    assert_non_null(strstr(f->host.last_log, "(shadow)"));
+    /* The MMIO doorbell's tail stood: one command ran. */
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), f->ioq.sq_tail);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_CQ(1), f->ioq.cq_head);
+    push_read(f, &f->ioq, 8);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2338,6 +2668,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_commands, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_ram_backed, fx_setup_ram, fx_teardown),
         cmocka_unit_test_setup_teardown(test_media_error, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_config, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_shadow, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_new_queue, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_reset, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_fault, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_bad_values, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,9 @@
  *           size= and file= exclude each other.
  *   queues  I/O queue pairs, 1..64 (default 4); MSI-X has queues+1
  *           vectors (vector 0 for the admin queue, as Linux uses it).
+ *           Linux asks for one pair per CPU (Set Features Number of
+ *           Queues) and gives each its own vector: a guest of up to 4
+ *           vCPUs gets a pair per vCPU by default; more need queues=.
  *   serial  serial number, 1..20 printable characters; the namespace's
  *           NGUID and UUID derive from it.  Default "MVFNVME" plus a
  *           4-digit instance number, so two devices in one daemon
@@ -63,6 +66,17 @@
  * on a data buffer or PRP list completes the command with Data Transfer
  * Error.  Interrupts are MSI-X only, one message per slice per CQ that
  * got completions, when that CQ has interrupts enabled.
+ *
+ * Doorbell Buffer Config (admin 7Ch, Identify OACS bit 8; nvme_dbbuf.c):
+ * the host's shadow doorbell and EventIdx pages, reached by DMA like any
+ * other memory, for the I/O queues.  Every slice first takes the tails
+ * and heads the host left in the shadow page; a slice that leaves no
+ * work writes the EventIdx page so the host's next submission rings the
+ * MMIO doorbell (and a CQ head update only when an SQ waits on that full
+ * CQ), then looks at the shadows once more.  Nothing runs while idle.
+ * A fault on either page turns shadow doorbells off (MMIO only, logged
+ * once) until the host sends the command again; a controller reset
+ * forgets the pages.
  *
  * Reset (function reset, or the client going away): config space,
  * registers, queues, features and the MSI-X table back to power-on.

@@ -69,14 +69,18 @@
  *
  * Doorbell Buffer Config (admin 7Ch, Identify OACS bit 8; nvme_dbbuf.c):
  * the host's shadow doorbell and EventIdx pages, reached by DMA like any
- * other memory, for the I/O queues.  Every slice first takes the tails
- * and heads the host left in the shadow page; a slice that leaves no
- * work writes the EventIdx page so the host's next submission rings the
- * MMIO doorbell (and a CQ head update only when an SQ waits on that full
- * CQ), then looks at the shadows once more.  Nothing runs while idle.
- * A fault on either page turns shadow doorbells off (MMIO only, logged
- * once) until the host sends the command again; a controller reset
- * forgets the pages.
+ * other memory, for every queue, the admin queue included.  Every slice
+ * first takes the tails and heads the host changed in the shadow page
+ * since the controller last read it (a stale shadow never undoes an MMIO
+ * doorbell: Linux rings the admin queue by MMIO only); a slice that
+ * leaves no work writes the EventIdx page so the host's next submission
+ * rings the MMIO doorbell (and a CQ head update only when an SQ waits on
+ * that full CQ), then looks at the shadows once more, and if that look
+ * moved a queue another slice runs and arms again.  Nothing runs while
+ * idle.  No doorbell moves an SQ tail back over submitted commands.  A
+ * fault on either page sets CSTS.CFS (the host, which keeps to the
+ * EventIdx, would otherwise wait forever) and forgets the pages; a
+ * controller reset or a shutdown notification forgets them too.
  *
  * Reset (function reset, or the client going away): config space,
  * registers, queues, features and the MSI-X table back to power-on.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sim:nvme Doorbell Buffer Config (admin opcode 7Ch, NVMe 1.3 on; OACS
- * bit 8): shadow doorbells with EventIdx, for I/O queues.
+ * bit 8): shadow doorbells with EventIdx, for every queue, the admin
+ * queue included.
  *
  * The host gives two 4 KiB pages: PRP1 the shadow doorbell buffer, where
  * it writes every new SQ tail and CQ head, and PRP2 the EventIdx buffer,
@@ -22,15 +23,31 @@
  *   rings, and the SQ resumes).  It then reads the shadow buffer once
  *   more, after a full fence: a host that wrote its shadow before seeing
  *   the new EventIdx has its submission found here, one that wrote after
- *   sees the EventIdx and rings.  Nothing is polled while idle.
+ *   sees the EventIdx and rings.  If that last look moved anything, the
+ *   EventIdx just written describes a state that no longer holds (say a
+ *   submission found there that cannot run, its CQ being full, while the
+ *   CQ's EventIdx says "never ring"), so another slice runs and arms
+ *   again from the new state.  Nothing is polled while idle.
+ *
+ * A shadow value is taken only when it changed since the controller last
+ * read it (or wrote it, at the command and at queue creation), and only
+ * if it lies past the queue's tail or head on the way from that last
+ * value: an MMIO doorbell that moved the queue further (Linux rings the
+ * admin queue by MMIO only and never writes its shadow) is never undone
+ * by a stale shadow, which would re-run commands or withdraw room.  Like
+ * bad MMIO doorbells, values beyond a queue are ignored and logged, once
+ * per value written.
  *
  * The buffers are reached by DMA through the DART like any other memory.
- * If one faults, the controller stops using them (MMIO doorbells only,
- * until the next Doorbell Buffer Config) and says so once: a host that
- * unmapped them cannot wedge it.  Values beyond a queue are ignored and
- * logged, as bad MMIO doorbells are.  The admin queue is never shadowed
- * (Linux uses the buffers for I/O queues only).  A controller reset
- * (CC.EN 0, function reset) forgets the buffers.
+ * A host that gave them keeps consulting the EventIdx before every MMIO
+ * doorbell, so a controller that silently stopped using them would never
+ * hear of its next submissions.  If either page faults, the controller
+ * therefore forgets the buffers and reports Controller Fatal Status, as
+ * for a fault on a queue: the host resets it, and a Doorbell Buffer
+ * Config whose pages fault fails with Data Transfer Error (Linux then
+ * keeps to MMIO doorbells).  A controller reset (CC.EN 0, function reset)
+ * or a shutdown notification forgets the buffers (Linux frees them after
+ * shutting the controller down, without disabling it).
  */
 #include <string.h>
 
@@ -40,39 +57,47 @@
 _Static_assert((MVF_NVME_QUEUES_MAX + 1) * 8 <= MVF_NVME_PAGE_SIZE,
                "shadow doorbells of every queue must fit in one page");
 
+#define SQ_SLOT(q) (2 * (q))
+#define CQ_SLOT(q) (2 * (q) + 1)
+
 static uint32_t span(const struct nvme *n)
 {
     return (n->nqueues + 1) * 8;
 }
 
-static void drop(struct nvme *n, const char *what, uint64_t base,
+/* A buffer faulted: see the comment at the top. */
+static void fail(struct nvme *n, const char *what, uint64_t base,
                  uint64_t bad)
 {
     n->dbbuf.on = false;
-    mvf_device_log(n->dev, MVF_LOG_ERROR, "the %s buffer at IOVA 0x%llx "
-                   "faulted (0x%llx): shadow doorbells off, MMIO doorbells "
-                   "only until the next Doorbell Buffer Config", what,
-                   (unsigned long long)base, (unsigned long long)bad);
+    nvme_fatal(n, "the %s buffer at IOVA 0x%llx faulted (0x%llx); the host "
+               "may be waiting on an EventIdx the controller can no longer "
+               "keep", what, (unsigned long long)base,
+               (unsigned long long)bad);
+}
+
+/* An SQ bound to CQ cqid holds entries it cannot run (its CQ is full). */
+static bool cq_stalls_sq(const struct nvme *n, uint32_t cqid)
+{
+    for (uint32_t s = 0; s <= n->nqueues; s++)
+        if (n->sq[s].size && n->sq[s].cqid == cqid &&
+            n->sq[s].head != n->sq[s].tail)
+            return true;
+    return false;
 }
 
 /* EventIdx of every queue, as the comment at the top explains. */
 static void eventidx_fill(const struct nvme *n, uint8_t *ei)
 {
     memset(ei, 0, span(n));
-    for (uint32_t q = 1; q <= n->nqueues; q++) {
+    for (uint32_t q = 0; q <= n->nqueues; q++) {
         const struct nvme_cq *cq = &n->cq[q];
-        bool stalled = false;
 
         if (n->sq[q].size)
             nvme_put_le32(ei + 8 * q, n->sq[q].tail);
-        if (!cq->size)
-            continue;
-        for (uint32_t s = 1; s <= n->nqueues; s++)
-            if (n->sq[s].size && n->sq[s].cqid == q &&
-                n->sq[s].head != n->sq[s].tail)
-                stalled = true;
-        nvme_put_le32(ei + 8 * q + 4,
-                      stalled ? cq->head : (uint16_t)(cq->head - 1));
+        if (cq->size)
+            nvme_put_le32(ei + 8 * q + 4, cq_stalls_sq(n, q) ?
+                          cq->head : (uint16_t)(cq->head - 1));
     }
 }
 
@@ -99,9 +124,11 @@ uint16_t nvme_dbbuf_config(struct nvme *n, const struct nvme_cmd *c)
     /* The shadows start as the doorbells stand (queues the host created
      * before this command keep their state), the EventIdx as armed. */
     memset(db, 0, sizeof(db));
-    for (uint32_t q = 1; q <= n->nqueues; q++) {
-        nvme_put_le32(db + 8 * q, n->sq[q].size ? n->sq[q].tail : 0);
-        nvme_put_le32(db + 8 * q + 4, n->cq[q].size ? n->cq[q].head : 0);
+    for (uint32_t q = 0; q <= n->nqueues; q++) {
+        n->dbbuf.seen[SQ_SLOT(q)] = n->sq[q].size ? n->sq[q].tail : 0;
+        n->dbbuf.seen[CQ_SLOT(q)] = n->cq[q].size ? n->cq[q].head : 0;
+        nvme_put_le32(db + 8 * q, n->dbbuf.seen[SQ_SLOT(q)]);
+        nvme_put_le32(db + 8 * q + 4, n->dbbuf.seen[CQ_SLOT(q)]);
     }
     eventidx_fill(n, ei);
     /* Both pages must be readable and writable by the device now, or
@@ -132,34 +159,69 @@ void nvme_dbbuf_queue_created(struct nvme *n, uint16_t qid, bool is_sq)
     /* A new queue's doorbell is 0; the host's page may still hold a
      * deleted queue's value.  SQ EventIdx 0: the first submission rings;
      * CQ EventIdx 0xffff: its head updates need not. */
+    n->dbbuf.seen[is_sq ? SQ_SLOT(qid) : CQ_SLOT(qid)] = 0;
     nvme_put_le32(ei, is_sq ? 0 : 0xffff);
     if (mvf_device_dma_write(n->dev, n->dbbuf.db + off, zero, 4, &bad))
-        drop(n, "shadow doorbell", n->dbbuf.db, bad);
+        fail(n, "shadow doorbell", n->dbbuf.db, bad);
     else if (mvf_device_dma_write(n->dev, n->dbbuf.ei + off, ei, 4, &bad))
-        drop(n, "EventIdx", n->dbbuf.ei, bad);
+        fail(n, "EventIdx", n->dbbuf.ei, bad);
 }
 
-void nvme_dbbuf_poll(struct nvme *n)
+/* `now` lies past `cur` on the way from `last` round a queue of `size`
+ * entries (all three below size): the host moved its shadow beyond the
+ * state the controller has, not to a place it passed already. */
+static bool moved_past(uint32_t last, uint32_t now, uint32_t cur,
+                       uint32_t size)
+{
+    return (now + size - last) % size > (cur + size - last) % size;
+}
+
+/* Whether the shadow value `now` of a queue of `size` entries at `cur`
+ * is to be taken: new since the last look, and past cur (values beyond
+ * the queue go to the setter, which logs and ignores them). */
+static bool shadow_new(uint32_t *seen, uint32_t now, uint32_t cur,
+                       uint32_t size)
+{
+    uint32_t last = *seen;
+
+    if (now == last)
+        return false;
+    *seen = now;
+    if (now >= size)
+        return true;
+    /* A last value the queue could not take says nothing of where the
+     * host was: measure from the queue's own state then. */
+    return moved_past(last < size ? last : cur, now, cur, size);
+}
+
+bool nvme_dbbuf_poll(struct nvme *n)
 {
     uint8_t db[(MVF_NVME_QUEUES_MAX + 1) * 8];
+    uint32_t *seen = n->dbbuf.seen;
     uint64_t bad = 0;
+    bool moved = false;
 
     if (!active(n))
-        return;
+        return false;
     if (mvf_device_dma_read(n->dev, n->dbbuf.db, db, span(n), &bad)) {
-        drop(n, "shadow doorbell", n->dbbuf.db, bad);
-        return;
+        fail(n, "shadow doorbell", n->dbbuf.db, bad);
+        return false;
     }
-    for (uint32_t q = 1; q <= n->nqueues; q++) {
+    for (uint32_t q = 0; q <= n->nqueues; q++) {
+        struct nvme_sq *sq = &n->sq[q];
+        struct nvme_cq *cq = &n->cq[q];
         uint32_t tail = nvme_get_le32(db + 8 * q);
         uint32_t head = nvme_get_le32(db + 8 * q + 4);
 
         /* The CQ first: room it frees lets this slice run its SQs. */
-        if (n->cq[q].size && head != n->cq[q].head)
-            nvme_cq_set_head(n, q, head, "shadow");
-        if (n->sq[q].size && tail != n->sq[q].tail)
-            nvme_sq_set_tail(n, q, tail, "shadow");
+        if (cq->size && shadow_new(&seen[CQ_SLOT(q)], head, cq->head,
+                                   cq->size))
+            moved |= nvme_cq_set_head(n, q, head, "shadow");
+        if (sq->size && shadow_new(&seen[SQ_SLOT(q)], tail, sq->tail,
+                                   sq->size))
+            moved |= nvme_sq_set_tail(n, q, tail, "shadow");
     }
+    return moved;
 }
 
 bool nvme_dbbuf_arm(struct nvme *n)
@@ -171,12 +233,11 @@ bool nvme_dbbuf_arm(struct nvme *n)
         return false;
     eventidx_fill(n, ei);
     if (mvf_device_dma_write(n->dev, n->dbbuf.ei, ei, span(n), &bad)) {
-        drop(n, "EventIdx", n->dbbuf.ei, bad);
+        fail(n, "EventIdx", n->dbbuf.ei, bad);
         return false;
     }
     /* The EventIdx store before the shadow load, as the host orders its
      * shadow store before its EventIdx load (Linux: mb()). */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    nvme_dbbuf_poll(n);
-    return true;
+    return nvme_dbbuf_poll(n);
 }

@@ -76,10 +76,13 @@ struct nvme_features {
 };
 
 /* Doorbell Buffer Config (nvme_dbbuf.c): the host's shadow doorbell and
- * EventIdx pages, while `on`. */
+ * EventIdx pages, while `on`.  seen[2y] and seen[2y + 1] are the SQ y
+ * tail and CQ y head the controller last read in (or wrote to) the
+ * shadow page: a value is taken only when it changed since then. */
 struct nvme_dbbuf {
     bool on;
     uint64_t db, ei;    /* IOVAs */
+    uint32_t seen[2 * (MVF_NVME_QUEUES_MAX + 1)];
 };
 
 /* One contiguous IOVA range of a data transfer. */
@@ -196,14 +199,17 @@ void nvme_fatal(struct nvme *n, const char *fmt, ...)
 /* nvme_dbbuf.c: Doorbell Buffer Config. */
 /* The admin command: an NVMe status. */
 uint16_t nvme_dbbuf_config(struct nvme *n, const struct nvme_cmd *c);
-/* Controller reset: the buffers are forgotten. */
+/* Controller reset or shutdown notification: the buffers are forgotten. */
 void nvme_dbbuf_reset(struct nvme *n);
 /* I/O queue qid (its SQ if is_sq, else its CQ) was just created. */
 void nvme_dbbuf_queue_created(struct nvme *n, uint16_t qid, bool is_sq);
-/* Start of a slice: takes the new tails and heads of the shadow buffer. */
-void nvme_dbbuf_poll(struct nvme *n);
+/* Start of a slice: takes the new tails and heads of the shadow buffer;
+ * true if a queue's tail or head moved. */
+bool nvme_dbbuf_poll(struct nvme *n);
 /* The controller is out of work: writes the EventIdx buffer so that the
- * host rings again, then polls once more.  False when not in use. */
+ * host rings again, then polls once more.  True if that last look moved
+ * a tail or head (the caller must run another slice, which arms again
+ * from the new state); false when not in use or nothing moved. */
 bool nvme_dbbuf_arm(struct nvme *n);
 
 /* nvme_admin.c */

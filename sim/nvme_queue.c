@@ -25,7 +25,9 @@
  * With Doorbell Buffer Config (nvme_dbbuf.c) a slice first takes the
  * tails and heads the host wrote to its shadow buffer, and a slice that
  * leaves no work behind arms the EventIdx buffer, so the host rings an
- * MMIO doorbell only for work the controller would not otherwise see.
+ * MMIO doorbell only for work the controller would not otherwise see;
+ * when the look at the shadows after arming moves a queue, the slice
+ * asks for another one, which runs what it can and arms again.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -259,8 +261,10 @@ bool nvme_run_work(struct nvme *n)
     if (work_left(n))
         return true;
     /* Out of work: from now on the host must ring MMIO doorbells; what
-     * it submitted just before that is found by arm's last look. */
-    return nvme_dbbuf_arm(n) && work_left(n);
+     * it submitted just before that is found by arm's last look, and if
+     * that look moved a queue, another slice runs and arms again (the
+     * EventIdx written describes the state before it). */
+    return nvme_dbbuf_arm(n);
 }
 
 /* Doorbell writes that cannot be honoured are ignored and logged, the
@@ -287,9 +291,22 @@ bool nvme_sq_set_tail(struct nvme *n, uint32_t qid, uint32_t value,
 {
     struct nvme_sq *sq = &n->sq[qid];
 
+    uint32_t pending, next;
+
     if (value >= sq->size) {
         nvme_warn(n, "SQ %u tail doorbell (%s) %u beyond its %u entries: "
                   "ignored", qid, via, value, sq->size);
+        return false;
+    }
+    /* A tail only moves forward: one that leaves fewer entries between
+     * head and tail than there are would withdraw submitted commands
+     * (a stale or hostile value; the host cannot take them back). */
+    pending = (sq->tail + sq->size - sq->head) % sq->size;
+    next = (value + sq->size - sq->head) % sq->size;
+    if (next < pending) {
+        nvme_warn(n, "SQ %u tail doorbell (%s) %u would withdraw %u of the "
+                  "%u entries submitted from %u: ignored", qid, via, value,
+                  pending - next, pending, sq->head);
         return false;
     }
     sq->tail = value;

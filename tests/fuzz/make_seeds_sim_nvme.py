@@ -77,3 +77,11 @@ seed("dbbuf", 1, [sqe(0, 0x7c, 0, DBB + 8, EIB), sqe(0, 0x7c, 0, DBB, DBB),
                   mem(DBB + 16, [1 | 0 << 32]), sqe(1, 0, 1), reap(1),
                   reg(0x14, 0), admin(3), mem(DBB + 8, [5]), sqe(0, 0x18), reap(0),
                   sqe(0, 0x7c, 0, DBB, EIB), reap(0), reg(0x1008, 1), RESET, rd(0x1c)])
+# The admin queue's shadow slots (Linux never writes them; a host may),
+# stale and junk values against MMIO doorbells, then a shutdown
+# notification that forgets the buffers.
+seed("dbbuf_admin", 1, [sqe(0, 0x7c, 0, DBB, EIB), reap(0), mem(DBB, [7 | 3 << 32]),
+                        sqe(0, 0x18), reap(0), mem(DBB, [1]), sqe(0, 0x18),
+                        sqe(1, 2, 1, DATA, 0, (0, 0, 7)), mem(DBB + 8, [2]), reap(1), reap(0),
+                        reg(0x14, 0x464001), mem(DBB, [0xffff | 0xffff << 32]),
+                        sqe(0, 0x18), reap(0), rd(0x1c)])

@@ -528,6 +528,9 @@ struct fx {
     struct hq aq, ioq;
     uint16_t next_cid;
     unsigned rings;               /* MMIO doorbells the dbbuf host rang */
+    struct hq *irq_q;             /* the queue an interrupt hook acts on */
+    unsigned irq_budget, irq_acts;    /* how often it may act, and did */
+    uint32_t late_cq_head;        /* 1 + a head an interrupt must ring, or 0 */
 };
 
 struct cmd {
@@ -2334,17 +2337,25 @@ static uint32_t eventidx(const struct fx *f, uint32_t slot)
     return nvme_get_le32(f->mem + EIB_OFF + slot);
 }
 
-/* What Linux's driver does with a new doorbell value while the buffers
- * are in use (nvme_dbbuf_update_and_check_event): store it in the
- * shadow, then ring the MMIO doorbell only if the EventIdx lies in
- * [old, new).  Returns whether it rang; runs nothing. */
+/* The memory half of what Linux's driver does with a new doorbell value
+ * while the buffers are in use (nvme_dbbuf_update_and_check_event):
+ * store it in the shadow, then read the EventIdx; true if it lies in
+ * [old, new), i.e. an MMIO doorbell is due. */
+static bool host_store(struct fx *f, uint32_t slot, uint32_t value)
+{
+    uint16_t old = (uint16_t)shadow(f, slot), ei;
+
+    nvme_put_le32(f->mem + DBB_OFF + slot, value);
+    ei = (uint16_t)eventidx(f, slot);
+    return (uint16_t)(value - ei - 1) < (uint16_t)(value - old);
+}
+
+/* The whole of it: the MMIO doorbell written when due.  Returns whether
+ * it rang; runs nothing. */
 static bool host_update(struct fx *f, uint32_t slot, uint32_t value,
                         uint32_t mmio)
 {
-    uint16_t old = (uint16_t)shadow(f, slot), ei = (uint16_t)eventidx(f, slot);
-
-    nvme_put_le32(f->mem + DBB_OFF + slot, value);
-    if ((uint16_t)(value - ei - 1) >= (uint16_t)(value - old))
+    if (!host_store(f, slot, value))
         return false;
     wr32(&f->p, mmio, value);
     f->rings++;
@@ -2492,7 +2503,10 @@ static void test_dbbuf_new_queue(void **state)
 
     enable(f, 8, 8);
     assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
-    memset(f->mem + DBB_OFF, 0x5a, 2 * PG);
+    /* Junk in every slot but the admin queue's (which test_dbbuf_admin
+     * covers; junk there is logged as a bad doorbell). */
+    memset(f->mem + DBB_OFF + 8, 0x5a, PG - 8);
+    memset(f->mem + EIB_OFF + 8, 0x5a, PG - 8);
     assert_int_equal(create_cq(f, 1, iova(f, IOCQ_OFF), 32,
                                NVME_QUEUE_PC | NVME_CQ_IEN, 1), 0);
     assert_int_equal(shadow(f, SLOT_CQ(1)), 0);
@@ -2561,13 +2575,16 @@ static void test_dbbuf_reset(void **state)
     free(snap);
 }
 
-/* Buffers that stop being mapped: the controller falls back to MMIO
- * doorbells, says so once, and is not wedged. */
+/* Buffers that stop being mapped: the host (which keeps to the EventIdx
+ * it last saw) would never ring again for what the controller cannot
+ * see, so the controller reports Controller Fatal Status instead of
+ * going quiet; after the host's reset the buffers are forgotten, a
+ * command naming unmapped pages fails, MMIO doorbells work, and good
+ * pages bring shadow doorbells back. */
 static void test_dbbuf_fault(void **state)
 {
     struct fx *f = *state;
     uint64_t db;
-    unsigned w;
     struct mvf_call c;
 
     /* The two pages mapped a second time, on their own. */
@@ -2586,22 +2603,34 @@ static void test_dbbuf_fault(void **state)
     assert_int_equal(f->host.warnings, 0);
 
     call_ok(&c, CALL(f, &c, MVF_SEL_DMA_UNMAP, NULL, 0, db, DBB_MAP));
-    /* The next slice's look at the shadows faults: off, logged. */
-    assert_int_equal(io(f, NVME_IO_READ, 0, 8, iova(f, DST_OFF), 0), 0);
-    assert_non_null(strstr(f->host.last_log, "shadow doorbells off"));
-    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
-    w = f->host.warnings;
+    /* The next slice's look at the shadows faults: fatal, logged. */
+    push_read(f, &f->ioq, 0);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS) & NVME_CSTS_CFS, NVME_CSTS_CFS);
+    assert_non_null(strstr(f->host.last_log, "shadow doorbell buffer"));
+    assert_non_null(strstr(f->host.last_log, "fatal"));
+
+    /* The host resets the controller; the same pages are refused. */
+    wr32(&f->p, NVME_REG_CC, 0);
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, db, db + PG), ST_XFER);
     for (unsigned i = 0; i < 4; i++)
         assert_int_equal(io(f, NVME_IO_READ, 8 * i, 8, iova(f, DST_OFF), 0), 0);
-    assert_int_equal(f->host.warnings, w);      /* once */
-    /* A new command brings the buffers back. */
+    /* A new command with mapped pages brings the buffers back. */
+    memset(f->mem + DBB_OFF, 0, 2 * PG);
     assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    f->rings = 0;
     push_read(f, &f->ioq, 0);
     assert_true(sq_update(f, &f->ioq));
     push_read(f, &f->ioq, 8);
     assert_false(sq_update(f, &f->ioq));
     run_idle(f);
     assert_int_equal(take_all(f, &f->ioq), 2);
+    assert_int_equal(f->rings, 1);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
 }
 
 /* Shadow values the queues cannot take are ignored and logged, like bad
@@ -2633,6 +2662,294 @@ static void test_dbbuf_bad_values(void **state)
     run_idle(f);
     assert_int_equal(take_all(f, &f->ioq), 1);
     assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
+/* I/O pair 2 in the admin data pages: SQ of sq_size, CQ of cq_size
+ * entries (vector 2), created after Doorbell Buffer Config. */
+static void pair2(struct fx *f, struct hq *q, uint32_t sq_size,
+                  uint32_t cq_size)
+{
+    memset(f->mem + ID_OFF, 0, 2 * PG);
+    assert_int_equal(create_cq(f, 2, iova(f, ID_OFF + PG), cq_size,
+                               NVME_QUEUE_PC | NVME_CQ_IEN, 2), 0);
+    assert_int_equal(create_sq(f, 2, iova(f, ID_OFF), sq_size,
+                               NVME_QUEUE_PC, 2), 0);
+    *q = (struct hq){ .qid = 2, .sq_off = ID_OFF, .cq_off = ID_OFF + PG,
+                      .sq_size = sq_size, .cq_size = cq_size, .phase = 1 };
+}
+
+/* A shadow value is taken only when it changed since the controller saw
+ * it: MMIO doorbells that move a queue past a stale shadow are not
+ * undone (before, the stale 0 was taken back as the tail: the commands
+ * rung by MMIO never ran), and no tail moves back over submitted
+ * commands, whichever doorbell says so. */
+static void test_dbbuf_stale_shadow(void **state)
+{
+    struct fx *f = *state;
+    uint32_t cid;
+    struct cqe r;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    /* A host that rings by MMIO only: the shadow stays 0. */
+    push_read(f, &f->ioq, 0);
+    push_read(f, &f->ioq, 8);
+    db(f, DB(1), f->ioq.sq_tail);
+    assert_int_equal(take_all(f, &f->ioq), 2);
+    db(f, CQDB(1), f->ioq.cq_head);
+    for (unsigned i = 0; i < 3; i++) {
+        push_read(f, &f->ioq, 8 * i);
+        db(f, DB(1), f->ioq.sq_tail);
+        run_idle(f);
+        assert_int_equal(take_all(f, &f->ioq), 1);
+        db(f, CQDB(1), f->ioq.cq_head);
+    }
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 0);
+    assert_int_equal(shadow(f, SLOT_CQ(1)), 0);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(f->host.warnings, 0);
+
+    /* The host turns to the shadow: its first value rings (the EventIdx
+     * is the tail) and is taken; nothing runs twice. */
+    push_read(f, &f->ioq, 0);
+    cid = (uint16_t)(f->next_cid - 1);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    r = pop(f, &f->ioq, false);
+    assert_int_equal(r.cid, cid);
+    assert_false(cqe_ready(f, &f->ioq));
+
+    /* Three submitted, then a tail that would withdraw two of them, by
+     * MMIO and through the shadow: both ignored and logged. */
+    for (unsigned i = 0; i < 3; i++)
+        push_read(f, &f->ioq, 8 * i);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    wr32(&f->p, DB(1), (f->ioq.sq_tail + 30) % 32);
+    assert_non_null(strstr(f->host.last_log, "would withdraw 2"));
+    /* A shadow that changed, but to a place the MMIO doorbell passed:
+     * nothing new there, nothing taken (and nothing to log). */
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), (f->ioq.sq_tail + 31) % 32);
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 3);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(f->host.warnings, 1);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
+/* The admin queue has shadow slots too (as in the specification and
+ * QEMU's controller).  Linux never writes them and rings the admin
+ * queue by MMIO: its commands run once each.  A host that follows the
+ * EventIdx there too rings only when it asks. */
+static void test_dbbuf_admin(void **state)
+{
+    struct fx *f = *state;
+    struct cmd c;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    /* The command was the admin queue's third: both stand at 3. */
+    assert_int_equal(shadow(f, SLOT_SQ(0)), 3);
+    assert_int_equal(shadow(f, SLOT_CQ(0)), 2);   /* its own not popped yet */
+    assert_int_equal(eventidx(f, SLOT_SQ(0)), 3);
+    /* Linux: MMIO only, a full lap and more of the admin queue. */
+    for (unsigned i = 0; i < 20; i++) {
+        cmd_init(&c, NVME_ADM_GET_FEAT, 0);
+        cmd_dw(&c, 10, NVME_FEAT_NUM_QUEUES);
+        assert_int_equal(admin(f, &c), 0);
+        assert_false(cqe_ready(f, &f->aq));
+    }
+    assert_int_equal(shadow(f, SLOT_SQ(0)), 3);
+    assert_int_equal(f->host.warnings, 0);
+
+    /* A host that uses slot 0: the first submission rings, the next
+     * ones while the controller works need not. */
+    f->rings = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        cmd_init(&c, NVME_ADM_GET_FEAT, 0);
+        cmd_dw(&c, 10, NVME_FEAT_NUM_QUEUES);
+        push(f, &f->aq, &c);
+        assert_int_equal(sq_update(f, &f->aq), i == 0);
+    }
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->aq), 3);
+    assert_false(cq_update(f, &f->aq));
+    cmd_init(&c, NVME_ADM_GET_FEAT, 0);
+    cmd_dw(&c, 10, NVME_FEAT_NUM_QUEUES);
+    push(f, &f->aq, &c);
+    assert_true(sq_update(f, &f->aq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->aq), 1);
+    assert_false(cq_update(f, &f->aq));
+    assert_int_equal(f->rings, 2);
+    /* And back to MMIO only: the shadow it left is not taken again. */
+    assert_int_equal(admin(f, &c), 0);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->aq));
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* Interrupt hook: one more read on irq_q, stored in the shadow as Linux
+ * does it, while the controller is still in the slice that raised the
+ * interrupt (after its first look at the shadows, before it arms).  The
+ * EventIdx is the previous arm's, so no MMIO doorbell is due. */
+static void submit_in_irq(void *ctx, int idx)
+{
+    struct fx *f = ctx;
+    struct hq *q = f->irq_q;
+
+    if ((unsigned)idx != q->qid || f->irq_acts == f->irq_budget)
+        return;
+    f->irq_acts++;
+    push_read(f, q, 8 * f->irq_acts);
+    assert_false(host_store(f, SLOT_SQ(q->qid), q->sq_tail));
+}
+
+/* Interrupt hook: the host takes every completion posted and stores the
+ * new CQ head in the shadow (no MMIO doorbell due: the EventIdx says
+ * "never" while no SQ was stalled). */
+static void consume_in_irq(void *ctx, int idx)
+{
+    struct fx *f = ctx;
+    struct hq *q = f->irq_q;
+
+    if ((unsigned)idx != q->qid || f->irq_acts == f->irq_budget)
+        return;
+    f->irq_acts += take_all(f, q);
+    /* Due only when the head wraps (Linux compares 16-bit values): the
+     * MMIO write then reaches the controller after this slice. */
+    if (host_store(f, SLOT_CQ(q->qid), q->cq_head))
+        f->late_cq_head = q->cq_head + 1;
+}
+
+static void hook(struct fx *f, void (*fn)(void *, int), struct hq *q,
+                 unsigned budget)
+{
+    f->host.on_signal = fn;
+    f->host.ctx = f;
+    f->irq_q = q;
+    f->irq_budget = budget;
+    f->irq_acts = 0;
+    f->late_cq_head = 0;
+}
+
+/* The lost wake-up: a submission stored in the shadow while the slice
+ * ran is found by the look after arming, but cannot run (its CQ is
+ * full); the EventIdx written before that look said the SQ was not
+ * stalled, so the CQ head update would not ring and the controller
+ * would wait for a doorbell that never comes.  The controller must arm
+ * again from the state the look left. */
+static void test_dbbuf_race_stalled_late(void **state)
+{
+    struct fx *f = *state;
+    struct hq q2;
+    unsigned irqs;
+
+    enable(f, 8, 8);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    pair2(f, &q2, 8, 4);                  /* the CQ holds 3 */
+    for (unsigned i = 0; i < 3; i++)
+        push_read(f, &q2, 8 * i);
+    assert_true(sq_update(f, &q2));
+    hook(f, submit_in_irq, &q2, 1);
+    run_idle(f);
+    assert_int_equal(f->irq_acts, 1);
+    irqs = f->host.irq[2];
+    assert_int_equal(take_all(f, &q2), 3);
+    /* The SQ holds a command its full CQ stopped: freeing the room must
+     * ring (before the fix it did not, and that command never ran), as
+     * the EventIdx armed from the state after the last look says. */
+    assert_true(cq_update(f, &q2));
+    assert_int_equal(eventidx(f, SLOT_SQ(2)), 4);
+    assert_int_equal(eventidx(f, SLOT_CQ(2)), 0);
+    run_idle(f);
+    assert_int_equal(take_all(f, &q2), 1);
+    assert_int_equal(f->host.irq[2], irqs + 1);
+    assert_false(cq_update(f, &q2));
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* The CQ side: the host frees the whole (full) CQ while the slice that
+ * filled it runs, with no MMIO doorbell; the SQ stalled on it must be
+ * resumed by the look after arming, not wait for a head doorbell. */
+static void test_dbbuf_race_cq_room(void **state)
+{
+    struct fx *f = *state;
+    struct hq q2;
+
+    enable(f, 8, 8);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    pair2(f, &q2, 8, 4);
+    for (unsigned i = 0; i < 6; i++)
+        push_read(f, &q2, 8 * i);
+    assert_true(sq_update(f, &q2));
+    hook(f, consume_in_irq, &q2, 6);
+    run_idle(f);
+    /* All six done before any CQ head doorbell reached the controller. */
+    assert_int_equal(f->irq_acts, 6);
+    assert_int_equal(f->rings, 1);
+    assert_false(cqe_ready(f, &q2));
+    if (f->late_cq_head)
+        db(f, CQDB(2), f->late_cq_head - 1);
+    assert_false(cqe_ready(f, &q2));
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* Submissions stored in the shadow during each of many slices (more
+ * than one slice's worth, one at each interrupt) all run, with the one
+ * MMIO doorbell of the first: work found at a slice's end is run by
+ * the next slice. */
+static void test_dbbuf_slice_boundaries(void **state)
+{
+    struct fx *f = *state;
+
+    enable(f, 8, 8);
+    io_queues(f, 64, 64);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    for (unsigned i = 0; i < MVF_NVME_SLICE_CMDS + 2; i++)
+        push_read(f, &f->ioq, 8 * i);
+    assert_true(sq_update(f, &f->ioq));
+    hook(f, submit_in_irq, &f->ioq, 3 * MVF_NVME_SLICE_CMDS);
+    run_idle(f);
+    assert_int_equal(f->irq_acts, 3 * MVF_NVME_SLICE_CMDS);
+    assert_int_equal(take_all(f, &f->ioq), 4 * MVF_NVME_SLICE_CMDS + 2);
+    assert_int_equal(f->rings, 1);
+    assert_int_equal(eventidx(f, SLOT_SQ(1)), f->ioq.sq_tail);
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* A shutdown notification forgets the buffers (Linux frees them next,
+ * CC.EN still 1): whatever the pages hold afterwards is never read as
+ * doorbells, and they are never written. */
+static void test_dbbuf_shutdown(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *snap = malloc(2 * PG);
+    struct cmd c;
+
+    assert_non_null(snap);
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    assert_int_equal(delete_queue(f, NVME_ADM_DELETE_SQ, 1), 0);
+    assert_int_equal(delete_queue(f, NVME_ADM_DELETE_CQ, 1), 0);
+    wr32(&f->p, NVME_REG_CC, rd32(&f->p, NVME_REG_CC) | NVME_CC_SHN_NORMAL);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS) & NVME_CSTS_SHST_MASK,
+                     NVME_CSTS_SHST_DONE);
+    /* The pages reused for something else. */
+    fill(f->mem + DBB_OFF, 2 * PG, 77);
+    memcpy(snap, f->mem + DBB_OFF, 2 * PG);
+    cmd_init(&c, NVME_ADM_GET_FEAT, 0);
+    cmd_dw(&c, 10, NVME_FEAT_NUM_QUEUES);
+    assert_int_equal(admin(f, &c), 0);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->aq));
+    assert_memory_equal(snap, f->mem + DBB_OFF, 2 * PG);
+    assert_int_equal(f->host.warnings, 0);
+    free(snap);
 }
 
 int main(void)
@@ -2674,6 +2991,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dbbuf_reset, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dbbuf_fault, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dbbuf_bad_values, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_stale_shadow, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_admin, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_race_stalled_late, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_race_cq_room, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_slice_boundaries, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_shutdown, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

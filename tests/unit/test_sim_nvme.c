@@ -13,6 +13,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -2952,6 +2954,227 @@ static void test_dbbuf_shutdown(void **state)
     free(snap);
 }
 
+/* ---- Doorbell Buffer Config against a host on another thread ----------- */
+
+/*
+ * The controller runs on a thread of its own, the way macvfiod runs it:
+ * MMIO writes arrive through a mailbox between slices, each waited for
+ * by the host (a trapped write is a synchronous round trip), and the
+ * thread sleeps when it has no work and nothing in the mailbox.  The
+ * test's thread is the host: Linux's rule for every new tail and head
+ * (shadow store, full fence, EventIdx load, MMIO only when due), with
+ * the queues polled instead of interrupts.  A lost wake-up is seen
+ * exactly, without timing: the host has commands outstanding and no
+ * completion to take while the controller sleeps with an empty mailbox.
+ */
+struct mailbox {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint32_t off, val;
+    bool full, idle, stop;
+    int bad_write;              /* a bar_write that failed, for the host */
+};
+
+struct ctl {
+    struct fx *f;
+    struct mailbox mb;
+};
+
+static void *ctl_main(void *arg)
+{
+    struct ctl *c = arg;
+    struct mailbox *mb = &c->mb;
+
+    pthread_mutex_lock(&mb->mu);
+    for (;;) {
+        while (!mb->full && !mvf_core_has_work(c->f->core) && !mb->stop) {
+            mb->idle = true;
+            pthread_cond_wait(&mb->cv, &mb->mu);
+            mb->idle = false;
+        }
+        if (mb->stop)
+            break;
+        if (mb->full) {
+            uint32_t off = mb->off, val = mb->val;
+            int rc;
+
+            pthread_mutex_unlock(&mb->mu);
+            rc = c->f->p.ops->bar_write(c->f->p.priv, 0, off, 4, val);
+            pthread_mutex_lock(&mb->mu);
+            if (rc)
+                mb->bad_write = rc;
+            mb->full = false;
+            pthread_cond_broadcast(&mb->cv);
+            continue;
+        }
+        pthread_mutex_unlock(&mb->mu);
+        mvf_core_run_work(c->f->core);
+        pthread_mutex_lock(&mb->mu);
+    }
+    pthread_mutex_unlock(&mb->mu);
+    return NULL;
+}
+
+/* A trapped MMIO write: handed over, and waited for. */
+static void ctl_mmio(struct ctl *c, uint32_t off, uint32_t val)
+{
+    struct mailbox *mb = &c->mb;
+
+    pthread_mutex_lock(&mb->mu);
+    mb->off = off;
+    mb->val = val;
+    mb->full = true;
+    pthread_cond_broadcast(&mb->cv);
+    while (mb->full)
+        pthread_cond_wait(&mb->cv, &mb->mu);
+    pthread_mutex_unlock(&mb->mu);
+    c->f->rings++;
+}
+
+/* nvme_dbbuf_update_and_check_event, with the host's real ordering. */
+static void host_db(struct ctl *c, uint32_t slot, uint32_t value,
+                    uint32_t mmio)
+{
+    uint32_t *db = (uint32_t *)(void *)(c->f->mem + DBB_OFF + slot);
+    uint32_t *ei = (uint32_t *)(void *)(c->f->mem + EIB_OFF + slot);
+    uint16_t old = (uint16_t)__atomic_load_n(db, __ATOMIC_RELAXED), e;
+
+    __atomic_store_n(db, value, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    e = (uint16_t)__atomic_load_n(ei, __ATOMIC_ACQUIRE);
+    if ((uint16_t)(value - e - 1) < (uint16_t)(value - old))
+        ctl_mmio(c, mmio, value);
+}
+
+static bool host_cqe_ready(const struct fx *f, const struct hq *q)
+{
+    const uint16_t *st = (const uint16_t *)(const void *)
+        (f->mem + q->cq_off + q->cq_head * NVME_CQE_SIZE + NVME_CQE_STATUS);
+
+    return (__atomic_load_n(st, __ATOMIC_ACQUIRE) & 1) == q->phase;
+}
+
+/* Takes what completed; updates the CQ head as Linux does. */
+static unsigned host_reap(struct ctl *c, struct hq *q)
+{
+    unsigned n = 0;
+
+    while (host_cqe_ready(c->f, q)) {
+        struct cqe r = pop(c->f, q, false);
+
+        if (r.status != 0)
+            fail_msg("command %u failed: 0x%x", r.cid, r.status);
+        n++;
+    }
+    if (n)
+        host_db(c, SLOT_CQ(q->qid), q->cq_head, CQDB(q->qid));
+    return n;
+}
+
+/* Nothing to take: fails if the controller sleeps meanwhile (a lost
+ * wake-up: nothing will ever wake it). */
+static void host_check_stall(struct ctl *c, struct hq *q, unsigned outstanding)
+{
+    struct mailbox *mb = &c->mb;
+    bool lost;
+
+    pthread_mutex_lock(&mb->mu);
+    lost = mb->idle && !mb->full && !host_cqe_ready(c->f, q);
+    pthread_mutex_unlock(&mb->mu);
+    if (lost)
+        fail_msg("lost wake-up: %u command(s) outstanding on queue %u, the "
+                 "controller asleep; host tail %u head %u, EventIdx SQ %u "
+                 "CQ %u", outstanding, q->qid, q->sq_tail, q->cq_head,
+                 eventidx(c->f, SLOT_SQ(q->qid)),
+                 eventidx(c->f, SLOT_CQ(q->qid)));
+    sched_yield();
+}
+
+/* `total` reads through SQ/CQ 1 of the given sizes, in bursts of 1 to
+ * `depth` (a pseudo-random walk), each burst waited for in full. */
+static void host_run(struct ctl *c, pthread_t *t, uint32_t sq_size,
+                     uint32_t cq_size, unsigned depth, unsigned total)
+{
+    struct fx *f = c->f;
+    struct hq *q = &f->ioq;
+    uint32_t seed = 12;
+    unsigned done = 0;
+
+    assert_int_equal(create_cq(f, 1, iova(f, IOCQ_OFF), cq_size,
+                               NVME_QUEUE_PC | NVME_CQ_IEN, 1), 0);
+    assert_int_equal(create_sq(f, 1, iova(f, IOSQ_OFF), sq_size,
+                               NVME_QUEUE_PC, 1), 0);
+    *q = (struct hq){ .qid = 1, .sq_off = IOSQ_OFF, .cq_off = IOCQ_OFF,
+                      .sq_size = sq_size, .cq_size = cq_size, .phase = 1 };
+    /* From here on only the controller's thread touches it. */
+    assert_int_equal(pthread_create(t, NULL, ctl_main, c), 0);
+    while (done < total) {
+        unsigned burst, in = 0, out = 0;
+
+        seed = seed * 1664525u + 1013904223u;
+        burst = 1 + (seed >> 16) % depth;
+        /* Submissions interleaved with taking completions, one update
+         * of the tail per submission (or per pair, as blk-mq batches). */
+        while (out < burst) {
+            if (in < burst) {
+                struct cmd cmd;
+
+                rw_cmd(&cmd, NVME_IO_READ, in % 8, 1, iova(f, DST_OFF), 0);
+                push(f, q, &cmd);
+                in++;
+                if (in == burst || (seed >> (in % 16)) & 1)
+                    host_db(c, SLOT_SQ(1), q->sq_tail, DB(1));
+            }
+            unsigned n = host_reap(c, q);
+
+            out += n;
+            if (!n && in == burst)
+                host_check_stall(c, q, burst - out);
+        }
+        done += burst;
+    }
+}
+
+static void ctl_stop(struct ctl *c, pthread_t t)
+{
+    pthread_mutex_lock(&c->mb.mu);
+    c->mb.stop = true;
+    pthread_cond_broadcast(&c->mb.cv);
+    pthread_mutex_unlock(&c->mb.mu);
+    pthread_join(t, NULL);
+}
+
+/* Thousands of commands against the controller on its own thread, with
+ * a CQ as deep as the SQ (as Linux makes them) and one that fills long
+ * before the SQ does: every command completes, no wake-up is lost. */
+static void test_dbbuf_concurrent(void **state)
+{
+    static const struct { uint32_t sq, cq; unsigned depth; } runs[] = {
+        { 16, 16, 15 }, { 16, 4, 15 }, { 8, 2, 7 },
+    };
+    struct fx *f = *state;
+
+    for (size_t i = 0; i < ARRAY_SIZE(runs); i++) {
+        struct ctl c = { .f = f, .mb = { .mu = PTHREAD_MUTEX_INITIALIZER,
+                                         .cv = PTHREAD_COND_INITIALIZER } };
+        pthread_t t;
+
+        enable(f, 8, 8);
+        memset(f->mem + DBB_OFF, 0, 2 * PG);
+        assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+        memset(f->mem + IOSQ_OFF, 0, 2 * PG);
+        f->rings = 0;
+        host_run(&c, &t, runs[i].sq, runs[i].cq, runs[i].depth, 20000);
+        ctl_stop(&c, t);
+        print_message("dbbuf concurrent: SQ %u CQ %u: 20000 reads, %u MMIO "
+                      "doorbells\n", runs[i].sq, runs[i].cq, f->rings);
+        assert_int_equal(c.mb.bad_write, 0);
+        assert_int_equal(f->host.warnings, 0);
+        assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+        wr32(&f->p, NVME_REG_CC, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2997,6 +3220,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dbbuf_race_cq_room, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dbbuf_slice_boundaries, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dbbuf_shutdown, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_concurrent, fx_setup_ram, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

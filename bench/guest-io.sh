@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Guest I/O benchmark: 4 KiB random reads and 128 KiB sequential reads in
-# an x86_64 guest (TCG), on macvfiod's sim:nvme passed through by
-# vfio-apple-pci under each DMA strategy of the macvfio guest module, next
-# to QEMU's own emulated nvme on the same backing file.  Prints figures,
-# never asserts them (`make bench` runs it; see bench/README.md).
+# Guest I/O benchmark: 4 KiB random reads, 128 KiB sequential reads and
+# 4 KiB random writes in an x86_64 guest (TCG), on macvfiod's sim:nvme
+# passed through by vfio-apple-pci under each DMA strategy of the macvfio
+# guest module, next to QEMU's own emulated nvme on the same backing file.
+# Prints figures, never asserts them (`make bench` runs it; see
+# bench/README.md).
 #
 #   bench/guest-io.sh [options] [CONFIG...]      (default: emu window pool ondemand)
 #
 # Options:
 #   --secs S        seconds per load (default 10, or $BENCH_IO_SECS)
-#   --qd N          I/Os in flight (default 4, or $BENCH_IO_QD)
+#   --qd N[,N...]   I/Os in flight; each load runs once per value in the same
+#                   boot (default 4, or $BENCH_IO_QD)
+#   --loads L[,L..] randread (4 KiB), seqread (128 KiB), randwrite (4 KiB;
+#                   every block rewritten with its own offset, read back
+#                   and checked after the load) (default randread,seqread,
+#                   or $BENCH_IO_LOADS)
 #   --engine E      iogen engine: aio (default) or sync ($BENCH_IO_ENGINE)
-#   --smp N         guest vCPUs (default 2, or $BENCH_IO_SMP)
+#   --smp N[,N...]  guest vCPUs; one boot per configuration per value
+#                   (default 2, or $BENCH_IO_SMP)
+#   --matrix        issue #12's matrix: --loads randread,randwrite,seqread
+#                   --qd 1,4,32 --smp 1,4
 #   --disk-mb N     backing file size in MiB (default 256, or $BENCH_IO_DISK_MB)
 #   --rounds N      run every configuration N times, interleaved, and report
 #                   the median of each figure (default 1, or $BENCH_IO_ROUNDS)
@@ -34,13 +43,15 @@
 #
 # Per boot (one at a time, tests/e2e/run-guest.sh, 512 MiB memfd RAM): the
 # guest (tests/e2e/tests/bench-io.sh) loads the drivers, runs /bin/iogen
-# (tests/e2e/helpers/iogen.c, static) randread 4 KiB then seqread 128 KiB,
-# each for --secs, O_DIRECT, verifying every 4 KiB block read holds its own
-# offset (the file is pre-filled by `iogen fill`), and prints the deltas of
-# /sys/kernel/debug/macvfio/<BDF>/{doorbells,maps,unmaps,batches,
-# bytes_bounced,failures,...} around each load (a counter the module does not
-# have counts as 0). The host polls macvfiod (`macvfio info --json`) for its
-# trapped MMIO accesses and DMA maps over the whole boot.
+# (tests/e2e/helpers/iogen.c, static) for each load at each queue depth,
+# --secs each, O_DIRECT, verifying every 4 KiB block read (or written)
+# holds its own offset (the file is pre-filled by `iogen fill`), and prints
+# the deltas of /sys/kernel/debug/macvfio/<BDF>/{doorbells,maps,unmaps,
+# batches,bytes_bounced,failures,...} and of the nvme I/O queue interrupts
+# around each load (a counter the module does not have counts as 0).  The
+# host polls macvfiod (`macvfio info --json`) for its trapped MMIO accesses
+# twice a second and reads them at the guest's marks around each load (the
+# guest idles a second inside each mark), so traps are per load.
 #
 # Results: the table on stdout; raw lines in build/e2e/bench-io/results.txt;
 # console and QEMU logs in build/e2e/logs/bench-io-CONFIG-x86_64.{log,qemu.log}.
@@ -66,6 +77,7 @@ SECS="${BENCH_IO_SECS:-10}"
 QD="${BENCH_IO_QD:-4}"
 ENGINE="${BENCH_IO_ENGINE:-aio}"
 SMP="${BENCH_IO_SMP:-2}"
+LOADS="${BENCH_IO_LOADS:-randread,seqread}"
 DISK_MB="${BENCH_IO_DISK_MB:-256}"
 ROUNDS="${BENCH_IO_ROUNDS:-1}"
 ARCH=x86_64
@@ -80,6 +92,8 @@ while [ $# -gt 0 ]; do
     --qd) need $# "$1"; QD="$2"; shift 2 ;;
     --engine) need $# "$1"; ENGINE="$2"; shift 2 ;;
     --smp) need $# "$1"; SMP="$2"; shift 2 ;;
+    --loads) need $# "$1"; LOADS="$2"; shift 2 ;;
+    --matrix) LOADS=randread,randwrite,seqread; QD=1,4,32; SMP=1,4; shift ;;
     --disk-mb) need $# "$1"; DISK_MB="$2"; shift 2 ;;
     --config)
         need $# "$1"
@@ -98,8 +112,17 @@ while [ $# -gt 0 ]; do
     *) SELECT+=("$1"); shift ;;
     esac
 done
-for v in SECS QD SMP DISK_MB ROUNDS; do
+for v in SECS DISK_MB ROUNDS; do
     case "${!v}" in ''|*[!0-9]*|0) die "${v,,} must be a positive integer" ;; esac
+done
+for v in QD SMP; do
+    for x in ${!v//,/ }; do
+        case "$x" in ''|*[!0-9]*|0) die "${v,,} must be positive integers separated by commas" ;; esac
+    done
+    [ -n "${!v//,/}" ] || die "${v,,}: no value"
+done
+for x in ${LOADS//,/ }; do
+    case "$x" in randread|seqread|randwrite) ;; *) die "--loads: unknown load '$x' (randread, seqread, randwrite)" ;; esac
 done
 
 field() { cut -d'|' -f"$2" <<<"$1" | sed 's/^ *-\? *$//'; }   # field CONFIG N ('-' -> empty)
@@ -117,66 +140,89 @@ function num(v) { return (v == "" || v == "-") ? 0 : v + 0 }
 function per(a, b,   x) {
     if (b <= 0) return "-"
     x = a / b
-    return x == 0 ? "0" : sprintf(x < 0.01 ? "%.6f" : x < 100 ? "%.3f" : "%.0f", x)
+    return x == 0 ? "0" : sprintf(x < 0.01 ? "%.4f" : x < 100 ? "%.3f" : "%.0f", x)
 }
-function perc(c, t, k) { return (c, t, k) in cnt && cnt[c, t, k] != "-" ? per(cnt[c, t, k], ios[c, t]) : "-" }
-function median(arr, c, t, n,   v, i, j, x) {
-    for (i = 1; i <= n; i++) v[i] = arr[c, t, i] + 0
+function median(arr, key, n,   v, i, j, x) {
+    for (i = 1; i <= n; i++) v[i] = arr[key, i] + 0
     for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
     return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 }
+function add(list, item, set) { return (item in set) ? list : list " " item }
 /^# bench/ { if (load == "") load = $(NF - 2) " " $(NF - 1) " " $NF; cores = $(NF - 5); next }
-/^# secs=/ { secs = kv($0, "secs"); qd = kv($0, "qd"); engine = kv($0, "engine"); smp = kv($0, "smp")
-             rounds = kv($0, "rounds"); next }
+/^# secs=/ { secs = kv($0, "secs"); engine = kv($0, "engine"); rounds = kv($0, "rounds"); next }
 /^#/ { next }
-{ name = $1; if (!(name in seen)) { seen[name] = 1; order = order " " name } }
-$2 == "na" { sub(/^[^ ]+ na /, ""); if (!(name in na)) na[name] = $0; nna[name]++; next }
-$2 == "disk" { strat[name] = kv($0, "strategy"); ign[name] = kv($0, "ignored") }
-$2 == "result" { t = kv($0, "test"); k = ++nres[name, t]; iv[name, t, k] = kv($0, "iops"); mv[name, t, k] = kv($0, "mbps")
-                 ios[name, t] += kv($0, "ios"); cur[name] += kv($0, "ios") }
-$2 == "delta" { t = kv($0, "test")
-                for (i = 4; i <= NF; i++) { split($i, p, "=")
-                    if (p[2] == "-") cnt[name, t, p[1]] = "-"; else cnt[name, t, p[1]] += p[2] } }
-$2 == "host" { if (kv($0, "trapped") != "-" && cur[name] > 0) { trapped[name] += kv($0, "trapped"); tot[name] += cur[name] }
-               cur[name] = 0; hmaps[name] += num(kv($0, "host_maps")); boots[name]++ }
+{ name = $1; smp = substr($2, 5); kind = $3
+  order = add(order, name, seen); seen[name] = 1
+  sorder = add(sorder, smp, sseen); sseen[smp] = 1 }
+kind == "na" { line = $0; sub(/^[^ ]+ [^ ]+ na /, "", line); if (!((name, smp) in na)) na[name, smp] = line; nna[name, smp]++; next }
+kind == "disk" { strat[name] = kv($0, "strategy"); ign[name] = kv($0, "ignored") }
+kind == "queues" { queues[name, smp] = kv($0, "io_queues") " I/O queues, " kv($0, "vectors") " vectors, " kv($0, "cpus") " CPUs" }
+kind == "result" { t = kv($0, "test"); d = kv($0, "qd"); key = name SUBSEP smp SUBSEP t SUBSEP d
+                   torder = add(torder, t, tseen); tseen[t] = 1; dorder = add(dorder, d, dseen); dseen[d] = 1
+                   k = ++nres[key]; iv[key, k] = kv($0, "iops"); mv[key, k] = kv($0, "mbps")
+                   p50[key, k] = kv($0, "lat_p50_us"); p99[key, k] = kv($0, "lat_p99_us")
+                   ios[key] += kv($0, "ios"); bootios[name, smp] += kv($0, "ios") }
+kind == "delta" { key = name SUBSEP smp SUBSEP kv($0, "test") SUBSEP kv($0, "qd")
+                  for (i = 4; i <= NF; i++) { split($i, p, "=")
+                      if (p[1] == "test" || p[1] == "qd") continue
+                      if (p[2] == "-") cnt[key, p[1]] = "-"; else if (cnt[key, p[1]] != "-") cnt[key, p[1]] += p[2] } }
+kind == "load" { key = name SUBSEP smp SUBSEP kv($0, "test") SUBSEP kv($0, "qd"); ltrap[key] += kv($0, "trapped"); nload[key]++ }
+kind == "host" { if (kv($0, "trapped") != "-") { btrap[name, smp] += kv($0, "trapped") }
+                 hmaps[name, smp] += num(kv($0, "host_maps")); boots[name, smp]++ }
 END {
     r = rounds > 1 ? sprintf(", median of %d rounds", rounds) : ""
-    printf "Guest I/O (x86_64 guest, TCG, %s vCPUs, %s host cores, load %s): iogen %s qd=%d, %d s per load%s, O_DIRECT, data verified\n\n", smp, cores, load, engine, qd, secs, r
-    printf "%-12s %-9s %12s %8s %13s %8s %17s %13s\n", "config", "strategy", "4K rand IOPS", "MB/s", "128K seq IOPS", "MB/s", "doorbells/I/O", "MMIO traps/IO"
-    n = split(order, names, " ")
-    for (i = 1; i <= n; i++) {
-        c = names[i]
-        if (!nres[c, "randread"] || !nres[c, "seqread"]) {
-            why = (c in na) ? na[c] : "no result"
-            if (length(why) > 100) { notes = notes sprintf("  %s n/a: %s\n", c, why); why = substr(why, 1, 97) "..." }
-            printf "%-12s %-9s %s\n", c, "n/a", why
-            continue
+    printf "Guest I/O (x86_64 guest, TCG, %s host cores, load %s): iogen %s, %d s per load%s, O_DIRECT, every block verified\n\n", cores, load, engine, secs, r
+    printf "%-3s %-9s %3s %-9s %-8s %8s %8s %6s %13s %9s %9s %8s\n", "cpu", "load", "qd", "config", "strategy", "IOPS", "MB/s", "x emu", "p50/p99 us", "traps/IO", "dbells/IO", "irqs/IO"
+    ns = split(sorder, S, " "); nt = split(torder, T, " "); nd = split(dorder, D, " "); nc = split(order, C, " ")
+    for (a = 1; a <= ns; a++) for (b = 1; b <= nt; b++) for (e = 1; e <= nd; e++) {
+        ekey = "emu" SUBSEP S[a] SUBSEP T[b] SUBSEP D[e]
+        ref = nres[ekey] ? median(iv, ekey, nres[ekey]) : 0
+        for (g = 1; g <= nc; g++) {
+            c = C[g]; key = c SUBSEP S[a] SUBSEP T[b] SUBSEP D[e]
+            if (!nres[key]) {
+                if ((c, S[a]) in na && !((c, S[a]) in nasaid)) {
+                    nasaid[c, S[a]] = 1
+                    why = na[c, S[a]]
+                    if (length(why) > 90) { notes = notes sprintf("  %s %s CPUs n/a: %s\n", c, S[a], why); why = substr(why, 1, 87) "..." }
+                    printf "%-3s %-9s %3s %-9s %-8s %s\n", S[a], T[b], D[e], c, "n/a", why
+                }
+                continue
+            }
+            if (nna[c, S[a]]) notes = notes sprintf("  %s %s CPUs: n/a in %d round(s): %s\n", c, S[a], nna[c, S[a]], na[c, S[a]])
+            iops = median(iv, key, nres[key])
+            tr = (key in nload) ? per(ltrap[key], ios[key]) : "-"
+            db = (c == "emu") ? "-" : ((key, "doorbells") in cnt && cnt[key, "doorbells"] != "-") ? per(cnt[key, "doorbells"], ios[key]) : "0*"
+            if (db == "0*") anystar = 1
+            ir = ((key, "irqs") in cnt && cnt[key, "irqs"] != "-") ? per(cnt[key, "irqs"], ios[key]) : "-"
+            printf "%-3s %-9s %3s %-9s %-8s %8.0f %8.1f %6s %13s %9s %9s %8s\n", S[a], T[b], D[e], c,
+                (c == "emu") ? "(QEMU)" : strat[c], iops, median(mv, key, nres[key]),
+                (ref > 0 ? sprintf("%.2f", iops / ref) : "-"),
+                median(p50, key, nres[key]) "/" median(p99, key, nres[key]), tr, db, ir
+            if (c != "emu") {
+                nk = split("maps unmaps batches cache_hits bytes_bounced dma_maps failures", keys, " ")
+                line = ""
+                for (k = 1; k <= nk; k++)
+                    if ((key, keys[k]) in cnt && cnt[key, keys[k]] != "-" && cnt[key, keys[k]] != 0)
+                        line = line (keys[k] == "failures" ? sprintf(", failures %d (count)", cnt[key, "failures"]) : sprintf(", %s %s", keys[k], per(cnt[key, keys[k]], ios[key])))
+                if (line != "") det = det sprintf("  %-9s %s CPUs %-9s qd %-3s %s\n", c, S[a], T[b], D[e], substr(line, 3))
+            }
         }
-        if (nna[c]) notes = notes sprintf("  %s: n/a in %d round(s): %s\n", c, nna[c], na[c])
-        d = "-"; tr = "-"
-        if (c != "emu") {
-            star = ((c, "randread", "doorbells") in cnt && cnt[c, "randread", "doorbells"] != "-") ? "" : "*"
-            d = per(num(cnt[c, "randread", "doorbells"]), ios[c, "randread"]) "/" per(num(cnt[c, "seqread", "doorbells"]), ios[c, "seqread"]) star
-            if (star != "") anystar = 1
-            if (c in trapped) tr = per(trapped[c], tot[c])
-            nk = split("maps unmaps batches cache_hits bytes_bounced dma_maps failures", keys, " ")
-            line = ""
-            for (k = 1; k <= nk; k++)
-                if ((c, "randread", keys[k]) in cnt && cnt[c, "randread", keys[k]] != "-")
-                    line = line (keys[k] == "failures" ? sprintf(", failures %d/%d (count)", cnt[c, "randread", "failures"], cnt[c, "seqread", "failures"]) : sprintf(", %s %s/%s", keys[k], perc(c, "randread", keys[k]), perc(c, "seqread", keys[k])))
-            det = det sprintf("  %-11s %s; macvfiod DMA maps per boot: %s\n", c,
-                line == "" ? "no counters" : substr(line, 3), boots[c] ? hmaps[c] / boots[c] : "-")
-            if (ign[c] != "" && ign[c] != "-") notes = notes sprintf("  %s: the module ignored %s= (unknown to it); it ran the companion'"'"'s strategy, %s\n", c, ign[c], strat[c])
-        }
-        printf "%-12s %-9s %12.0f %8.1f %13.0f %8.1f %17s %13s\n", c, (c == "emu") ? "(QEMU)" : strat[c],
-            median(iv, c, "randread", nres[c, "randread"]), median(mv, c, "randread", nres[c, "randread"]),
-            median(iv, c, "seqread", nres[c, "seqread"]), median(mv, c, "seqread", nres[c, "seqread"]), d, tr
+    }
+    for (g = 1; g <= nc; g++) for (a = 1; a <= ns; a++) {
+        c = C[g]
+        if ((c, S[a]) in queues) qn = qn sprintf("  %-9s %s CPUs: %s\n", c, S[a], queues[c, S[a]])
+        if (c != "emu" && boots[c, S[a]]) bt = bt sprintf("  %-9s %s CPUs: %s traps per I/O over whole boots (probing included), macvfiod DMA maps per boot %s\n",
+            c, S[a], per(btrap[c, S[a]], bootios[c, S[a]]), hmaps[c, S[a]] / boots[c, S[a]])
+        if (ign[c] != "" && ign[c] != "-" && !(c in ignsaid)) { ignsaid[c] = 1
+            notes = notes sprintf("  %s: the module ignored %s= (unknown to it); it ran the companion'"'"'s strategy, %s\n", c, ign[c], strat[c]) }
     }
     print ""
-    print "MB/s: 10^6 bytes/s. doorbells/I/O: apple-dma-pci doorbells rung by macvfio per I/O, 4K load/128K load"
-    print "(debugfs deltas around each load)." (anystar ? " *: the module has no doorbells counter, counted as 0 (window rings none)." : "")
-    print "MMIO traps/IO: BAR accesses macvfiod served (NVMe doorbells, probing) over the whole boot, per I/O of both loads."
-    if (det != "") { print "macvfio debugfs counters per I/O (4K load/128K load):"; printf "%s", det }
+    print "MB/s: 10^6 bytes/s. x emu: IOPS over emulated NVMe'"'"'s in the same row group. p50/p99: iogen'"'"'s submit-to-completion latency."
+    print "traps/IO: BAR accesses macvfiod served (NVMe doorbells) during the load, per I/O. dbells/IO: apple-dma-pci"
+    print "doorbells rung by macvfio per I/O (debugfs)" (anystar ? "; 0*: the module has no doorbells counter." : ".") " irqs/IO: the nvme I/O queues'"'"' interrupts per I/O."
+    if (qn != "") { print "Queues the stock nvme driver set up (blk-mq hardware queues, MSI-X vectors):"; printf "%s", qn }
+    if (bt != "") { print "Per boot:"; printf "%s", bt }
+    if (det != "") { print "macvfio debugfs counters per I/O (nonzero):"; printf "%s", det }
     if (notes != "") { print "Notes:"; printf "%s", notes }
 }' "$1"
 }
@@ -208,6 +254,10 @@ else
 fi
 
 QEMU_BIN="$QEMU_DIR/qemu-system-$ARCH"
+# Loads per boot, and whether one writes (the emulated drive is then writable).
+NRUNS=$(( $(wc -w <<<"${LOADS//,/ }") * $(wc -w <<<"${QD//,/ }") ))
+WRITES=""
+case ",$LOADS," in *,randwrite,*) WRITES=1 ;; esac
 OUT="$E2E_OUT/bench-io"
 LOGS="$E2E_OUT/logs"
 DISK="$OUT/disk-${DISK_MB}M.img"
@@ -307,57 +357,80 @@ host_stats() {  # host_stats SOCK: "trapped dma_maps" of device 0 (reads + write
     daemon_stats "$1" trapped_reads+trapped_writes dma_maps 2>/dev/null
 }
 
-# run_config CONFIG: one boot; appends to $RESFILE, sets ROW
+# run_config CONFIG SMP: one boot; appends to $RESFILE
 run_config() {
-    local c="$1" name dopts props mparams expect log qlog args pid rc trapped maps t tm
+    local c="$1" smp="$2" name dopts props mparams expect log qlog args pid rc trapped maps t tm
+    local seen=0 begin_tr=0 marks m mkind mtest mqd tag
     name=$(field "$c" 1); dopts=$(field "$c" 2); props=$(field "$c" 3)
     mparams=$(field "$c" 4); expect=$(field "$c" 5)
-    log="$LOGS/bench-io-$name-$ARCH.log"
+    tag="$name smp=$smp"
+    log="$LOGS/bench-io-$name-smp$smp-$ARCH.log"
     qlog="${log%.log}.qemu.log"
     WHY=""
-    args="secs=$SECS,qd=$QD,engine=$ENGINE,verify=1"
+    args="secs=$SECS,qd=${QD//,/:},loads=${LOADS//,/:},engine=$ENGINE,verify=1"
     local qemu_args=()
     if [ "$name" = emu ]; then
         args="target=emu,$args"
+        # Read-only unless a load writes (the writes keep the pattern).
+        local ro=,readonly=on
+        [ -z "$WRITES" ] || ro=""
         # shellcheck disable=SC2054  # commas are QEMU's
-        qemu_args=(-drive "file=$DISK,if=none,id=d0,format=raw,readonly=on"
+        qemu_args=(-drive "file=$DISK,if=none,id=d0,format=raw$ro"
                    -device nvme,drive=d0,serial=emu)
     else
-        if [ -n "$KO_ERR" ]; then echo "$name na $KO_ERR" >> "$RESFILE"; return 0; fi
+        if [ -n "$KO_ERR" ]; then echo "$tag na $KO_ERR" >> "$RESFILE"; return 0; fi
         args="target=pt,$args${mparams:+,modparams=${mparams// /:}}${expect:+,expect=$expect}"
         # shellcheck disable=SC2086  # options, split on purpose
-        start_daemon "$name" $dopts || { echo "$name na $WHY" >> "$RESFILE"; return 0; }
+        start_daemon "$name" $dopts || { echo "$tag na $WHY" >> "$RESFILE"; return 0; }
         qemu_args=(-device "vfio-apple-pci,socket=$SOCK${props:+,$props}"
                    -trace enable=vfio_apple_dma_strategy)
     fi
     if [ "$name" = emu ]; then
-        msg "--- $name: QEMU's emulated nvme on the same file (no macvfiod, no macvfio)"
+        msg "--- $name, $smp vCPUs: QEMU's emulated nvme on the same file (no macvfiod, no macvfio)"
     else
-        msg "--- $name: macvfiod ${dopts:-(defaults)}; vfio-apple-pci ${props:-(defaults)}; modprobe macvfio ${mparams:-(no parameters)}"
+        msg "--- $name, $smp vCPUs: macvfiod ${dopts:-(defaults)}; vfio-apple-pci ${props:-(defaults)}; modprobe macvfio ${mparams:-(no parameters)}"
     fi
     QEMU="$QEMU_BIN" "$E2E_DIR/run-guest.sh" -a "$ARCH" -i "$IMG" -t /tests/bench-io.sh \
-        -n "bench-io-$name" -T $((SECS * 2 + 240)) --smp "$SMP" --log "$log" \
+        -n "bench-io-$name" -T $((NRUNS * (SECS + 6) + 240)) --smp "$smp" --log "$log" \
         --append "macvfio.modules=none macvfio.args=$args" -- "${qemu_args[@]}" \
         >"$RUN/$name.out" 2>&1 &
     pid=$!
     trapped=""; maps=""
+    # take_marks COUNT: the marks the guest printed since the last look get
+    # the trapped COUNT just read (within a second of each: the guest idles).
+    take_marks() {
+        mapfile -t marks < <(tr -d '\r' < "$log" 2>/dev/null |
+            grep -a -o 'BENCH-IO mark [a-z]* test=[a-z]* qd=[0-9]*' || true)
+        for ((m = seen; m < ${#marks[@]}; m++)); do
+            read -r _ _ mkind mtest mqd <<<"${marks[m]}"
+            if [ "$mkind" = begin ]; then
+                begin_tr=$1
+            else
+                echo "$tag load $mtest $mqd trapped=$(($1 - begin_tr))" >> "$RESFILE"
+            fi
+        done
+        seen=${#marks[@]}
+    }
     while kill -0 "$pid" 2>/dev/null; do
         if [ -n "$DAEMON_PID" ] && read -r t tm < <(host_stats "$SOCK"); then
             trapped=$t; maps=$tm
+            take_marks "$t"
         fi
-        sleep 1
+        sleep 0.5
     done
     rc=0
     wait "$pid" || rc=$?
     if [ -n "$DAEMON_PID" ] && read -r t tm < <(host_stats "$SOCK"); then
         [ "${t:-0}" -ge "${trapped:-0}" ] && { trapped=$t; maps=$tm; }
+        take_marks "$trapped"   # the last load's end, if the guest was quick
     fi
     daemon_stop
     local qstrat
     qstrat=$(grep -o 'vfio_apple_dma_strategy .*' "$qlog" 2>/dev/null | head -n 1 |
         grep -o -w -e window -e pool -e ondemand | head -n 1 || true)
-    tr -d '\r' < "$log" | grep '^BENCH-IO ' | sed "s/^BENCH-IO /$name /" >> "$RESFILE" || true
-    echo "$name host trapped=${trapped:--} host_maps=${maps:--} qemu_strategy=${qstrat:--}" >> "$RESFILE"
+    tr -d '\r' < "$log" | grep '^BENCH-IO ' | grep -v '^BENCH-IO mark ' |
+        sed "s/^BENCH-IO /$tag /" >> "$RESFILE" || true
+    echo "$tag host trapped=${trapped:--} host_maps=${maps:--} qemu_strategy=${qstrat:--}" >> "$RESFILE"
     if [ "$rc" != 0 ]; then
         WHY=$(grep -o "FAIL bench-io-$name.*" "$RUN/$name.out" | head -n 1 | sed "s/^FAIL bench-io-$name ([^)]*) after [0-9.]*s: //")
         grep -q '^MACVFIO-E2E: FAIL' <(tr -d '\r' < "$log") &&
@@ -365,7 +438,7 @@ run_config() {
         if grep -q 'QEMU exited with status' <<<"$WHY" && [ -s "$qlog" ]; then
             WHY="QEMU: $(grep -v '^vfio_apple' "$qlog" | tail -n 1 | sed 's/^.*qemu-system-[a-z0-9_]*: //; s/^-device [^ ]*: //')"
         fi
-        echo "$name na ${WHY:-failed (see $log)}" >> "$RESFILE"
+        echo "$tag na ${WHY:-failed (see $log)}" >> "$RESFILE"
         msg "$name: n/a: ${WHY:-failed}"
         sed 's/^/  | /' "$RUN/$name.out" | tail -n 8 >&2
     fi
@@ -376,13 +449,15 @@ run_config() {
 : > "$RESFILE"
 {
     echo "# bench/guest-io.sh $(date -u +%FT%TZ) host $(uname -n) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "# secs=$SECS qd=$QD engine=$ENGINE smp=$SMP disk=${DISK_MB}MiB rounds=$ROUNDS qemu=$QEMU_BIN"
+    echo "# secs=$SECS qd=$QD loads=$LOADS engine=$ENGINE smp=$SMP disk=${DISK_MB}MiB rounds=$ROUNDS qemu=$QEMU_BIN"
 } >> "$RESFILE"
 T0=$(now)
 for ((round = 1; round <= ROUNDS; round++)); do
     [ "$ROUNDS" = 1 ] || msg "=== round $round of $ROUNDS"
-    for c in "${RUNLIST[@]}"; do
-        run_config "$c"
+    for smp in ${SMP//,/ }; do
+        for c in "${RUNLIST[@]}"; do
+            run_config "$c" "$smp"
+        done
     done
 done
 T1=$(now)

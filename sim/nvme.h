@@ -16,6 +16,9 @@
  *           size= and file= exclude each other.
  *   queues  I/O queue pairs, 1..64 (default 4); MSI-X has queues+1
  *           vectors (vector 0 for the admin queue, as Linux uses it).
+ *           Linux asks for one pair per CPU (Set Features Number of
+ *           Queues) and gives each its own vector: a guest of up to 4
+ *           vCPUs gets a pair per vCPU by default; more need queues=.
  *   serial  serial number, 1..20 printable characters; the namespace's
  *           NGUID and UUID derive from it.  Default "MVFNVME" plus a
  *           4-digit instance number, so two devices in one daemon
@@ -63,6 +66,21 @@
  * on a data buffer or PRP list completes the command with Data Transfer
  * Error.  Interrupts are MSI-X only, one message per slice per CQ that
  * got completions, when that CQ has interrupts enabled.
+ *
+ * Doorbell Buffer Config (admin 7Ch, Identify OACS bit 8; nvme_dbbuf.c):
+ * the host's shadow doorbell and EventIdx pages, reached by DMA like any
+ * other memory, for every queue, the admin queue included.  Every slice
+ * first takes the tails and heads the host changed in the shadow page
+ * since the controller last read it (a stale shadow never undoes an MMIO
+ * doorbell: Linux rings the admin queue by MMIO only); a slice that
+ * leaves no work writes the EventIdx page so the host's next submission
+ * rings the MMIO doorbell (and a CQ head update only when an SQ waits on
+ * that full CQ), then looks at the shadows once more, and if that look
+ * moved a queue another slice runs and arms again.  Nothing runs while
+ * idle.  No doorbell moves an SQ tail back over submitted commands.  A
+ * fault on either page sets CSTS.CFS (the host, which keeps to the
+ * EventIdx, would otherwise wait forever) and forgets the pages; a
+ * controller reset or a shutdown notification forgets them too.
  *
  * Reset (function reset, or the client going away): config space,
  * registers, queues, features and the MSI-X table back to power-on.

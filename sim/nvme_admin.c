@@ -2,10 +2,10 @@
 /*
  * sim:nvme admin commands (NVMe 1.4 section 5): queue management,
  * Identify, Get Log Page, Set/Get Features, Asynchronous Event Request,
- * Abort, Keep Alive.  Optional commands the controller does not claim
- * in Identify (OACS 0: no namespace management, firmware download,
- * format, security, self-test, directives, doorbell buffer) fail with
- * Invalid Command Opcode.
+ * Abort, Keep Alive, Doorbell Buffer Config (nvme_dbbuf.c).  Optional
+ * commands the controller does not claim in Identify (OACS has only the
+ * doorbell buffer: no namespace management, firmware download, format,
+ * security, self-test, directives) fail with Invalid Command Opcode.
  */
 #include <string.h>
 
@@ -325,6 +325,7 @@ void nvme_admin_exec(struct nvme *n, const struct nvme_cmd *c,
     case NVME_ADM_SET_FEAT:  set_features(n, c, r); break;
     case NVME_ADM_GET_FEAT:  get_features(n, c, r); break;
     case NVME_ADM_KEEP_ALIVE: break;    /* KAS 0: no timer to restart */
+    case NVME_ADM_DBBUF_CONFIG: r->status = nvme_dbbuf_config(n, c); break;
     case NVME_ADM_ABORT:
         /* Commands run to completion before the next one is fetched,
          * so there is never anything left to abort (5.1: DW0 bit 0 set

@@ -141,6 +141,7 @@
 #define NVME_ADM_GET_FEAT    0x0a
 #define NVME_ADM_AER         0x0c
 #define NVME_ADM_KEEP_ALIVE  0x18
+#define NVME_ADM_DBBUF_CONFIG 0x7c  /* Doorbell Buffer Config */
 
 #define NVME_IO_FLUSH        0x00
 #define NVME_IO_WRITE        0x01
@@ -220,6 +221,9 @@
 #define NVME_IDC_SGLS        536
 #define NVME_IDC_SUBNQN      768   /* 256 bytes, NUL padded */
 #define NVME_IDC_PSD0        2048  /* 32-byte power state descriptors */
+
+/* OACS (figure 247): Doorbell Buffer Config supported. */
+#define NVME_OACS_DBBUF        (1u << 8)
 
 #define NVME_ONCS_DSM          (1u << 2)
 #define NVME_ONCS_WRITE_ZEROES (1u << 3)

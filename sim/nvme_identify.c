@@ -38,7 +38,7 @@ void nvme_identify_ctrl(const struct nvme *n, uint8_t *d)
     nvme_put_le16(d + NVME_IDC_CNTLID, 0);
     nvme_put_le32(d + NVME_IDC_VER, NVME_VS(1, 4, 0));
     d[NVME_IDC_CNTRLTYPE] = 1;              /* I/O controller */
-    nvme_put_le16(d + NVME_IDC_OACS, 0);
+    nvme_put_le16(d + NVME_IDC_OACS, NVME_OACS_DBBUF);
     d[NVME_IDC_ACL] = MVF_NVME_ACL;
     d[NVME_IDC_AERL] = MVF_NVME_AERL;
     d[NVME_IDC_FRMW] = 0x03;                /* one slot, read only */

@@ -75,6 +75,16 @@ struct nvme_features {
     uint32_t host_behavior;
 };
 
+/* Doorbell Buffer Config (nvme_dbbuf.c): the host's shadow doorbell and
+ * EventIdx pages, while `on`.  seen[2y] and seen[2y + 1] are the SQ y
+ * tail and CQ y head the controller last read in (or wrote to) the
+ * shadow page: a value is taken only when it changed since then. */
+struct nvme_dbbuf {
+    bool on;
+    uint64_t db, ei;    /* IOVAs */
+    uint32_t seen[2 * (MVF_NVME_QUEUES_MAX + 1)];
+};
+
 /* One contiguous IOVA range of a data transfer. */
 struct nvme_seg {
     uint64_t iova;
@@ -107,6 +117,7 @@ struct nvme {
     uint32_t aer_outstanding;   /* Asynchronous Event Requests held */
     uint32_t rr_next;           /* SQ the next slice looks at first */
     bool msix_enabled;          /* irq_configure(MSIX, n > 0) */
+    struct nvme_dbbuf dbbuf;
     struct nvme_stats stats;
 
     uint8_t msix[NVME_MSIX_BYTES];  /* the table as stored */
@@ -164,6 +175,13 @@ void nvme_regs_power_on(struct nvme *n);
 void nvme_queues_reset(struct nvme *n);
 void nvme_sq_doorbell(struct nvme *n, uint32_t qid, uint32_t value);
 void nvme_cq_doorbell(struct nvme *n, uint32_t qid, uint32_t value);
+/* The checks and updates of both doorbells, for the MMIO registers and
+ * the shadow buffer (`via` names which in the warnings): the queue
+ * exists; false (logged, nothing changed) for a value it cannot take. */
+bool nvme_sq_set_tail(struct nvme *n, uint32_t qid, uint32_t value,
+                      const char *via);
+bool nvme_cq_set_head(struct nvme *n, uint32_t qid, uint32_t value,
+                      const char *via);
 /* One slice of the commands doorbells queued; true while more remain. */
 bool nvme_run_work(struct nvme *n);
 /* Queue creation and deletion for the admin commands, which validate
@@ -177,6 +195,22 @@ void nvme_sq_delete(struct nvme *n, uint16_t qid);
 /* Controller Fatal Status: processing stops until a controller reset. */
 void nvme_fatal(struct nvme *n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* nvme_dbbuf.c: Doorbell Buffer Config. */
+/* The admin command: an NVMe status. */
+uint16_t nvme_dbbuf_config(struct nvme *n, const struct nvme_cmd *c);
+/* Controller reset or shutdown notification: the buffers are forgotten. */
+void nvme_dbbuf_reset(struct nvme *n);
+/* I/O queue qid (its SQ if is_sq, else its CQ) was just created. */
+void nvme_dbbuf_queue_created(struct nvme *n, uint16_t qid, bool is_sq);
+/* Start of a slice: takes the new tails and heads of the shadow buffer;
+ * true if a queue's tail or head moved. */
+bool nvme_dbbuf_poll(struct nvme *n);
+/* The controller is out of work: writes the EventIdx buffer so that the
+ * host rings again, then polls once more.  True if that last look moved
+ * a tail or head (the caller must run another slice, which arms again
+ * from the new state); false when not in use or nothing moved. */
+bool nvme_dbbuf_arm(struct nvme *n);
 
 /* nvme_admin.c */
 void nvme_admin_exec(struct nvme *n, const struct nvme_cmd *c,

@@ -21,6 +21,13 @@
  * doorbell resumes every SQ bound to it that still has entries.  A
  * controller reset or disable, a queue deletion or fatal status drops
  * what is pending with the queue state: a slice finds nothing to run.
+ *
+ * With Doorbell Buffer Config (nvme_dbbuf.c) a slice first takes the
+ * tails and heads the host wrote to its shadow buffer, and a slice that
+ * leaves no work behind arms the EventIdx buffer, so the host rings an
+ * MMIO doorbell only for work the controller would not otherwise see;
+ * when the look at the shadows after arming moves a queue, the slice
+ * asks for another one, which runs what it can and arms again.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +71,7 @@ void nvme_cq_create(struct nvme *n, uint16_t qid, uint64_t base,
     cq->phase = 1;  /* the first pass through the queue writes 1s */
     cq->ien = ien;
     cq->vector = vector;
+    nvme_dbbuf_queue_created(n, qid, false);
 }
 
 void nvme_sq_create(struct nvme *n, uint16_t qid, uint64_t base,
@@ -76,6 +84,7 @@ void nvme_sq_create(struct nvme *n, uint16_t qid, uint64_t base,
     sq->size = size;
     sq->cqid = cqid;
     n->cq[cqid].sq_count++;
+    nvme_dbbuf_queue_created(n, qid, true);
 }
 
 void nvme_sq_delete(struct nvme *n, uint16_t qid)
@@ -227,6 +236,9 @@ bool nvme_run_work(struct nvme *n)
 
     if (!n->dev)
         return false;
+    /* Submissions the host made through the shadow doorbells since the
+     * last slice (nothing without Doorbell Buffer Config). */
+    nvme_dbbuf_poll(n);
     /* Round robin, one command per queue per turn, from where the last
      * slice stopped: a full queue cannot starve its neighbours. */
     while (nvme_ready(n) && idle < nq && cmds < MVF_NVME_SLICE_CMDS &&
@@ -246,7 +258,13 @@ bool nvme_run_work(struct nvme *n)
     for (uint32_t q = 0; q < nq; q++)
         if (posted[q] && n->cq[q].size)
             cq_raise(n, &n->cq[q]);
-    return work_left(n);
+    if (work_left(n))
+        return true;
+    /* Out of work: from now on the host must ring MMIO doorbells; what
+     * it submitted just before that is found by arm's last look, and if
+     * that look moved a queue, another slice runs and arms again (the
+     * EventIdx written describes the state before it). */
+    return nvme_dbbuf_arm(n);
 }
 
 /* Doorbell writes that cannot be honoured are ignored and logged, the
@@ -268,38 +286,71 @@ static bool doorbell_ok(struct nvme *n, const char *kind, uint32_t qid,
     return true;
 }
 
+bool nvme_sq_set_tail(struct nvme *n, uint32_t qid, uint32_t value,
+                      const char *via)
+{
+    struct nvme_sq *sq = &n->sq[qid];
+
+    uint32_t pending, next;
+
+    if (value >= sq->size) {
+        nvme_warn(n, "SQ %u tail doorbell (%s) %u beyond its %u entries: "
+                  "ignored", qid, via, value, sq->size);
+        return false;
+    }
+    /* A tail only moves forward: one that leaves fewer entries between
+     * head and tail than there are would withdraw submitted commands
+     * (a stale or hostile value; the host cannot take them back). */
+    pending = (sq->tail + sq->size - sq->head) % sq->size;
+    next = (value + sq->size - sq->head) % sq->size;
+    if (next < pending) {
+        nvme_warn(n, "SQ %u tail doorbell (%s) %u would withdraw %u of the "
+                  "%u entries submitted from %u: ignored", qid, via, value,
+                  pending - next, pending, sq->head);
+        return false;
+    }
+    sq->tail = value;
+    return true;
+}
+
+bool nvme_cq_set_head(struct nvme *n, uint32_t qid, uint32_t value,
+                      const char *via)
+{
+    struct nvme_cq *cq = &n->cq[qid];
+    uint32_t used = (cq->tail + cq->size - cq->head) % cq->size;
+    uint32_t advance = value < cq->size
+                       ? (value + cq->size - cq->head) % cq->size : UINT32_MAX;
+
+    if (advance > used) {
+        nvme_warn(n, "CQ %u head doorbell (%s) %u outside the %u entries "
+                  "posted from %u: ignored", qid, via, value, used, cq->head);
+        return false;
+    }
+    cq->head = value;
+    return true;
+}
+
 void nvme_sq_doorbell(struct nvme *n, uint32_t qid, uint32_t value)
 {
     struct nvme_sq *sq = qid <= n->nqueues ? &n->sq[qid] : NULL;
 
     if (!doorbell_ok(n, "SQ", qid, sq && sq->size))
         return;
-    if (value >= sq->size) {
-        nvme_warn(n, "SQ %u tail doorbell %u beyond its %u entries: ignored",
-                  qid, value, sq->size);
-        return;
-    }
-    sq->tail = value;
-    if (sq_runnable(n, qid))
+    /* With shadow doorbells the CQ may have room the controller has not
+     * read yet: the slice looks (and arms the EventIdx again). */
+    if (nvme_sq_set_tail(n, qid, value, "MMIO") &&
+        (sq_runnable(n, qid) || n->dbbuf.on))
         mvf_device_work_pending(n->dev);
 }
 
 void nvme_cq_doorbell(struct nvme *n, uint32_t qid, uint32_t value)
 {
     struct nvme_cq *cq = qid <= n->nqueues ? &n->cq[qid] : NULL;
-    uint32_t used, advance;
 
     if (!doorbell_ok(n, "CQ", qid, cq && cq->size))
         return;
-    used = (cq->tail + cq->size - cq->head) % cq->size;
-    advance = value < cq->size ? (value + cq->size - cq->head) % cq->size
-                               : UINT32_MAX;
-    if (advance > used) {
-        nvme_warn(n, "CQ %u head doorbell %u outside the %u entries posted "
-                  "from %u: ignored", qid, value, used, cq->head);
+    if (!nvme_cq_set_head(n, qid, value, "MMIO"))
         return;
-    }
-    cq->head = value;
     /* Room again: SQs that stopped on a full CQ resume. */
     for (uint32_t q = 0; q <= n->nqueues; q++) {
         if (n->sq[q].cqid == qid && sq_runnable(n, q)) {

@@ -15,11 +15,13 @@
 #define CC_FROZEN (NVME_CC_CSS_MASK | NVME_CC_MPS_MASK | NVME_CC_AMS_MASK)
 
 /* Controller Level Reset (7.3.2): queues deleted, features back to
- * defaults, status cleared.  AQA, ASQ, ACQ and CC keep their values. */
+ * defaults, the doorbell buffers forgotten, status cleared.  AQA, ASQ,
+ * ACQ and CC keep their values. */
 static void ctrl_reset(struct nvme *n)
 {
     nvme_queues_reset(n);
     nvme_features_reset(n);
+    nvme_dbbuf_reset(n);
     n->csts = 0;
 }
 
@@ -77,9 +79,13 @@ static void cc_write(struct nvme *n, uint32_t v)
         ctrl_enable(n);
 
     /* Shutdown notification (7.6.2): nothing is in flight, so it
-     * completes at once, after the data is made durable. */
+     * completes at once, after the data is made durable.  The doorbell
+     * buffers go too: Linux frees them next, without clearing CC.EN, and
+     * a host must reset the controller before using it again. */
     if (NVME_CC_SHN(cc) && !NVME_CC_SHN(old)) {
         int rc = nvme_store_flush(&n->store);
+
+        nvme_dbbuf_reset(n);
 
         if (rc && n->dev)
             mvf_device_log(n->dev, MVF_LOG_ERROR, "flushing the backing "

@@ -62,3 +62,26 @@ seed("doorbells", 1, [reg(0x1000, 70), reg(0x1004, 3), reg(0x1008, 1), reg(0x101
                       cfg(4, 2, 2), sqe(0, 0x18), reap(0), cfg(4, 2, 6), admin(5), sqe(0, 0x18)])
 seed("cqfull", 1, [admin(1)] + [sqe(0, 0x18) for _ in range(5)] + [reap(0), reap(0),
                    sqe(1, 0, 1), reg(0x100c, 1), reg(0x100c, 0)])
+# Doorbell Buffer Config (0x7C): bad buffers, then good ones; shadow tails and
+# heads written as memory, with and without the MMIO doorbell; a queue pair
+# made after it; a controller reset that forgets it.
+DBB, EIB = 0x60000, 0x61000
+seed("dbbuf", 1, [sqe(0, 0x7c, 0, DBB + 8, EIB), sqe(0, 0x7c, 0, DBB, DBB),
+                  sqe(0, 0x7c, 0, DBB, 0xd0000), sqe(0, 0x7c, 0, 1 << 40, EIB), reap(0),
+                  sqe(0, 0x7c, 0, DBB, EIB), reap(0),
+                  sqe(1, 2, 1, DATA, 0, (0, 0, 7)),
+                  mem(DBB + 8, [3]), sqe(1, 2, 1, DATA, 0, (8, 0, 7)), reap(1),
+                  mem(DBB + 8, [1000 | 77 << 32]), sqe(1, 0x18), reap(1),
+                  sqe(0, 5, 0, 0x6000, 0, (2 | 15 << 16, 3 | 2 << 16)),
+                  sqe(0, 1, 0, 0x7000, 0, (2 | 15 << 16, 1 | 2 << 16)), reap(0),
+                  mem(DBB + 16, [1 | 0 << 32]), sqe(1, 0, 1), reap(1),
+                  reg(0x14, 0), admin(3), mem(DBB + 8, [5]), sqe(0, 0x18), reap(0),
+                  sqe(0, 0x7c, 0, DBB, EIB), reap(0), reg(0x1008, 1), RESET, rd(0x1c)])
+# The admin queue's shadow slots (Linux never writes them; a host may),
+# stale and junk values against MMIO doorbells, then a shutdown
+# notification that forgets the buffers.
+seed("dbbuf_admin", 1, [sqe(0, 0x7c, 0, DBB, EIB), reap(0), mem(DBB, [7 | 3 << 32]),
+                        sqe(0, 0x18), reap(0), mem(DBB, [1]), sqe(0, 0x18),
+                        sqe(1, 2, 1, DATA, 0, (0, 0, 7)), mem(DBB + 8, [2]), reap(1), reap(0),
+                        reg(0x14, 0x464001), mem(DBB, [0xffff | 0xffff << 32]),
+                        sqe(0, 0x18), reap(0), rd(0x1c)])

@@ -71,6 +71,8 @@ static void tn_signal(struct mvf_notifier *n)
     struct test_notifier *t = n->priv;
 
     t->h->irq[t->idx]++;
+    if (t->h->on_signal)
+        t->h->on_signal(t->h->ctx, t->idx);
 }
 
 static void tn_release(struct mvf_notifier *n)

@@ -15,6 +15,10 @@ struct test_host {
     unsigned irq[NOBJ];        /* signals per notifier object */
     unsigned warnings;
     char last_log[512];
+    /* If set, called after each signal is counted: a test's "other CPU",
+     * acting at the moment the device raises an interrupt. */
+    void (*on_signal)(void *ctx, int idx);
+    void *ctx;
 };
 
 /* The host pointer passed to mvf_core_create() is a struct test_host. */

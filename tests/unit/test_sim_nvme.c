@@ -8,10 +8,13 @@
  * memfd, notifiers are counters) and plays a small NVMe driver: admin
  * and I/O queues, Identify, features, log pages, reads and writes with
  * every PRP shape, range and DMA errors, completion queue wrap and
- * overflow, doorbell abuse, fatal status and reset.
+ * overflow, doorbell abuse, fatal status and reset, Doorbell Buffer
+ * Config (shadow doorbells and EventIdx, as Linux's driver uses them).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -526,6 +529,10 @@ struct fx {
     uint64_t handle, iova_rw, iova_ro;
     struct hq aq, ioq;
     uint16_t next_cid;
+    unsigned rings;               /* MMIO doorbells the dbbuf host rang */
+    struct hq *irq_q;             /* the queue an interrupt hook acts on */
+    unsigned irq_budget, irq_acts;    /* how often it may act, and did */
+    uint32_t late_cq_head;        /* 1 + a head an interrupt must ring, or 0 */
 };
 
 struct cmd {
@@ -970,7 +977,7 @@ static void test_identify(void **state)
     assert_int_equal(d[NVME_IDC_MDTS], MVF_NVME_MDTS);
     assert_int_equal(nvme_get_le32(d + NVME_IDC_VER), 0x00010400);
     assert_int_equal(d[NVME_IDC_CNTRLTYPE], 1);
-    assert_int_equal(nvme_get_le16(d + NVME_IDC_OACS), 0);
+    assert_int_equal(nvme_get_le16(d + NVME_IDC_OACS), NVME_OACS_DBBUF);
     assert_int_equal(d[NVME_IDC_AERL], MVF_NVME_AERL);
     assert_int_equal(d[NVME_IDC_SQES], 0x66);
     assert_int_equal(d[NVME_IDC_CQES], 0x44);
@@ -1211,7 +1218,7 @@ static void test_features_logs(void **state)
     assert_int_equal(admin(f, &c), 0);
     /* Unsupported optional commands. */
     for (unsigned i = 0; i < 5; i++) {
-        static const uint8_t opc[] = { 0x80, 0x10, 0x0d, 0x7c, 0xff };
+        static const uint8_t opc[] = { 0x80, 0x10, 0x0d, 0x19, 0xff };
 
         cmd_init(&c, opc[i], 0);
         assert_int_equal(admin(f, &c), ST_OPCODE);
@@ -2305,6 +2312,869 @@ static void test_media_error(void **state)
     assert_int_equal(io(f, NVME_IO_READ, NSZE - 8, 8, iova(f, DST_OFF), 0), 0);
 }
 
+/* ---- Doorbell Buffer Config ------------------------------------------------ */
+
+#define DBB_OFF 0x880000          /* shadow doorbell page (16 KiB aligned) */
+#define EIB_OFF 0x881000          /* EventIdx page */
+#define DBB_MAP 0x4000            /* the granule: both pages mapped alone */
+#define SLOT_SQ(qid) (8u * (qid))
+#define SLOT_CQ(qid) (8u * (qid) + 4)
+
+static uint16_t dbbuf_config(struct fx *f, uint64_t db, uint64_t ei)
+{
+    struct cmd c;
+
+    cmd_init(&c, NVME_ADM_DBBUF_CONFIG, 0);
+    cmd_prp(&c, db, ei);
+    return admin(f, &c);
+}
+
+static uint32_t shadow(const struct fx *f, uint32_t slot)
+{
+    return nvme_get_le32(f->mem + DBB_OFF + slot);
+}
+
+static uint32_t eventidx(const struct fx *f, uint32_t slot)
+{
+    return nvme_get_le32(f->mem + EIB_OFF + slot);
+}
+
+/* The memory half of what Linux's driver does with a new doorbell value
+ * while the buffers are in use (nvme_dbbuf_update_and_check_event):
+ * store it in the shadow, then read the EventIdx; true if it lies in
+ * [old, new), i.e. an MMIO doorbell is due. */
+static bool host_store(struct fx *f, uint32_t slot, uint32_t value)
+{
+    uint16_t old = (uint16_t)shadow(f, slot), ei;
+
+    nvme_put_le32(f->mem + DBB_OFF + slot, value);
+    ei = (uint16_t)eventidx(f, slot);
+    return (uint16_t)(value - ei - 1) < (uint16_t)(value - old);
+}
+
+/* The whole of it: the MMIO doorbell written when due.  Returns whether
+ * it rang; runs nothing. */
+static bool host_update(struct fx *f, uint32_t slot, uint32_t value,
+                        uint32_t mmio)
+{
+    if (!host_store(f, slot, value))
+        return false;
+    wr32(&f->p, mmio, value);
+    f->rings++;
+    return true;
+}
+
+static bool sq_update(struct fx *f, struct hq *q)
+{
+    return host_update(f, SLOT_SQ(q->qid), q->sq_tail, DB(q->qid));
+}
+
+static bool cq_update(struct fx *f, struct hq *q)
+{
+    return host_update(f, SLOT_CQ(q->qid), q->cq_head, CQDB(q->qid));
+}
+
+static void push_read(struct fx *f, struct hq *q, uint64_t slba)
+{
+    struct cmd c;
+
+    rw_cmd(&c, NVME_IO_READ, slba, 8, iova(f, DST_OFF), 0);
+    push(f, q, &c);
+}
+
+/* The admin command's checks; queues made before it keep their state. */
+static void test_dbbuf_config(void **state)
+{
+    struct fx *f = *state;
+    const uint64_t unmapped = f->iova_rw + (256ull << 20);
+    const uint64_t db = iova(f, DBB_OFF), ei = iova(f, EIB_OFF);
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(io(f, NVME_IO_READ, 0, 8, iova(f, DST_OFF), 0), 0);
+    assert_int_equal(io(f, NVME_IO_READ, 8, 8, iova(f, DST_OFF), 0), 0);
+    memset(f->mem + DBB_OFF, 0xee, 2 * PG);
+
+    assert_int_equal(dbbuf_config(f, db + 8, ei), ST_FIELD);
+    assert_int_equal(dbbuf_config(f, db, ei + 0x200), ST_FIELD);
+    assert_int_equal(dbbuf_config(f, db, db), ST_FIELD);
+    assert_int_equal(dbbuf_config(f, unmapped, ei), ST_XFER);
+    /* The device must be able to write the EventIdx page. */
+    assert_int_equal(dbbuf_config(f, db, iova(f, RO_OFF)), ST_XFER);
+
+    /* Not in use: a tail written only to the shadow is not seen. */
+    push_read(f, &f->ioq, 0);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), f->ioq.sq_tail);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->ioq));
+    ring(f, &f->ioq);
+    assert_int_equal(pop(f, &f->ioq, true).status, 0);
+
+    assert_int_equal(dbbuf_config(f, db, ei), 0);
+    /* The shadows start as the doorbells stand, SQ EventIdx at the tail
+     * (the next submission rings), CQ EventIdx one behind the head. */
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 3);
+    assert_int_equal(shadow(f, SLOT_CQ(1)), 3);
+    assert_int_equal(eventidx(f, SLOT_SQ(1)), 3);
+    assert_int_equal(eventidx(f, SLOT_CQ(1)), 2);
+    for (uint32_t q = 2; q <= MVF_NVME_QUEUES_DEFAULT; q++) {
+        assert_int_equal(shadow(f, SLOT_SQ(q)), 0);
+        assert_int_equal(eventidx(f, SLOT_CQ(q)), 0);
+    }
+    /* Beyond the queues the page is the host's. */
+    assert_int_equal(shadow(f, SLOT_SQ(MVF_NVME_QUEUES_DEFAULT + 1)),
+                     0xeeeeeeee);
+    assert_int_equal(nvme_get_le32(f->mem + DBB_OFF + PG - 4), 0xeeeeeeee);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
+/* Submissions made while the controller works cost no MMIO doorbell;
+ * out of work it arms the EventIdx so the next one rings; CQ head
+ * updates ring only for a stalled SQ. */
+static void test_dbbuf_shadow(void **state)
+{
+    struct fx *f = *state;
+    struct hq q2;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+
+    /* Idle controller: the first submission rings. */
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    /* The doorbell only queued the work: the next two ride along. */
+    push_read(f, &f->ioq, 8);
+    assert_false(sq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 16);
+    assert_false(sq_update(f, &f->ioq));
+    run_idle(f);
+    for (unsigned i = 0; i < 3; i++)
+        assert_int_equal(pop(f, &f->ioq, false).status, 0);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(f->rings, 1);
+    /* Armed: SQ EventIdx at the tail; no CQ doorbell wanted. */
+    assert_int_equal(eventidx(f, SLOT_SQ(1)), 3);
+    assert_false(cq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 24);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(pop(f, &f->ioq, false).status, 0);
+    assert_false(cq_update(f, &f->ioq));
+    assert_int_equal(f->rings, 2);
+
+    /* A pair created after the command, its CQ holding 3 entries. */
+    memset(f->mem + ID_OFF, 0, 2 * PG);
+    assert_int_equal(create_cq(f, 2, iova(f, ID_OFF + PG), 4,
+                               NVME_QUEUE_PC | NVME_CQ_IEN, 2), 0);
+    assert_int_equal(create_sq(f, 2, iova(f, ID_OFF), 8, NVME_QUEUE_PC, 2), 0);
+    q2 = (struct hq){ .qid = 2, .sq_off = ID_OFF, .cq_off = ID_OFF + PG,
+                      .sq_size = 8, .cq_size = 4, .phase = 1 };
+    f->rings = 0;
+    for (unsigned i = 0; i < 6; i++) {
+        push_read(f, &q2, 8 * i);
+        assert_int_equal(sq_update(f, &q2), i == 0);
+    }
+    run_idle(f);
+    /* Three posted, the SQ stalled on the full CQ: its head update rings. */
+    assert_int_equal(take_all(f, &q2), 3);
+    assert_int_equal(eventidx(f, SLOT_CQ(2)), 0);
+    assert_true(cq_update(f, &q2));
+    run_idle(f);
+    assert_int_equal(take_all(f, &q2), 3);
+    /* Nothing stalled: the head goes to the shadow only, and the
+     * controller finds the room there.  Had it not read it, CQ 2 would
+     * still look full (head 3, tail 2). */
+    assert_false(cq_update(f, &q2));
+    for (unsigned i = 0; i < 3; i++) {
+        push_read(f, &q2, 8 * i);
+        assert_int_equal(sq_update(f, &q2), i == 0);
+    }
+    run_idle(f);
+    assert_int_equal(take_all(f, &q2), 3);
+    assert_int_equal(f->rings, 3);
+    assert_int_equal(f->host.warnings, 0);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
+/* A queue created after the command starts from doorbell 0, whatever
+ * the host's page held for that slot; its neighbours' slots stay. */
+static void test_dbbuf_new_queue(void **state)
+{
+    struct fx *f = *state;
+
+    enable(f, 8, 8);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    /* Junk in every slot but the admin queue's (which test_dbbuf_admin
+     * covers; junk there is logged as a bad doorbell). */
+    memset(f->mem + DBB_OFF + 8, 0x5a, PG - 8);
+    memset(f->mem + EIB_OFF + 8, 0x5a, PG - 8);
+    assert_int_equal(create_cq(f, 1, iova(f, IOCQ_OFF), 32,
+                               NVME_QUEUE_PC | NVME_CQ_IEN, 1), 0);
+    assert_int_equal(shadow(f, SLOT_CQ(1)), 0);
+    assert_int_equal(eventidx(f, SLOT_CQ(1)), 0xffff);
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 0x5a5a5a5a);   /* no SQ 1 yet */
+    assert_int_equal(create_sq(f, 1, iova(f, IOSQ_OFF), 32, NVME_QUEUE_PC, 1), 0);
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 0);
+    assert_int_equal(eventidx(f, SLOT_SQ(1)), 0);
+    assert_int_equal(shadow(f, SLOT_SQ(2)), 0x5a5a5a5a);
+    f->ioq = (struct hq){ .qid = 1, .sq_off = IOSQ_OFF, .cq_off = IOCQ_OFF,
+                          .sq_size = 32, .cq_size = 32, .phase = 1 };
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 8);
+    assert_false(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 2);
+    assert_false(cq_update(f, &f->ioq));
+
+    /* Deleted and created again: back to 0, not the old tail. */
+    assert_int_equal(delete_queue(f, NVME_ADM_DELETE_SQ, 1), 0);
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 2);
+    assert_int_equal(create_sq(f, 1, iova(f, IOSQ_OFF), 32, NVME_QUEUE_PC, 1), 0);
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 0);
+    f->ioq.sq_tail = 0;
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* A controller reset forgets the buffers: MMIO doorbells only, and the
+ * pages are never touched again until the next command. */
+static void test_dbbuf_reset(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *snap = malloc(2 * PG);
+
+    assert_non_null(snap);
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+
+    wr32(&f->p, NVME_REG_CC, 0);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), 0);
+    enable(f, 8, 8);
+    memset(f->mem + DBB_OFF, 0x77, 2 * PG);
+    io_queues(f, 32, 32);
+    memcpy(snap, f->mem + DBB_OFF, 2 * PG);
+    /* One command rung by MMIO, a second only in the shadow. */
+    push_read(f, &f->ioq, 0);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    push_read(f, &f->ioq, 8);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), f->ioq.sq_tail);
+    nvme_put_le32(snap + SLOT_SQ(1), f->ioq.sq_tail);
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    assert_memory_equal(snap, f->mem + DBB_OFF, 2 * PG);
+    ring(f, &f->ioq);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    free(snap);
+}
+
+/* Buffers that stop being mapped: the host (which keeps to the EventIdx
+ * it last saw) would never ring again for what the controller cannot
+ * see, so the controller reports Controller Fatal Status instead of
+ * going quiet; after the host's reset the buffers are forgotten, a
+ * command naming unmapped pages fails, MMIO doorbells work, and good
+ * pages bring shadow doorbells back. */
+static void test_dbbuf_fault(void **state)
+{
+    struct fx *f = *state;
+    uint64_t db;
+    struct mvf_call c;
+
+    /* The two pages mapped a second time, on their own. */
+    call_ok(&c, CALL(f, &c, MVF_SEL_DMA_MAP, NULL, 0, f->handle, DBB_OFF,
+                     DBB_MAP, MVF_DMA_READ | MVF_DMA_WRITE));
+    db = c.out[0];
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, db, db + PG), 0);
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 8);
+    assert_false(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 2);
+    assert_int_equal(f->host.warnings, 0);
+
+    call_ok(&c, CALL(f, &c, MVF_SEL_DMA_UNMAP, NULL, 0, db, DBB_MAP));
+    /* The next slice's look at the shadows faults: fatal, logged. */
+    push_read(f, &f->ioq, 0);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS) & NVME_CSTS_CFS, NVME_CSTS_CFS);
+    assert_non_null(strstr(f->host.last_log, "shadow doorbell buffer"));
+    assert_non_null(strstr(f->host.last_log, "fatal"));
+
+    /* The host resets the controller; the same pages are refused. */
+    wr32(&f->p, NVME_REG_CC, 0);
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, db, db + PG), ST_XFER);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(io(f, NVME_IO_READ, 8 * i, 8, iova(f, DST_OFF), 0), 0);
+    /* A new command with mapped pages brings the buffers back. */
+    memset(f->mem + DBB_OFF, 0, 2 * PG);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    f->rings = 0;
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    push_read(f, &f->ioq, 8);
+    assert_false(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 2);
+    assert_int_equal(f->rings, 1);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
+/* Shadow values the queues cannot take are ignored and logged, like bad
+ * MMIO doorbells; the queue goes on with good ones. */
+static void test_dbbuf_bad_values(void **state)
+{
+    struct fx *f = *state;
+    unsigned w;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    push_read(f, &f->ioq, 0);
+    assert_true(sq_update(f, &f->ioq));
+    /* Before the slice runs: a tail beyond the queue, a CQ head beyond
+     * what was posted. */
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), 32);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_CQ(1), 5);
+    run_idle(f);
+    w = f->host.warnings;
+    assert_true(w >= 2);
+    assert_non_null(strstr(f->host.last_log, "(shadow)"));
+    /* The MMIO doorbell's tail stood: one command ran. */
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), f->ioq.sq_tail);
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_CQ(1), f->ioq.cq_head);
+    push_read(f, &f->ioq, 8);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 1);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
+/* I/O pair 2 in the admin data pages: SQ of sq_size, CQ of cq_size
+ * entries (vector 2), created after Doorbell Buffer Config. */
+static void pair2(struct fx *f, struct hq *q, uint32_t sq_size,
+                  uint32_t cq_size)
+{
+    memset(f->mem + ID_OFF, 0, 2 * PG);
+    assert_int_equal(create_cq(f, 2, iova(f, ID_OFF + PG), cq_size,
+                               NVME_QUEUE_PC | NVME_CQ_IEN, 2), 0);
+    assert_int_equal(create_sq(f, 2, iova(f, ID_OFF), sq_size,
+                               NVME_QUEUE_PC, 2), 0);
+    *q = (struct hq){ .qid = 2, .sq_off = ID_OFF, .cq_off = ID_OFF + PG,
+                      .sq_size = sq_size, .cq_size = cq_size, .phase = 1 };
+}
+
+/* A shadow value is taken only when it changed since the controller saw
+ * it: MMIO doorbells that move a queue past a stale shadow are not
+ * undone (before, the stale 0 was taken back as the tail: the commands
+ * rung by MMIO never ran), and no tail moves back over submitted
+ * commands, whichever doorbell says so. */
+static void test_dbbuf_stale_shadow(void **state)
+{
+    struct fx *f = *state;
+    uint32_t cid;
+    struct cqe r;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    /* A host that rings by MMIO only: the shadow stays 0. */
+    push_read(f, &f->ioq, 0);
+    push_read(f, &f->ioq, 8);
+    db(f, DB(1), f->ioq.sq_tail);
+    assert_int_equal(take_all(f, &f->ioq), 2);
+    db(f, CQDB(1), f->ioq.cq_head);
+    for (unsigned i = 0; i < 3; i++) {
+        push_read(f, &f->ioq, 8 * i);
+        db(f, DB(1), f->ioq.sq_tail);
+        run_idle(f);
+        assert_int_equal(take_all(f, &f->ioq), 1);
+        db(f, CQDB(1), f->ioq.cq_head);
+    }
+    assert_int_equal(shadow(f, SLOT_SQ(1)), 0);
+    assert_int_equal(shadow(f, SLOT_CQ(1)), 0);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(f->host.warnings, 0);
+
+    /* The host turns to the shadow: its first value rings (the EventIdx
+     * is the tail) and is taken; nothing runs twice. */
+    push_read(f, &f->ioq, 0);
+    cid = (uint16_t)(f->next_cid - 1);
+    assert_true(sq_update(f, &f->ioq));
+    run_idle(f);
+    r = pop(f, &f->ioq, false);
+    assert_int_equal(r.cid, cid);
+    assert_false(cqe_ready(f, &f->ioq));
+
+    /* Three submitted, then a tail that would withdraw two of them, by
+     * MMIO and through the shadow: both ignored and logged. */
+    for (unsigned i = 0; i < 3; i++)
+        push_read(f, &f->ioq, 8 * i);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    wr32(&f->p, DB(1), (f->ioq.sq_tail + 30) % 32);
+    assert_non_null(strstr(f->host.last_log, "would withdraw 2"));
+    /* A shadow that changed, but to a place the MMIO doorbell passed:
+     * nothing new there, nothing taken (and nothing to log). */
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), (f->ioq.sq_tail + 31) % 32);
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 3);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(f->host.warnings, 1);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+}
+
+/* The admin queue has shadow slots too (as in the specification and
+ * QEMU's controller).  Linux never writes them and rings the admin
+ * queue by MMIO: its commands run once each.  A host that follows the
+ * EventIdx there too rings only when it asks. */
+static void test_dbbuf_admin(void **state)
+{
+    struct fx *f = *state;
+    struct cmd c;
+
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    /* The command was the admin queue's third: both stand at 3. */
+    assert_int_equal(shadow(f, SLOT_SQ(0)), 3);
+    assert_int_equal(shadow(f, SLOT_CQ(0)), 2);   /* its own not popped yet */
+    assert_int_equal(eventidx(f, SLOT_SQ(0)), 3);
+    /* Linux: MMIO only, a full lap and more of the admin queue. */
+    for (unsigned i = 0; i < 20; i++) {
+        cmd_init(&c, NVME_ADM_GET_FEAT, 0);
+        cmd_dw(&c, 10, NVME_FEAT_NUM_QUEUES);
+        assert_int_equal(admin(f, &c), 0);
+        assert_false(cqe_ready(f, &f->aq));
+    }
+    assert_int_equal(shadow(f, SLOT_SQ(0)), 3);
+    assert_int_equal(f->host.warnings, 0);
+
+    /* A host that uses slot 0: the first submission rings, the next
+     * ones while the controller works need not. */
+    f->rings = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        cmd_init(&c, NVME_ADM_GET_FEAT, 0);
+        cmd_dw(&c, 10, NVME_FEAT_NUM_QUEUES);
+        push(f, &f->aq, &c);
+        assert_int_equal(sq_update(f, &f->aq), i == 0);
+    }
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->aq), 3);
+    assert_false(cq_update(f, &f->aq));
+    cmd_init(&c, NVME_ADM_GET_FEAT, 0);
+    cmd_dw(&c, 10, NVME_FEAT_NUM_QUEUES);
+    push(f, &f->aq, &c);
+    assert_true(sq_update(f, &f->aq));
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->aq), 1);
+    assert_false(cq_update(f, &f->aq));
+    assert_int_equal(f->rings, 2);
+    /* And back to MMIO only: the shadow it left is not taken again. */
+    assert_int_equal(admin(f, &c), 0);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->aq));
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* Interrupt hook: one more read on irq_q, stored in the shadow as Linux
+ * does it, while the controller is still in the slice that raised the
+ * interrupt (after its first look at the shadows, before it arms).  The
+ * EventIdx is the previous arm's, so no MMIO doorbell is due. */
+static void submit_in_irq(void *ctx, int idx)
+{
+    struct fx *f = ctx;
+    struct hq *q = f->irq_q;
+
+    if ((unsigned)idx != q->qid || f->irq_acts == f->irq_budget)
+        return;
+    f->irq_acts++;
+    push_read(f, q, 8 * f->irq_acts);
+    assert_false(host_store(f, SLOT_SQ(q->qid), q->sq_tail));
+}
+
+/* Interrupt hook: the host takes every completion posted and stores the
+ * new CQ head in the shadow (no MMIO doorbell due: the EventIdx says
+ * "never" while no SQ was stalled). */
+static void consume_in_irq(void *ctx, int idx)
+{
+    struct fx *f = ctx;
+    struct hq *q = f->irq_q;
+
+    if ((unsigned)idx != q->qid || f->irq_acts == f->irq_budget)
+        return;
+    f->irq_acts += take_all(f, q);
+    /* Due only when the head wraps (Linux compares 16-bit values): the
+     * MMIO write then reaches the controller after this slice. */
+    if (host_store(f, SLOT_CQ(q->qid), q->cq_head))
+        f->late_cq_head = q->cq_head + 1;
+}
+
+static void hook(struct fx *f, void (*fn)(void *, int), struct hq *q,
+                 unsigned budget)
+{
+    f->host.on_signal = fn;
+    f->host.ctx = f;
+    f->irq_q = q;
+    f->irq_budget = budget;
+    f->irq_acts = 0;
+    f->late_cq_head = 0;
+}
+
+/* The lost wake-up: a submission stored in the shadow while the slice
+ * ran is found by the look after arming, but cannot run (its CQ is
+ * full); the EventIdx written before that look said the SQ was not
+ * stalled, so the CQ head update would not ring and the controller
+ * would wait for a doorbell that never comes.  The controller must arm
+ * again from the state the look left. */
+static void test_dbbuf_race_stalled_late(void **state)
+{
+    struct fx *f = *state;
+    struct hq q2;
+    unsigned irqs;
+
+    enable(f, 8, 8);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    pair2(f, &q2, 8, 4);                  /* the CQ holds 3 */
+    for (unsigned i = 0; i < 3; i++)
+        push_read(f, &q2, 8 * i);
+    assert_true(sq_update(f, &q2));
+    hook(f, submit_in_irq, &q2, 1);
+    run_idle(f);
+    assert_int_equal(f->irq_acts, 1);
+    irqs = f->host.irq[2];
+    assert_int_equal(take_all(f, &q2), 3);
+    /* The SQ holds a command its full CQ stopped: freeing the room must
+     * ring (before the fix it did not, and that command never ran), as
+     * the EventIdx armed from the state after the last look says. */
+    assert_true(cq_update(f, &q2));
+    assert_int_equal(eventidx(f, SLOT_SQ(2)), 4);
+    assert_int_equal(eventidx(f, SLOT_CQ(2)), 0);
+    run_idle(f);
+    assert_int_equal(take_all(f, &q2), 1);
+    assert_int_equal(f->host.irq[2], irqs + 1);
+    assert_false(cq_update(f, &q2));
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* The CQ side: the host frees the whole (full) CQ while the slice that
+ * filled it runs, with no MMIO doorbell; the SQ stalled on it must be
+ * resumed by the look after arming, not wait for a head doorbell. */
+static void test_dbbuf_race_cq_room(void **state)
+{
+    struct fx *f = *state;
+    struct hq q2;
+
+    enable(f, 8, 8);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    pair2(f, &q2, 8, 4);
+    for (unsigned i = 0; i < 6; i++)
+        push_read(f, &q2, 8 * i);
+    assert_true(sq_update(f, &q2));
+    hook(f, consume_in_irq, &q2, 6);
+    run_idle(f);
+    /* All six done before any CQ head doorbell reached the controller. */
+    assert_int_equal(f->irq_acts, 6);
+    assert_int_equal(f->rings, 1);
+    assert_false(cqe_ready(f, &q2));
+    if (f->late_cq_head)
+        db(f, CQDB(2), f->late_cq_head - 1);
+    assert_false(cqe_ready(f, &q2));
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* Submissions stored in the shadow during each of many slices (more
+ * than one slice's worth, one at each interrupt) all run, with the one
+ * MMIO doorbell of the first: work found at a slice's end is run by
+ * the next slice. */
+static void test_dbbuf_slice_boundaries(void **state)
+{
+    struct fx *f = *state;
+
+    enable(f, 8, 8);
+    io_queues(f, 64, 64);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    for (unsigned i = 0; i < MVF_NVME_SLICE_CMDS + 2; i++)
+        push_read(f, &f->ioq, 8 * i);
+    assert_true(sq_update(f, &f->ioq));
+    hook(f, submit_in_irq, &f->ioq, 3 * MVF_NVME_SLICE_CMDS);
+    run_idle(f);
+    assert_int_equal(f->irq_acts, 3 * MVF_NVME_SLICE_CMDS);
+    assert_int_equal(take_all(f, &f->ioq), 4 * MVF_NVME_SLICE_CMDS + 2);
+    assert_int_equal(f->rings, 1);
+    assert_int_equal(eventidx(f, SLOT_SQ(1)), f->ioq.sq_tail);
+    assert_int_equal(f->host.warnings, 0);
+}
+
+/* A shutdown notification forgets the buffers (Linux frees them next,
+ * CC.EN still 1): whatever the pages hold afterwards is never read as
+ * doorbells, and they are never written. */
+static void test_dbbuf_shutdown(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *snap = malloc(2 * PG);
+    struct cmd c;
+
+    assert_non_null(snap);
+    enable(f, 8, 8);
+    io_queues(f, 32, 32);
+    assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+    assert_int_equal(delete_queue(f, NVME_ADM_DELETE_SQ, 1), 0);
+    assert_int_equal(delete_queue(f, NVME_ADM_DELETE_CQ, 1), 0);
+    wr32(&f->p, NVME_REG_CC, rd32(&f->p, NVME_REG_CC) | NVME_CC_SHN_NORMAL);
+    assert_int_equal(rd32(&f->p, NVME_REG_CSTS) & NVME_CSTS_SHST_MASK,
+                     NVME_CSTS_SHST_DONE);
+    /* The pages reused for something else. */
+    fill(f->mem + DBB_OFF, 2 * PG, 77);
+    memcpy(snap, f->mem + DBB_OFF, 2 * PG);
+    cmd_init(&c, NVME_ADM_GET_FEAT, 0);
+    cmd_dw(&c, 10, NVME_FEAT_NUM_QUEUES);
+    assert_int_equal(admin(f, &c), 0);
+    run_idle(f);
+    assert_false(cqe_ready(f, &f->aq));
+    assert_memory_equal(snap, f->mem + DBB_OFF, 2 * PG);
+    assert_int_equal(f->host.warnings, 0);
+    free(snap);
+}
+
+/* ---- Doorbell Buffer Config against a host on another thread ----------- */
+
+/*
+ * The controller runs on a thread of its own, the way macvfiod runs it:
+ * MMIO writes arrive through a mailbox between slices, each waited for
+ * by the host (a trapped write is a synchronous round trip), and the
+ * thread sleeps when it has no work and nothing in the mailbox.  The
+ * test's thread is the host: Linux's rule for every new tail and head
+ * (shadow store, full fence, EventIdx load, MMIO only when due), with
+ * the queues polled instead of interrupts.  A lost wake-up is seen
+ * exactly, without timing: the host has commands outstanding and no
+ * completion to take while the controller sleeps with an empty mailbox.
+ */
+struct mailbox {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint32_t off, val;
+    bool full, idle, stop;
+    int bad_write;              /* a bar_write that failed, for the host */
+};
+
+struct ctl {
+    struct fx *f;
+    struct mailbox mb;
+};
+
+static void *ctl_main(void *arg)
+{
+    struct ctl *c = arg;
+    struct mailbox *mb = &c->mb;
+
+    pthread_mutex_lock(&mb->mu);
+    for (;;) {
+        while (!mb->full && !mvf_core_has_work(c->f->core) && !mb->stop) {
+            mb->idle = true;
+            pthread_cond_wait(&mb->cv, &mb->mu);
+            mb->idle = false;
+        }
+        if (mb->stop)
+            break;
+        if (mb->full) {
+            uint32_t off = mb->off, val = mb->val;
+            int rc;
+
+            pthread_mutex_unlock(&mb->mu);
+            rc = c->f->p.ops->bar_write(c->f->p.priv, 0, off, 4, val);
+            pthread_mutex_lock(&mb->mu);
+            if (rc)
+                mb->bad_write = rc;
+            mb->full = false;
+            pthread_cond_broadcast(&mb->cv);
+            continue;
+        }
+        pthread_mutex_unlock(&mb->mu);
+        mvf_core_run_work(c->f->core);
+        pthread_mutex_lock(&mb->mu);
+    }
+    pthread_mutex_unlock(&mb->mu);
+    return NULL;
+}
+
+/* A trapped MMIO write: handed over, and waited for. */
+static void ctl_mmio(struct ctl *c, uint32_t off, uint32_t val)
+{
+    struct mailbox *mb = &c->mb;
+
+    pthread_mutex_lock(&mb->mu);
+    mb->off = off;
+    mb->val = val;
+    mb->full = true;
+    pthread_cond_broadcast(&mb->cv);
+    while (mb->full)
+        pthread_cond_wait(&mb->cv, &mb->mu);
+    pthread_mutex_unlock(&mb->mu);
+    c->f->rings++;
+}
+
+/* nvme_dbbuf_update_and_check_event, with the host's real ordering. */
+static void host_db(struct ctl *c, uint32_t slot, uint32_t value,
+                    uint32_t mmio)
+{
+    uint32_t *db = (uint32_t *)(void *)(c->f->mem + DBB_OFF + slot);
+    uint32_t *ei = (uint32_t *)(void *)(c->f->mem + EIB_OFF + slot);
+    uint16_t old = (uint16_t)__atomic_load_n(db, __ATOMIC_RELAXED), e;
+
+    __atomic_store_n(db, value, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    e = (uint16_t)__atomic_load_n(ei, __ATOMIC_ACQUIRE);
+    if ((uint16_t)(value - e - 1) < (uint16_t)(value - old))
+        ctl_mmio(c, mmio, value);
+}
+
+static bool host_cqe_ready(const struct fx *f, const struct hq *q)
+{
+    const uint16_t *st = (const uint16_t *)(const void *)
+        (f->mem + q->cq_off + q->cq_head * NVME_CQE_SIZE + NVME_CQE_STATUS);
+
+    return (__atomic_load_n(st, __ATOMIC_ACQUIRE) & 1) == q->phase;
+}
+
+/* Takes what completed; updates the CQ head as Linux does. */
+static unsigned host_reap(struct ctl *c, struct hq *q)
+{
+    unsigned n = 0;
+
+    while (host_cqe_ready(c->f, q)) {
+        struct cqe r = pop(c->f, q, false);
+
+        if (r.status != 0)
+            fail_msg("command %u failed: 0x%x", r.cid, r.status);
+        n++;
+    }
+    if (n)
+        host_db(c, SLOT_CQ(q->qid), q->cq_head, CQDB(q->qid));
+    return n;
+}
+
+/* Nothing to take: fails if the controller sleeps meanwhile (a lost
+ * wake-up: nothing will ever wake it). */
+static void host_check_stall(struct ctl *c, struct hq *q, unsigned outstanding)
+{
+    struct mailbox *mb = &c->mb;
+    bool lost;
+
+    pthread_mutex_lock(&mb->mu);
+    lost = mb->idle && !mb->full && !host_cqe_ready(c->f, q);
+    pthread_mutex_unlock(&mb->mu);
+    if (lost)
+        fail_msg("lost wake-up: %u command(s) outstanding on queue %u, the "
+                 "controller asleep; host tail %u head %u, EventIdx SQ %u "
+                 "CQ %u", outstanding, q->qid, q->sq_tail, q->cq_head,
+                 eventidx(c->f, SLOT_SQ(q->qid)),
+                 eventidx(c->f, SLOT_CQ(q->qid)));
+    sched_yield();
+}
+
+/* `total` reads through SQ/CQ 1 of the given sizes, in bursts of 1 to
+ * `depth` (a pseudo-random walk), each burst waited for in full. */
+static void host_run(struct ctl *c, pthread_t *t, uint32_t sq_size,
+                     uint32_t cq_size, unsigned depth, unsigned total)
+{
+    struct fx *f = c->f;
+    struct hq *q = &f->ioq;
+    uint32_t seed = 12;
+    unsigned done = 0;
+
+    assert_int_equal(create_cq(f, 1, iova(f, IOCQ_OFF), cq_size,
+                               NVME_QUEUE_PC | NVME_CQ_IEN, 1), 0);
+    assert_int_equal(create_sq(f, 1, iova(f, IOSQ_OFF), sq_size,
+                               NVME_QUEUE_PC, 1), 0);
+    *q = (struct hq){ .qid = 1, .sq_off = IOSQ_OFF, .cq_off = IOCQ_OFF,
+                      .sq_size = sq_size, .cq_size = cq_size, .phase = 1 };
+    /* From here on only the controller's thread touches it. */
+    assert_int_equal(pthread_create(t, NULL, ctl_main, c), 0);
+    while (done < total) {
+        unsigned burst, in = 0, out = 0;
+
+        seed = seed * 1664525u + 1013904223u;
+        burst = 1 + (seed >> 16) % depth;
+        /* Submissions interleaved with taking completions, one update
+         * of the tail per submission (or per pair, as blk-mq batches). */
+        while (out < burst) {
+            if (in < burst) {
+                struct cmd cmd;
+
+                rw_cmd(&cmd, NVME_IO_READ, in % 8, 1, iova(f, DST_OFF), 0);
+                push(f, q, &cmd);
+                in++;
+                if (in == burst || (seed >> (in % 16)) & 1)
+                    host_db(c, SLOT_SQ(1), q->sq_tail, DB(1));
+            }
+            unsigned n = host_reap(c, q);
+
+            out += n;
+            if (!n && in == burst)
+                host_check_stall(c, q, burst - out);
+        }
+        done += burst;
+    }
+}
+
+static void ctl_stop(struct ctl *c, pthread_t t)
+{
+    pthread_mutex_lock(&c->mb.mu);
+    c->mb.stop = true;
+    pthread_cond_broadcast(&c->mb.cv);
+    pthread_mutex_unlock(&c->mb.mu);
+    pthread_join(t, NULL);
+}
+
+/* Thousands of commands against the controller on its own thread, with
+ * a CQ as deep as the SQ (as Linux makes them) and one that fills long
+ * before the SQ does: every command completes, no wake-up is lost. */
+static void test_dbbuf_concurrent(void **state)
+{
+    static const struct { uint32_t sq, cq; unsigned depth; } runs[] = {
+        { 16, 16, 15 }, { 16, 4, 15 }, { 8, 2, 7 },
+    };
+    struct fx *f = *state;
+
+    for (size_t i = 0; i < ARRAY_SIZE(runs); i++) {
+        struct ctl c = { .f = f, .mb = { .mu = PTHREAD_MUTEX_INITIALIZER,
+                                         .cv = PTHREAD_COND_INITIALIZER } };
+        pthread_t t;
+
+        enable(f, 8, 8);
+        memset(f->mem + DBB_OFF, 0, 2 * PG);
+        assert_int_equal(dbbuf_config(f, iova(f, DBB_OFF), iova(f, EIB_OFF)), 0);
+        memset(f->mem + IOSQ_OFF, 0, 2 * PG);
+        f->rings = 0;
+        host_run(&c, &t, runs[i].sq, runs[i].cq, runs[i].depth, 20000);
+        ctl_stop(&c, t);
+        print_message("dbbuf concurrent: SQ %u CQ %u: 20000 reads, %u MMIO "
+                      "doorbells\n", runs[i].sq, runs[i].cq, f->rings);
+        assert_int_equal(c.mb.bad_write, 0);
+        assert_int_equal(f->host.warnings, 0);
+        assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
+        wr32(&f->p, NVME_REG_CC, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2338,6 +3208,19 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_commands, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_ram_backed, fx_setup_ram, fx_teardown),
         cmocka_unit_test_setup_teardown(test_media_error, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_config, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_shadow, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_new_queue, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_reset, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_fault, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_bad_values, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_stale_shadow, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_admin, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_race_stalled_late, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_race_cq_room, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_slice_boundaries, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_shutdown, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dbbuf_concurrent, fx_setup_ram, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

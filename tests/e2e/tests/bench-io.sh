@@ -1,9 +1,10 @@
 #!/bin/sh
 # Guest side of the guest I/O benchmark (host: bench/guest-io.sh): loads
 # the drivers, finds the disk, and runs /bin/iogen (tests/e2e/helpers/iogen.c)
-# 4 KiB random reads and 128 KiB sequential reads on it with O_DIRECT, for a
-# fixed time each, reading the macvfio module's debugfs counters before and
-# after each run.  Figures only: no threshold is checked; it fails only when
+# loads on it (4 KiB random reads, 128 KiB sequential reads, 4 KiB random
+# writes) with O_DIRECT at each queue depth asked, for a fixed time each,
+# reading the macvfio module's debugfs counters and the nvme interrupt
+# counts before and after each run.  Figures only: no threshold is checked; it fails only when
 # the configuration cannot be measured (driver, strategy, disk, I/O errors).
 #
 # Arguments (macvfio.args=, comma separated key=value; the image is booted
@@ -17,15 +18,27 @@
 #                       ignored strategy= must not be measured under the
 #                       wrong name
 #   secs=S              seconds per load (default 10)
-#   qd=N                I/Os in flight (default 4)
+#   qd=N[:N...]         I/Os in flight, one run of each load per value
+#                       (default 4)
+#   loads=L[:L...]      randread (4 KiB), seqread (128 KiB), randwrite
+#                       (4 KiB, each block rewritten with its own offset
+#                       so the pattern stays; with verify=1 every block
+#                       written is read back and checked after the load,
+#                       outside the counts); default randread:seqread
 #   engine=aio|sync     iogen engine (default aio)
 #   verify=0|1          check every 4 KiB block holds its offset (default 1;
 #                       the host pre-filled the backing file with `iogen fill`)
 #
 # Output, for the host to parse (one line each, prefixed BENCH-IO):
 #   BENCH-IO disk target=.. dev=nvme0n1 bdf=.. strategy=.. sectors=.. ignored=PARAM:..|-
-#   BENCH-IO result test=randread mode=randread engine=aio bs=4096 ... (iogen's line)
-#   BENCH-IO delta test=randread doorbells=N maps=N ... (debugfs; '-' = no such file)
+#   BENCH-IO queues cpus=N io_queues=N vectors=N (blk-mq hardware queues; nvme
+#            I/O queue interrupt lines in /proc/interrupts)
+#   BENCH-IO mark begin|end test=randread qd=4 (the host reads macvfiod's
+#            trapped MMIO count when it sees each; the guest idles 1 s
+#            after begin and before end so the count brackets the load)
+#   BENCH-IO result test=randread mode=randread engine=aio bs=4096 qd=4 ... (iogen's line)
+#   BENCH-IO delta test=randread qd=4 doorbells=N maps=N ... irqs=N (debugfs,
+#            '-' = no such file; irqs: nvme I/O queue interrupts, all CPUs)
 # shellcheck source=/dev/null  # /lib/e2e.sh is guest-lib.sh
 . /lib/e2e.sh
 
@@ -34,6 +47,7 @@ MODPARAMS=""
 EXPECT=""
 SECS=10
 QD=4
+LOADS=randread:seqread
 ENGINE=aio
 VERIFY=1
 for a in "$@"; do
@@ -43,6 +57,7 @@ for a in "$@"; do
     expect=*) EXPECT=${a#*=} ;;
     secs=*) SECS=${a#*=} ;;
     qd=*) QD=${a#*=} ;;
+    loads=*) LOADS=${a#*=} ;;
     engine=*) ENGINE=${a#*=} ;;
     verify=*) VERIFY=${a#*=} ;;
     *) fail "unknown argument '$a'" ;;
@@ -112,6 +127,17 @@ done
 [ -n "$BDF" ] || BDF=$(basename "$(readlink -f "/sys/block/$DEV/device/device")")
 SECTORS=$(cat "/sys/block/$DEV/size")
 echo "BENCH-IO disk target=$TARGET dev=$DEV bdf=$BDF strategy=$STRATEGY sectors=$SECTORS ignored=${IGNORED:--}"
+CTRL=${DEV%n1}
+# Interrupts of the controller's I/O queues (nvme0q1, nvme0q2, ...; q0 is
+# the admin queue), summed over every CPU.
+irqs() {
+    awk -v c="$CTRL" '$NF ~ ("^" c "q[1-9][0-9]*$") {
+        for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i } END { print n + 0 }' /proc/interrupts
+}
+NVEC=$(awk -v c="$CTRL" '$NF ~ ("^" c "q[1-9][0-9]*$")' /proc/interrupts | wc -l)
+NHWQ=0
+for q in "/sys/block/$DEV/mq/"*; do [ -d "$q" ] && NHWQ=$((NHWQ + 1)); done
+echo "BENCH-IO queues cpus=$(grep -c '^processor' /proc/cpuinfo) io_queues=$NHWQ vectors=$NVEC"
 
 snap() {  # snap FILE: the counters, one "name value" a line
     : > "$1"
@@ -133,19 +159,42 @@ delta() {  # delta BEFORE AFTER: name=after-before ... ('-' if missing)
 
 VFLAG=""
 [ "$VERIFY" = 1 ] && VFLAG=-V
-run() {  # run TEST MODE BS
+run() {  # run TEST BS QD
+    echo "BENCH-IO mark begin test=$1 qd=$3"
+    sleep 1
     snap /tmp/c0
-    out=$(iogen -m "$2" -b "$3" -q "$QD" -e "$ENGINE" -t "$SECS" $VFLAG "/dev/$DEV" 2>&1)
+    i0=$(irqs)
+    WFLAG=""
+    [ "$1" = randwrite ] && [ -n "$VFLAG" ] && WFLAG="-W /tmp/written"
+    # shellcheck disable=SC2086  # VFLAG, WFLAG: empty or words
+    out=$(iogen -m "$1" -b "$2" -q "$3" -e "$ENGINE" -t "$SECS" $VFLAG $WFLAG "/dev/$DEV" 2>&1)
     rc=$?
+    i1=$(irqs)
     snap /tmp/c1
+    sleep 1
+    echo "BENCH-IO mark end test=$1 qd=$3"
+    if [ -n "$WFLAG" ] && [ $rc = 0 ]; then
+        # shellcheck disable=SC2086  # WFLAG: two words
+        vout=$(iogen -m verify -b "$2" $WFLAG "/dev/$DEV" 2>&1) ||
+            fail "$1 qd $3: the blocks written do not read back: $(echo "$vout" | tail -n 1)"
+        log "$1 qd $3: $(echo "$vout" | grep '^iogen ' | sed 's/^iogen //')"
+    fi
     line=$(echo "$out" | grep '^iogen ' | tail -n 1)
-    [ -n "$line" ] || fail "$1: iogen printed no result: $(echo "$out" | tail -n 1)"
+    [ -n "$line" ] || fail "$1 qd $3: iogen printed no result: $(echo "$out" | tail -n 1)"
     echo "BENCH-IO result test=$1 ${line#iogen }"
-    echo "BENCH-IO delta test=$1$(delta /tmp/c0 /tmp/c1)"
-    [ $rc = 0 ] || fail "$1: iogen failed (status $rc): $(echo "$out" | grep -v '^iogen ' | tail -n 1) (errors=${line##*errors=})"
+    echo "BENCH-IO delta test=$1 qd=$3$(delta /tmp/c0 /tmp/c1) irqs=$((i1 - i0))"
+    [ $rc = 0 ] || fail "$1 qd $3: iogen failed (status $rc): $(echo "$out" | grep -v '^iogen ' | tail -n 1) (errors=${line##*errors=})"
 }
 
-run randread randread 4096
-run seqread seqread 131072
+for load in $(echo "$LOADS" | tr ':' ' '); do
+    case "$load" in
+    randread|randwrite) bs=4096 ;;
+    seqread) bs=131072 ;;
+    *) fail "loads: unknown load '$load' (randread, seqread, randwrite)" ;;
+    esac
+    for qd in $(echo "$QD" | tr ':' ' '); do
+        run "$load" "$bs" "$qd"
+    done
+done
 log "done: $TARGET $DEV strategy $STRATEGY"
 exit 0

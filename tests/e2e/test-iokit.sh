@@ -181,45 +181,49 @@ config() {
 # until_io NAME: waits (up to 300 s) for the guest to reach its I/O.
 until_io() {
     local log="$LOGS/$1-x86_64.log"
-    for _ in $(seq 1 600); do
+    for _ in $(seq 1 3000); do
         grep -q 'nvme0n1: [0-9]* sectors' "$log" 2>/dev/null && return 0
         kill -0 "$GUEST_PID" 2>/dev/null || return 1
-        sleep 0.5
+        sleep 0.1
     done
     return 1
 }
 
-# t_qemu_killed IMG: SIGKILL to QEMU during the I/O; the dext cleans up.
+# dk_fail MSG: the step fails; dkhost is stopped first (it holds the disk).
+dk_fail() {
+    msg "$1"
+    dk_stop || true
+    return 1
+}
+
+# t_qemu_killed IMG: SIGKILL to QEMU with the guest's I/O under way and
+# mappings live; the dext cleans up and serves the next client.
 t_qemu_killed() {
-    local img="$1" name=iokit-qemu-killed live=1 mapped=1 reg=1
+    local img="$1" name=iokit-qemu-killed live=1 mapped=1 reg=1 before
     dk_start "$name" || return 1
-    guest x86_64 "$img" "$name" "modfirst,seek=0,size=64" "dma-strategy=ondemand"
-    if ! until_io "$name"; then
-        msg "the guest did not reach its I/O"
-        return 1
-    fi
-    sleep 2
+    guest x86_64 "$img" "$name" "expect=ondemand,modfirst,seek=96,size=128" "dma-strategy=ondemand"
+    until_io "$name" || dk_fail "the guest did not reach its I/O" || return 1
+    read -r before _ < <(dk_stats live_mappings mapped_bytes) || before=0
     pkill -KILL -f "^$QEMU_IOKIT/qemu-system-x86_64 .*-name $name" || true
     wait "$GUEST_PID" 2>/dev/null || true
+    [ "${before:-0}" -gt 0 ] || dk_fail "no live mapping when QEMU was killed" || return 1
     for _ in $(seq 1 50); do
         read -r live mapped reg < <(dk_stats live_mappings mapped_bytes registered_bytes) || true
         [ "$live" = 0 ] && [ "$mapped" = 0 ] && [ "$reg" = 0 ] && break
         sleep 0.2
     done
     if [ "$live" != 0 ] || [ "$mapped" != 0 ] || [ "$reg" != 0 ]; then
-        msg "after QEMU was killed: $live live mapping(s), $mapped bytes mapped, $reg registered"
-        dk_stop || true
+        dk_fail "after QEMU was killed: $live live mapping(s), $mapped bytes mapped, $reg registered"
         return 1
     fi
     # The next client claims the device.
     if ! MVF_DKHOST_DIR="$DKDIR" "$IOKIT_TOOL" selftest --iokit >"$RUN/$name.selftest" 2>&1; then
         grep -v '^PASS' "$RUN/$name.selftest" >&2 || true
-        msg "the next client's selftest failed"
-        dk_stop || true
+        dk_fail "the next client's selftest failed"
         return 1
     fi
     dk_stop || return 1
-    STEP_NOTE="0 mappings left, the next client's selftest passed, dkhost stopped cleanly"
+    STEP_NOTE="killed with $before live mapping(s); then 0 left, the next client's selftest passed, dkhost stopped cleanly"
 }
 
 # t_dkhost_killed IMG: SIGKILL to dkhost during the I/O; QEMU reports the
@@ -227,12 +231,8 @@ t_qemu_killed() {
 t_dkhost_killed() {
     local img="$1" name=iokit-dkhost-killed rc=0 t0
     dk_start "$name" || return 1
-    guest x86_64 "$img" "$name" "modfirst,seek=0,size=64" "dma-strategy=window"
-    if ! until_io "$name"; then
-        msg "the guest did not reach its I/O"
-        return 1
-    fi
-    sleep 2
+    guest x86_64 "$img" "$name" "modfirst,seek=96,size=128" "dma-strategy=window"
+    until_io "$name" || dk_fail "the guest did not reach its I/O" || return 1
     kill -KILL "$DK_PID"
     wait "$DK_PID" 2>/dev/null || true
     DK_PID=""

@@ -103,9 +103,12 @@ static int find_mapping(pid_t pid, uint64_t addr, uint64_t len, uint64_t *start,
 }
 
 /* The task's [address, address+length) in this process: the same pages,
- * through /proc/<pid>/map_files, at an address with the same offset in
- * its 16 KiB granule (so the IOVAs the dext gets keep the task's
- * alignment).  NULL if it is not a shared file mapping of the task. */
+ * through /proc/<pid>/map_files, with the range's first page at a 16 KiB
+ * boundary, as a Mac's 16 KiB pages would have it.  A Linux client's
+ * memory is only 4 KiB aligned; placed this way, offsets the dext maps in
+ * granules of the registration still get granule-aligned IOVAs, and byte
+ * x of the range is the task's byte x.  NULL if it is not a shared file
+ * mapping of the task. */
 static void *task_map(void *ctx, uint64_t address, uint64_t length)
 {
     struct client *c = ctx;
@@ -124,14 +127,13 @@ static void *task_map(void *ctx, uint64_t address, uint64_t length)
         return NULL;
     page_off = address & 4095u;
     map_len = (page_off + length + 4095u) & ~(uint64_t)4095u;
-    size_t reserve_len = (size_t)map_len + 2 * GRANULE;
+    size_t reserve_len = (size_t)map_len + GRANULE;
     uint8_t *r = mmap(NULL, reserve_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (r == MAP_FAILED) {
         close(fd);
         return NULL;
     }
-    uint8_t *at = (uint8_t *)(((uintptr_t)r + GRANULE - 1) & ~(uintptr_t)(GRANULE - 1)) +
-                  ((address & ~(uint64_t)4095u) & (GRANULE - 1));
+    uint8_t *at = (uint8_t *)(((uintptr_t)r + GRANULE - 1) & ~(uintptr_t)(GRANULE - 1));
     void *p = mmap(at, (size_t)map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
                    (off_t)(offset + ((address & ~(uint64_t)4095u) - start)));
     close(fd);

@@ -101,6 +101,10 @@ void dk_memory_on_free(IOMemoryDescriptor *md, void (*fn)(void *), void *arg);
 /* Services (dk_service.cpp). */
 /* RegisterService was called; *name is the SetName one ("" if none). */
 bool dk_service_registered(IOService *s, const char **name);
+/* A new instance of the registered IOService class `class_name`, init()ed
+ * and Start()ed on provider; BadArgument for a class that is not one. */
+kern_return_t dk_service_instantiate(const char *class_name, IOService *provider,
+                                     IOService **out);
 /* Properties key -> class a Create() instantiates (dk_machine_add_class). */
 const char *dk_class_for_properties(const char *key);
 /* The service's state: stopped services refuse Create/RegisterService. */

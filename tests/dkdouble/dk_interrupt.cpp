@@ -183,10 +183,17 @@ void dk_interrupts_reset(void)
 
 /* IODispatchSource.iig SetEnable / Cancel.  Cancel is asynchronous: the
  * source stops delivering at once, and the handler runs on its queue. */
+/* The interrupt source this dispatch source is (the only kind the
+ * double has), or NULL. */
+static IOInterruptDispatchSource *as_interrupt(IODispatchSource *s)
+{
+    return OSDynamicCast(IOInterruptDispatchSource, s);
+}
+
 kern_return_t IODispatchSource::SetEnable(bool enable, OSDispatchMethod supermethod)
 {
     (void)supermethod;
-    IOInterruptDispatchSource *src = OSDynamicCast(IOInterruptDispatchSource, this);
+    IOInterruptDispatchSource *src = as_interrupt(this);
     if (!src)
         return kIOReturnUnsupported;
     DkInterruptAccess::State *st = DkInterruptAccess::state(src);
@@ -201,7 +208,7 @@ kern_return_t IODispatchSource::Cancel(IODispatchSourceCancelHandler handler,
                                        OSDispatchMethod supermethod)
 {
     (void)supermethod;
-    IOInterruptDispatchSource *src = OSDynamicCast(IOInterruptDispatchSource, this);
+    IOInterruptDispatchSource *src = as_interrupt(this);
     if (!src)
         return kIOReturnUnsupported;
     DkInterruptAccess::State *st = DkInterruptAccess::state(src);

@@ -411,33 +411,18 @@ uint64_t dk_machine_destroy(struct dk_machine *m)
 
 int32_t dk_match_start(struct dk_machine *m, const char *class_name, struct dk_service **out)
 {
-    const OSMetaClass *meta = OSMetaClass::ForName(class_name);
-    unsigned slot = DK_MAX_SERVICES;
+    IOService *s = nullptr;
 
     for (unsigned i = 0; i < DK_MAX_SERVICES; i++)
         if (!m->services[i]) {
-            slot = i;
-            break;
+            kern_return_t kr = dk_service_instantiate(class_name, m->pci, &s);
+            if (kr != kIOReturnSuccess)
+                return kr;
+            m->services[i] = s;
+            *out = reinterpret_cast<struct dk_service *>(s);
+            return kIOReturnSuccess;
         }
-    if (!meta || !meta->alloc || !OSMetaClass::IsKindOf(meta, IOService::sGetMetaClass()) ||
-        slot == DK_MAX_SERVICES)
-        return kIOReturnBadArgument;
-    IOService *s = OSDynamicCast(IOService, meta->alloc());
-    if (!s)
-        return kIOReturnError;
-    if (!s->init()) {
-        s->release();
-        return kIOReturnNoMemory;
-    }
-    kern_return_t kr = s->Start(m->pci);
-    if (kr != kIOReturnSuccess) {
-        dk_run_until_idle(m);
-        s->release();
-        return kr;
-    }
-    m->services[slot] = s;
-    *out = reinterpret_cast<struct dk_service *>(s);
-    return kIOReturnSuccess;
+    return kIOReturnBadArgument;   /* more drivers than the double keeps */
 }
 
 /* Terminate: the service's user clients go first, then Stop, then the

@@ -117,9 +117,16 @@ kern_return_t IOService::Create(IOService *provider, const IOPropertyName proper
     if (!state_ || !state_->started)
         return kIOReturnNotReady;
     const char *cls = dk_class_for_properties(propertiesKey);
-    const OSMetaClass *meta = cls ? OSMetaClass::ForName(cls) : nullptr;
+    kern_return_t kr = dk_service_instantiate(cls, provider, result);
+    return kr == kIOReturnBadArgument ? kIOReturnNotFound : kr;
+}
+
+kern_return_t dk_service_instantiate(const char *class_name, IOService *provider,
+                                     IOService **out)
+{
+    const OSMetaClass *meta = class_name ? OSMetaClass::ForName(class_name) : nullptr;
     if (!meta || !meta->alloc || !OSMetaClass::IsKindOf(meta, IOService::sGetMetaClass()))
-        return kIOReturnNotFound;
+        return kIOReturnBadArgument;
     IOService *s = OSDynamicCast(IOService, meta->alloc());
     if (!s)
         return kIOReturnError;
@@ -129,10 +136,11 @@ kern_return_t IOService::Create(IOService *provider, const IOPropertyName proper
     }
     kern_return_t kr = s->Start(provider);
     if (kr != kIOReturnSuccess) {
+        dk_run_until_idle(dk_current());   /* what a failed Start queued */
         s->release();
         return kr;
     }
-    *result = s;
+    *out = s;
     return kIOReturnSuccess;
 }
 

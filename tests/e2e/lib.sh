@@ -256,14 +256,16 @@ nvme_guest_image() {
             --file "$E2E_OUT/helpers/$arch/pattern:/bin/pattern"
 }
 
-# watch_guest PID SOCK: until PID (a run-guest.sh) exits, polls macvfiod's
-# mappings at SOCK; sets MAX_LIVE, MAX_MAPPED (the peaks) and GUEST_RC.
+# watch_guest PID STATS...: until PID (a run-guest.sh) exits, polls the
+# server's mappings with the command STATS..., which prints "live mapped"
+# (macvfiod: stats SOCK); sets MAX_LIVE, MAX_MAPPED (the peaks) and GUEST_RC.
 watch_guest() {
-    local pid="$1" sock="$2" live mapped
+    local pid="$1" live mapped
+    shift
     MAX_LIVE=0
     MAX_MAPPED=0
     while kill -0 "$pid" 2>/dev/null; do
-        if read -r live mapped < <(daemon_stats "$sock" live_mappings mapped_bytes); then
+        if read -r live mapped < <("$@"); then
             [ "$live" -gt "$MAX_LIVE" ] && MAX_LIVE=$live
             [ "$mapped" -gt "$MAX_MAPPED" ] && MAX_MAPPED=$mapped
         fi

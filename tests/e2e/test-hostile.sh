@@ -82,7 +82,7 @@ run_hostile() {
         --append "macvfio.modules=none macvfio.args=$gargs" -- \
         -device "vfio-apple-pci,socket=$SOCK" \
         -trace enable=vfio_apple_dma_strategy >"$RUN/$name.out" 2>&1 &
-    watch_guest $! "$SOCK"
+    watch_guest $! stats "$SOCK"
     QEMU_RC=$(cat "$RUN/qemu.rc" 2>/dev/null || echo "none")
     cat "$RUN/$name.out" >&2
 }

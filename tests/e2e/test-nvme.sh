@@ -58,7 +58,7 @@ run_nvme() {
         --append "macvfio.modules=none macvfio.args=$gargs${append:+ $append}" -- \
         -device "vfio-apple-pci,socket=$SOCK${props:+,$props}" \
         -trace enable=vfio_apple_dma_strategy >"$RUN/$name.out" 2>&1 &
-    watch_guest $! "$SOCK"
+    watch_guest $! stats "$SOCK"
     cat "$RUN/$name.out" >&2
 }
 

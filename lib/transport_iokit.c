@@ -702,16 +702,43 @@ static int dup_cloexec(int fd)
 
 /* Per-vector fds: all dups made before anything changes, so a bad fd
  * leaves the bindings as they were. */
+/* The vectors the device has of `type` (IRQ_INFO): a binding beyond them
+ * is refused here as macvfiod refuses it, since the dext never sees the
+ * emulated fds. */
+static int irq_vector_count(struct iokit_transport *k, struct mvf_xfer *x,
+                            uint32_t type, uint32_t *count)
+{
+    uint64_t in[1] = { type };
+    struct mvf_xfer q;
+    int rc;
+
+    mvfl_xfer_init(&q, MVF_SEL_IRQ_INFO);
+    q.in = in;
+    q.n_in = 1;
+    q.n_out_min = 2;
+    rc = iokit_call(&k->base, &q);
+    if (rc) {
+        snprintf(x->err, sizeof(x->err), "%s", q.err);
+        x->bad_reply = q.bad_reply;
+        return rc;
+    }
+    *count = q.out[0] > MVF_IRQ_STATE_VECTORS ? MVF_IRQ_STATE_VECTORS
+                                              : (uint32_t)q.out[0];
+    return 0;
+}
+
 static int irq_set_vectors(struct iokit_transport *k, struct mvf_xfer *x,
                            const struct mvfl_irq_req *r)
 {
+    uint32_t nvec = 0;
     int *dups;
     int rc;
 
-    if (r->start >= MVF_IRQ_STATE_VECTORS ||
-        r->count > MVF_IRQ_STATE_VECTORS - r->start) {
-        snprintf(x->err, sizeof(x->err), "vectors %u+%u beyond the state "
-                 "page's %u", r->start, r->count, MVF_IRQ_STATE_VECTORS);
+    if ((rc = irq_vector_count(k, x, r->type, &nvec)))
+        return rc;
+    if (r->start >= nvec || r->count > nvec - r->start) {
+        snprintf(x->err, sizeof(x->err), "vectors %u+%u: the device has %u "
+                 "of type %u", r->start, r->count, nvec, r->type);
         return -ERANGE;
     }
     dups = malloc(sizeof(int) * r->count);
@@ -777,8 +804,20 @@ static int irq_set_wake(struct iokit_transport *k, struct mvf_xfer *x,
 {
     uint64_t in[5] = { r->type, MVF_IRQ_ACT_STATE, 0, 0, 0 };
     struct mvf_xfer s;
+    bool vectors_bound = false;
     int dup = -1, rc;
 
+    /* As macvfiod: per-vector fds and the state page do not mix; the
+     * client disables the type first. */
+    pthread_mutex_lock(&k->irq_lock);
+    for (uint32_t w = 0; w < IRQ_WORDS; w++)
+        vectors_bound |= k->irq.bound[w] != 0;
+    pthread_mutex_unlock(&k->irq_lock);
+    if (vectors_bound) {
+        snprintf(x->err, sizeof(x->err), "vectors are bound to fds: disable "
+                 "the type before switching to the state page");
+        return -EBUSY;
+    }
     if (r->wake_fd >= 0 && (dup = dup_cloexec(r->wake_fd)) < 0) {
         rc = -errno;
         snprintf(x->err, sizeof(x->err), "wake fd %d: %s", r->wake_fd,

@@ -255,6 +255,11 @@ static kern_return_t user_client(io_connect_t conn, uint32_t selector,
         out[1] = in[0] < MVF_NUM_BARS ? fake.bar_flags[in[0]] : 0;
         *n_out = 2;
         return KERN_SUCCESS;
+    case MVF_SEL_IRQ_INFO:
+        out[0] = FAKE_VECTORS;
+        out[1] = MVF_IRQ_INFO_MASKABLE;
+        *n_out = 2;
+        return KERN_SUCCESS;
     case MVF_SEL_IRQ_SET:
         memcpy(fake.irq_in, in, sizeof(fake.irq_in));
         return KERN_SUCCESS;

@@ -21,6 +21,7 @@
 
 #define FAKE_MAX_SERVICES 4
 #define FAKE_PAGE 16384u
+#define FAKE_VECTORS 16u    /* what IRQ_INFO answers for any type */
 
 struct fake_service {
     uint16_t domain;

@@ -426,7 +426,12 @@ static void test_irq_mask_and_state_page(void **state)
     assert_true(size >= sizeof(*page));
     assert_int_equal(dma_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 3),
                      MVF_DMATEST_STATUS_FAULT);
-    assert_int_equal(test_wait_eventfd(wake, 2000), 1);
+    /* One wake-up per batch; over IOKit libmacvfio also signals once when
+     * the page is set up (macvfio.h), so that one may be counted too. */
+    if (test_transport_iokit())
+        assert_true(test_wait_eventfd(wake, 2000) >= 1);
+    else
+        assert_int_equal(test_wait_eventfd(wake, 2000), 1);
     assert_int_equal(__atomic_load_n(&page->pending[0], __ATOMIC_ACQUIRE), 1u << 3);
     assert_true(page->seq >= 1);
     mvf_unmap_memory(h, page, size);

@@ -700,8 +700,6 @@ static int dup_cloexec(int fd)
     return fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
-/* Per-vector fds: all dups made before anything changes, so a bad fd
- * leaves the bindings as they were. */
 /* The vectors the device has of `type` (IRQ_INFO): a binding beyond them
  * is refused here as macvfiod refuses it, since the dext never sees the
  * emulated fds. */
@@ -727,6 +725,8 @@ static int irq_vector_count(struct iokit_transport *k, struct mvf_xfer *x,
     return 0;
 }
 
+/* Per-vector fds: all dups made before anything changes, so a bad fd
+ * leaves the bindings as they were. */
 static int irq_set_vectors(struct iokit_transport *k, struct mvf_xfer *x,
                            const struct mvfl_irq_req *r)
 {

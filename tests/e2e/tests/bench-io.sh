@@ -21,11 +21,13 @@
 #   engine=aio|sync     iogen engine (default aio)
 #   verify=0|1          check every 4 KiB block holds its offset (default 1;
 #                       the host pre-filled the backing file with `iogen fill`)
+#   boot=TEXT           echoed on the disk line (the host's boot options)
 #
 # Output, for the host to parse (one line each, prefixed BENCH-IO):
 #   BENCH-IO disk target=.. dev=nvme0n1 bdf=.. strategy=.. sectors=.. ignored=PARAM:..|-
 #   BENCH-IO result test=randread mode=randread engine=aio bs=4096 ... (iogen's line)
 #   BENCH-IO delta test=randread doorbells=N maps=N ... (debugfs; '-' = no such file)
+#   BENCH-IO cache live=N idle=N mapped=B peak=B budget=B (on-demand, after the loads)
 # shellcheck source=/dev/null  # /lib/e2e.sh is guest-lib.sh
 . /lib/e2e.sh
 
@@ -36,6 +38,7 @@ SECS=10
 QD=4
 ENGINE=aio
 VERIFY=1
+BOOT=-
 for a in "$@"; do
     case "$a" in
     target=*) TARGET=${a#*=} ;;
@@ -45,6 +48,7 @@ for a in "$@"; do
     qd=*) QD=${a#*=} ;;
     engine=*) ENGINE=${a#*=} ;;
     verify=*) VERIFY=${a#*=} ;;
+    boot=*) BOOT=${a#*=} ;;
     *) fail "unknown argument '$a'" ;;
     esac
 done
@@ -55,7 +59,7 @@ echo 1 > /proc/sys/kernel/printk 2>/dev/null
 DBG=/sys/kernel/debug/macvfio
 # Counters of the module's debugfs directory; the ones a module does not
 # have print '-' (the host counts them as 0).
-COUNTERS="doorbells maps unmaps batches cache_hits bytes_bounced failures dma_maps dma_unmaps installs rebinds attaches"
+COUNTERS="doorbells maps unmaps batches cache_hits cache_misses evictions refusals coalesced bytes_bounced failures dma_maps dma_unmaps installs rebinds attaches"
 
 macvfio_why() { dmesg | grep -i macvfio | tail -n 2 | sed 's/^\[[^]]*\] //' | tr '\n' ' '; }
 
@@ -111,7 +115,7 @@ done
 [ -n "$DEV" ] || fail "no nvme namespace for target $TARGET within 60 s: $(dmesg | grep -i -e nvme -e macvfio | tail -n 3 | sed 's/^\[[^]]*\] //' | tr '\n' ' ')"
 [ -n "$BDF" ] || BDF=$(basename "$(readlink -f "/sys/block/$DEV/device/device")")
 SECTORS=$(cat "/sys/block/$DEV/size")
-echo "BENCH-IO disk target=$TARGET dev=$DEV bdf=$BDF strategy=$STRATEGY sectors=$SECTORS ignored=${IGNORED:--}"
+echo "BENCH-IO disk target=$TARGET dev=$DEV bdf=$BDF strategy=$STRATEGY sectors=$SECTORS ignored=${IGNORED:--} boot=$BOOT"
 
 snap() {  # snap FILE: the counters, one "name value" a line
     : > "$1"
@@ -147,5 +151,9 @@ run() {  # run TEST MODE BS
 
 run randread randread 4096
 run seqread seqread 131072
+if [ "$STRATEGY" = ondemand ]; then
+    st() { sed -n "s/^$1: \([0-9]*\).*/\1/p" "$DBG/$BDF/state"; }
+    echo "BENCH-IO cache live=$(st live) idle=$(st idle) mapped=$(st mapped) peak=$(st 'peak mapped') budget=$(st budget)"
+fi
 log "done: $TARGET $DEV strategy $STRATEGY"
 exit 0

@@ -5,7 +5,7 @@
 # to QEMU's own emulated nvme on the same backing file.  Prints figures,
 # never asserts them (`make bench` runs it; see bench/README.md).
 #
-#   bench/guest-io.sh [options] [CONFIG...]      (default: emu window pool ondemand)
+#   bench/guest-io.sh [options] [CONFIG...]      (default: every configuration)
 #
 # Options:
 #   --secs S        seconds per load (default 10, or $BENCH_IO_SECS)
@@ -15,9 +15,11 @@
 #   --disk-mb N     backing file size in MiB (default 256, or $BENCH_IO_DISK_MB)
 #   --rounds N      run every configuration N times, interleaved, and report
 #                   the median of each figure (default 1, or $BENCH_IO_ROUNDS)
-#   --config 'NAME|MACVFIOD OPTS|VFIO-APPLE-PCI PROPS|MACVFIO PARAMS|EXPECT'
+#   --config 'NAME|MACVFIOD OPTS|VFIO-APPLE-PCI PROPS|MACVFIO PARAMS|EXPECT[|BOOT]'
 #                   add (or replace, by NAME) a configuration; '-' or empty
-#                   fields mean none; selected when no CONFIG is named, or by NAME
+#                   fields mean none; selected when no CONFIG is named, or by NAME;
+#                   BOOT: mem=SIZE (guest RAM, default 512M), engine=E, qd=N
+#                   for this configuration only
 #   --list          print the configurations and exit
 #   --report FILE   print the table of an earlier run's results.txt and exit
 #   --no-build      do not build QEMU or macvfiod when missing (say so and
@@ -55,11 +57,24 @@ usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0";
 
 # --- configurations ------------------------------------------------------------
 # NAME | macvfiod options | vfio-apple-pci properties | modprobe macvfio parameters | expected debugfs strategy
+# Issue #13, the on-demand cache against the window strategy: guests of
+# 512 MiB, 2 GiB and 8 GiB, 4 threads of synchronous O_DIRECT I/O (iogen
+# --engine sync), macvfiod's default 1.5 GiB budget for on-demand (which
+# QEMU chooses itself for 2 and 8 GiB); the window needs a budget that
+# holds all RAM: 4 GiB for the 2 GiB guest, 16 GiB for the 8 GiB one;
+# od-64m-2g: the 2 GiB guest on a 64 MiB budget.
 CONFIGS=(
     "emu|-|-|-|-"
     "window|-|dma-strategy=window|strategy=window|window"
     "pool|-|dma-strategy=pool|strategy=pool|pool"
     "ondemand|--dma-budget 64M|dma-strategy=ondemand|strategy=ondemand|ondemand"
+    "win-512m|-|dma-strategy=window|strategy=window|window|mem=512M engine=sync"
+    "od-512m|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=512M engine=sync"
+    "win-2g|--dma-budget 4G|dma-strategy=window|strategy=window|window|mem=2G engine=sync"
+    "od-2g|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync"
+    "od-64m-2g|--dma-budget 64M|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync"
+    "win-8g|--dma-budget 16G|dma-strategy=window|strategy=window|window|mem=8G engine=sync"
+    "od-8g|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=8G engine=sync"
 )
 
 SECS="${BENCH_IO_SECS:-10}"
@@ -83,7 +98,7 @@ while [ $# -gt 0 ]; do
     --disk-mb) need $# "$1"; DISK_MB="$2"; shift 2 ;;
     --config)
         need $# "$1"
-        [ "$(tr -cd '|' <<<"$2" | wc -c)" = 4 ] || die "--config '$2': expected 5 fields separated by |"
+        case "$(tr -cd '|' <<<"$2" | wc -c)" in 4|5) ;; *) die "--config '$2': expected 5 or 6 fields separated by |" ;; esac
         n="${2%%|*}"
         kept=()
         for c in "${CONFIGS[@]}"; do [ "${c%%|*}" = "$n" ] || kept+=("$c"); done
@@ -131,7 +146,8 @@ function median(arr, c, t, n,   v, i, j, x) {
 /^#/ { next }
 { name = $1; if (!(name in seen)) { seen[name] = 1; order = order " " name } }
 $2 == "na" { sub(/^[^ ]+ na /, ""); if (!(name in na)) na[name] = $0; nna[name]++; next }
-$2 == "disk" { strat[name] = kv($0, "strategy"); ign[name] = kv($0, "ignored") }
+$2 == "disk" { strat[name] = kv($0, "strategy"); ign[name] = kv($0, "ignored"); bootk[name] = kv($0, "boot") }
+$2 == "cache" { cache[name] = cache[name] (cache[name] == "" ? "" : "; ") substr($0, index($0, "cache ") + 6) }
 $2 == "result" { t = kv($0, "test"); k = ++nres[name, t]; iv[name, t, k] = kv($0, "iops"); mv[name, t, k] = kv($0, "mbps")
                  ios[name, t] += kv($0, "ios"); cur[name] += kv($0, "ios") }
 $2 == "delta" { t = kv($0, "test")
@@ -141,7 +157,7 @@ $2 == "host" { if (kv($0, "trapped") != "-" && cur[name] > 0) { trapped[name] +=
                cur[name] = 0; hmaps[name] += num(kv($0, "host_maps")); boots[name]++ }
 END {
     r = rounds > 1 ? sprintf(", median of %d rounds", rounds) : ""
-    printf "Guest I/O (x86_64 guest, TCG, %s vCPUs, %s host cores, load %s): iogen %s qd=%d, %d s per load%s, O_DIRECT, data verified\n\n", smp, cores, load, engine, qd, secs, r
+    printf "Guest I/O (x86_64 guest, TCG, %s vCPUs, %s host cores, load %s): iogen %s qd=%d (unless noted below), %d s per load%s, O_DIRECT, data verified\n\n", smp, cores, load, engine, qd, secs, r
     printf "%-12s %-9s %12s %8s %13s %8s %17s %13s\n", "config", "strategy", "4K rand IOPS", "MB/s", "128K seq IOPS", "MB/s", "doorbells/I/O", "MMIO traps/IO"
     n = split(order, names, " ")
     for (i = 1; i <= n; i++) {
@@ -159,19 +175,32 @@ END {
             d = per(num(cnt[c, "randread", "doorbells"]), ios[c, "randread"]) "/" per(num(cnt[c, "seqread", "doorbells"]), ios[c, "seqread"]) star
             if (star != "") anystar = 1
             if (c in trapped) tr = per(trapped[c], tot[c])
-            nk = split("maps unmaps batches cache_hits bytes_bounced dma_maps failures", keys, " ")
+            nk = split("maps unmaps batches cache_hits cache_misses evictions refusals coalesced bytes_bounced dma_maps failures", keys, " ")
             line = ""
             for (k = 1; k <= nk; k++)
                 if ((c, "randread", keys[k]) in cnt && cnt[c, "randread", keys[k]] != "-")
                     line = line (keys[k] == "failures" ? sprintf(", failures %d/%d (count)", cnt[c, "randread", "failures"], cnt[c, "seqread", "failures"]) : sprintf(", %s %s/%s", keys[k], perc(c, "randread", keys[k]), perc(c, "seqread", keys[k])))
             det = det sprintf("  %-11s %s; macvfiod DMA maps per boot: %s\n", c,
                 line == "" ? "no counters" : substr(line, 3), boots[c] ? hmaps[c] / boots[c] : "-")
+            if (bootk[c] != "" && bootk[c] != "-") det = det sprintf("  %-11s guest RAM/engine/qd: %s\n", "", bootk[c])
+            if (c in cache) det = det sprintf("  %-11s cache after the loads: %s\n", "", cache[c])
             if (ign[c] != "" && ign[c] != "-") notes = notes sprintf("  %s: the module ignored %s= (unknown to it); it ran the companion'"'"'s strategy, %s\n", c, ign[c], strat[c])
         }
         printf "%-12s %-9s %12.0f %8.1f %13.0f %8.1f %17s %13s\n", c, (c == "emu") ? "(QEMU)" : strat[c],
             median(iv, c, "randread", nres[c, "randread"]), median(mv, c, "randread", nres[c, "randread"]),
             median(iv, c, "seqread", nres[c, "seqread"]), median(mv, c, "seqread", nres[c, "seqread"]), d, tr
     }
+    for (i = 1; i <= n; i++) {
+        c = names[i]
+        if (substr(c, 1, 3) != "od-") continue
+        w = c; sub(/^od-(64m-)?/, "win-", w)
+        if (!nres[c, "randread"] || !nres[w, "randread"] || !nres[c, "seqread"] || !nres[w, "seqread"]) continue
+        a = median(iv, w, "randread", nres[w, "randread"]); b = median(iv, w, "seqread", nres[w, "seqread"])
+        rat = rat sprintf("  %-10s vs %-9s 4K rand %.2fx, 128K seq %.2fx; host MAPs per I/O %s/%s\n", c, w,
+            a ? median(iv, c, "randread", nres[c, "randread"]) / a : 0, b ? median(iv, c, "seqread", nres[c, "seqread"]) / b : 0,
+            perc(c, "randread", "maps"), perc(c, "seqread", "maps"))
+    }
+    if (rat != "") { print ""; print "on-demand / window IOPS, same guest size and load (issue #13 goal >= 0.9x, MAPs/I/O <= 0.05):"; printf "%s", rat }
     print ""
     print "MB/s: 10^6 bytes/s. doorbells/I/O: apple-dma-pci doorbells rung by macvfio per I/O, 4K load/128K load"
     print "(debugfs deltas around each load)." (anystar ? " *: the module has no doorbells counter, counted as 0 (window rings none)." : "")
@@ -312,10 +341,19 @@ run_config() {
     local c="$1" name dopts props mparams expect log qlog args pid rc trapped maps t tm
     name=$(field "$c" 1); dopts=$(field "$c" 2); props=$(field "$c" 3)
     mparams=$(field "$c" 4); expect=$(field "$c" 5)
+    local boot mem=512M engine="$ENGINE" qd="$QD" kvp
+    boot=$(field "$c" 6)
+    for kvp in $boot; do
+        case "$kvp" in
+        mem=*) mem=${kvp#mem=} ;;
+        engine=*) engine=${kvp#engine=} ;;
+        qd=*) qd=${kvp#qd=} ;;
+        esac
+    done
     log="$LOGS/bench-io-$name-$ARCH.log"
     qlog="${log%.log}.qemu.log"
     WHY=""
-    args="secs=$SECS,qd=$QD,engine=$ENGINE,verify=1"
+    args="secs=$SECS,qd=$qd,engine=$engine,verify=1,boot=$mem/$engine/qd$qd"
     local qemu_args=()
     if [ "$name" = emu ]; then
         args="target=emu,$args"
@@ -333,10 +371,10 @@ run_config() {
     if [ "$name" = emu ]; then
         msg "--- $name: QEMU's emulated nvme on the same file (no macvfiod, no macvfio)"
     else
-        msg "--- $name: macvfiod ${dopts:-(defaults)}; vfio-apple-pci ${props:-(defaults)}; modprobe macvfio ${mparams:-(no parameters)}"
+        msg "--- $name: macvfiod ${dopts:-(defaults)}; vfio-apple-pci ${props:-(defaults)}; modprobe macvfio ${mparams:-(no parameters)}; $mem guest, $engine qd=$qd"
     fi
     QEMU="$QEMU_BIN" "$E2E_DIR/run-guest.sh" -a "$ARCH" -i "$IMG" -t /tests/bench-io.sh \
-        -n "bench-io-$name" -T $((SECS * 2 + 240)) --smp "$SMP" --log "$log" \
+        -n "bench-io-$name" -T $((SECS * 2 + 420)) --smp "$SMP" -m "$mem" --log "$log" \
         --append "macvfio.modules=none macvfio.args=$args" -- "${qemu_args[@]}" \
         >"$RUN/$name.out" 2>&1 &
     pid=$!

@@ -542,7 +542,7 @@ static int mvf_od_map_items(struct mvf_gp *gp, struct mvf_od_item *it, u32 n)
 	spin_unlock_irqrestore(&od->lock, flags);
 	atomic64_add(n - misses, &gp->cnt.cache_hits);
 	if (!misses)
-		goto out_other;
+		goto out;
 	atomic64_add(misses, &gp->cnt.cache_misses);
 
 	if (misses > MVF_OD_STACK) {
@@ -669,7 +669,6 @@ out:
 	kfree(req);
 	if (m != mstack)
 		kfree(m);
-out_other:
 	if (other != ostack)
 		kfree(other);
 	if (ret) {

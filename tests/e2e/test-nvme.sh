@@ -213,7 +213,7 @@ for arch in "${ARCHES[@]}"; do
     config "$arch" "$img" "6.12: window, module first" nvme612-window-modfirst window \
         modfirst,seek=0,size=64 "" 0
     config "$arch" "$img" "6.12: on-demand, module first" nvme612-ondemand-modfirst ondemand \
-        expect=ondemand,modfirst,seek=64,size=64 "" 64
+        expect=ondemand,modfirst,seek=64,size=64,rand=4000 "" 64
     break
 done
 

@@ -18,8 +18,9 @@
 #   --config 'NAME|MACVFIOD OPTS|VFIO-APPLE-PCI PROPS|MACVFIO PARAMS|EXPECT[|BOOT]'
 #                   add (or replace, by NAME) a configuration; '-' or empty
 #                   fields mean none; selected when no CONFIG is named, or by NAME;
-#                   BOOT: mem=SIZE (guest RAM, default 512M), engine=E, qd=N
-#                   for this configuration only
+#                   BOOT: mem=SIZE (guest RAM, default 512M), engine=E, qd=N,
+#                   pool=MIB (iogen -P: buffers from a pool) for this
+#                   configuration only
 #   --list          print the configurations and exit
 #   --report FILE   print the table of an earlier run's results.txt and exit
 #   --no-build      do not build QEMU or macvfiod when missing (say so and
@@ -62,7 +63,9 @@ usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0";
 # --engine sync), macvfiod's default 1.5 GiB budget for on-demand (which
 # QEMU chooses itself for 2 and 8 GiB); the window needs a budget that
 # holds all RAM: 4 GiB for the 2 GiB guest, 16 GiB for the 8 GiB one;
-# od-64m-2g: the 2 GiB guest on a 64 MiB budget.
+# od-64m-2g: the 2 GiB guest on a 64 MiB budget.  *-churn: the threads
+# read into random slots of a 64 MiB buffer pool (iogen -P), so DMA
+# buffers come back only after seconds, as a page cache's do.
 CONFIGS=(
     "emu|-|-|-|-"
     "window|-|dma-strategy=window|strategy=window|window"
@@ -73,6 +76,9 @@ CONFIGS=(
     "win-2g|--dma-budget 4G|dma-strategy=window|strategy=window|window|mem=2G engine=sync"
     "od-2g|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync"
     "od-64m-2g|--dma-budget 64M|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync"
+    "win-2g-churn|--dma-budget 4G|dma-strategy=window|strategy=window|window|mem=2G engine=sync pool=64"
+    "od-2g-churn|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync pool=64"
+    "od-64m-2g-churn|--dma-budget 64M|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync pool=64"
     "win-8g|--dma-budget 16G|dma-strategy=window|strategy=window|window|mem=8G engine=sync"
     "od-8g|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=8G engine=sync"
 )
@@ -182,7 +188,7 @@ END {
                     line = line (keys[k] == "failures" ? sprintf(", failures %d/%d (count)", cnt[c, "randread", "failures"], cnt[c, "seqread", "failures"]) : sprintf(", %s %s/%s", keys[k], perc(c, "randread", keys[k]), perc(c, "seqread", keys[k])))
             det = det sprintf("  %-11s %s; macvfiod DMA maps per boot: %s\n", c,
                 line == "" ? "no counters" : substr(line, 3), boots[c] ? hmaps[c] / boots[c] : "-")
-            if (bootk[c] != "" && bootk[c] != "-") det = det sprintf("  %-11s guest RAM/engine/qd: %s\n", "", bootk[c])
+            if (bootk[c] != "" && bootk[c] != "-") det = det sprintf("  %-11s guest RAM/engine/qd[/buffer pool]: %s\n", "", bootk[c])
             if (c in cache) det = det sprintf("  %-11s cache after the loads: %s\n", "", cache[c])
             if (ign[c] != "" && ign[c] != "-") notes = notes sprintf("  %s: the module ignored %s= (unknown to it); it ran the companion'"'"'s strategy, %s\n", c, ign[c], strat[c])
         }
@@ -341,19 +347,22 @@ run_config() {
     local c="$1" name dopts props mparams expect log qlog args pid rc trapped maps t tm
     name=$(field "$c" 1); dopts=$(field "$c" 2); props=$(field "$c" 3)
     mparams=$(field "$c" 4); expect=$(field "$c" 5)
-    local boot mem=512M engine="$ENGINE" qd="$QD" kvp
+    local boot mem=512M engine="$ENGINE" qd="$QD" pool=0 kvp
     boot=$(field "$c" 6)
     for kvp in $boot; do
         case "$kvp" in
         mem=*) mem=${kvp#mem=} ;;
         engine=*) engine=${kvp#engine=} ;;
         qd=*) qd=${kvp#qd=} ;;
+        pool=*) pool=${kvp#pool=} ;;
         esac
     done
     log="$LOGS/bench-io-$name-$ARCH.log"
     qlog="${log%.log}.qemu.log"
     WHY=""
-    args="secs=$SECS,qd=$qd,engine=$engine,verify=1,boot=$mem/$engine/qd$qd"
+    local bootk="$mem/$engine/qd$qd"
+    [ "$pool" = 0 ] || bootk="$bootk/pool${pool}M"
+    args="secs=$SECS,qd=$qd,engine=$engine,verify=1,pool=$pool,boot=$bootk"
     local qemu_args=()
     if [ "$name" = emu ]; then
         args="target=emu,$args"

@@ -22,6 +22,10 @@
  *   -t SECONDS            run time (default 10; ignored with -n)
  *   -n IOS                stop after this many I/Os instead
  *   -s SEED               random seed (default 1)
+ *   -P MIB                sync engine: each thread reads into a random
+ *                         BS slot of its share of a MIB buffer pool, so DMA
+ *                         buffers come and go like a page cache's (default
+ *                         0: one fixed buffer per thread)
  *   -V                    verify: every 4 KiB block read must start with its
  *                         own byte offset (little-endian u64), as `iogen
  *                         fill` writes it; mismatches are counted in errors=
@@ -63,6 +67,7 @@ static unsigned qd = 4;
 static double secs = 10;
 static uint64_t max_ios;
 static uint64_t seed = 1;
+static uint64_t pool_mib;
 static int verify;
 
 static int fd;
@@ -142,17 +147,26 @@ static void *alloc_buf(void)
 
 static void *sync_worker(void *arg)
 {
-    unsigned char *buf = alloc_buf();
+    uint64_t share = pool_mib ? (pool_mib << 20) / qd / bs * bs : 0;
+    uint64_t nslots = share ? share / bs : 1, r = seed ^ (uintptr_t)arg ^ 0x5bd1e995u;
+    unsigned char *pool, *buf;
     int64_t off;
     ssize_t n;
 
-    (void)arg;
+    if (nslots < 1)
+        nslots = 1;
+    if (posix_memalign((void **)&pool, BLK, nslots * bs)) {
+        perror("iogen: posix_memalign");
+        exit(2);
+    }
+    memset(pool, 0, nslots * bs);
     for (;;) {
         pthread_mutex_lock(&lock);
         off = next_offset();
         pthread_mutex_unlock(&lock);
         if (off < 0)
             break;
+        buf = pool + (nslots > 1 ? xorshift(&r) % nslots : 0) * bs;
         n = pread(fd, buf, bs, off);
         pthread_mutex_lock(&lock);
         if (n < 0) {
@@ -165,7 +179,7 @@ static void *sync_worker(void *arg)
         }
         pthread_mutex_unlock(&lock);
     }
-    free(buf);
+    free(pool);
     return NULL;
 }
 
@@ -175,7 +189,7 @@ static void run_sync(void)
     unsigned i;
 
     for (i = 0; i < qd; i++)
-        if (pthread_create(&th[i], NULL, sync_worker, NULL)) {
+        if (pthread_create(&th[i], NULL, sync_worker, (void *)(uintptr_t)(i + 1))) {
             fprintf(stderr, "iogen: cannot start thread %u\n", i);
             exit(2);
         }
@@ -316,7 +330,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: iogen [-m randread|seqread] [-b BYTES] [-q N] [-e aio|sync] [-t SECS | -n IOS]\n"
-            "             [-s SEED] [-V] DEVICE\n"
+            "             [-s SEED] [-P MIB] [-V] DEVICE\n"
             "       iogen fill FILE SIZE [SEED]\n");
     exit(2);
 }
@@ -331,7 +345,7 @@ int main(int argc, char **argv)
             usage();
         return fill(argv[2], parse_size(argv[3]), argc == 5 ? strtoull(argv[4], NULL, 0) : 1);
     }
-    while ((c = getopt(argc, argv, "m:b:q:e:t:n:s:Vh")) != -1) {
+    while ((c = getopt(argc, argv, "m:b:q:e:t:n:s:P:Vh")) != -1) {
         switch (c) {
         case 'm': mode = optarg; break;
         case 'b': bs = parse_size(optarg); break;
@@ -340,6 +354,7 @@ int main(int argc, char **argv)
         case 't': secs = atof(optarg); break;
         case 'n': max_ios = strtoull(optarg, NULL, 0); break;
         case 's': seed = strtoull(optarg, NULL, 0); break;
+        case 'P': pool_mib = strtoull(optarg, NULL, 0); break;
         case 'V': verify = 1; break;
         default: usage();
         }

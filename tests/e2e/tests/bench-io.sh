@@ -21,6 +21,8 @@
 #   engine=aio|sync     iogen engine (default aio)
 #   verify=0|1          check every 4 KiB block holds its offset (default 1;
 #                       the host pre-filled the backing file with `iogen fill`)
+#   pool=MIB            iogen -P: sync engine threads read into random slots
+#                       of a MIB buffer pool (buffers come and go)
 #   boot=TEXT           echoed on the disk line (the host's boot options)
 #
 # Output, for the host to parse (one line each, prefixed BENCH-IO):
@@ -39,6 +41,7 @@ QD=4
 ENGINE=aio
 VERIFY=1
 BOOT=-
+POOL=0
 for a in "$@"; do
     case "$a" in
     target=*) TARGET=${a#*=} ;;
@@ -49,6 +52,7 @@ for a in "$@"; do
     engine=*) ENGINE=${a#*=} ;;
     verify=*) VERIFY=${a#*=} ;;
     boot=*) BOOT=${a#*=} ;;
+    pool=*) POOL=${a#*=} ;;
     *) fail "unknown argument '$a'" ;;
     esac
 done
@@ -139,7 +143,7 @@ VFLAG=""
 [ "$VERIFY" = 1 ] && VFLAG=-V
 run() {  # run TEST MODE BS
     snap /tmp/c0
-    out=$(iogen -m "$2" -b "$3" -q "$QD" -e "$ENGINE" -t "$SECS" $VFLAG "/dev/$DEV" 2>&1)
+    out=$(iogen -m "$2" -b "$3" -q "$QD" -e "$ENGINE" -t "$SECS" -P "$POOL" $VFLAG "/dev/$DEV" 2>&1)
     rc=$?
     snap /tmp/c1
     line=$(echo "$out" | grep '^iogen ' | tail -n 1)

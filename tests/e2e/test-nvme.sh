@@ -14,9 +14,9 @@
 #            intact) and after it (macvfio re-binds nvme; on-demand then
 #            with lazy_unmap_ms=0, strict unmapping); on-demand under a
 #            1 MiB host budget (far below the working set: the I/O must
-#            complete and verify, idle extents evicted); on-demand in a
-#            2 GiB guest with macvfiod's default 1.5 GiB budget (QEMU's own
-#            choice); the on-demand boots add random 4 KiB I/O from 4
+#            complete and verify, idle extents evicted); on-demand in 2 GiB
+#            and 8 GiB guests with macvfiod's default 1.5 GiB budget (QEMU's
+#            own choice); the on-demand boots add random 4 KiB I/O from 4
 #            threads (tests/nvme-dma.sh rand=) and check the cache's books
 #   aarch64  window both orders, on-demand module first
 #   6.12     (x86_64, after the rest) Debian trixie's 6.12 kernel
@@ -172,6 +172,8 @@ for arch in "${ARCHES[@]}"; do
             expect=ondemand,tiny,modfirst,seek=240,size=16,rand=2000 "" 1
         config "$arch" "$img" "on-demand, 2 GiB guest" nvme-ondemand-2g ondemand \
             expect=ondemand,modfirst,seek=176,size=32,rand=4000 "" 0 2G
+        config "$arch" "$img" "on-demand, 8 GiB guest" nvme-ondemand-8g ondemand \
+            expect=ondemand,modfirst,seek=208,size=32,rand=4000 "" 0 8G
     fi
 done
 

@@ -174,6 +174,7 @@ if [ "$strategy" = ondemand ]; then
         usleep 100000
         i=$((i + 1))
     done
+    # shellcheck disable=SC2086  # the fields, split on purpose
     set -- $cur
     log "on-demand cache: maps $1, unmaps $2, live $3 ($8 idle), mapped $4 bytes, peak $5, budget $6, lost $7; hits $(counter cache_hits), misses $(counter cache_misses), evictions $(counter evictions), refusals $(counter refusals), coalesced $(counter coalesced)"
     [ $(($1 - $2)) = "$3" ] || fail "on-demand books: maps $1 - unmaps $2 != $3 live extents"

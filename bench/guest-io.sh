@@ -6,7 +6,7 @@
 # Prints figures, never asserts them (`make bench` runs it; see
 # bench/README.md).
 #
-#   bench/guest-io.sh [options] [CONFIG...]      (default: emu window pool ondemand)
+#   bench/guest-io.sh [options] [CONFIG...]      (default: every configuration)
 #
 # Options:
 #   --secs S        seconds per load (default 10, or $BENCH_IO_SECS)
@@ -24,9 +24,13 @@
 #   --disk-mb N     backing file size in MiB (default 256, or $BENCH_IO_DISK_MB)
 #   --rounds N      run every configuration N times, interleaved, and report
 #                   the median of each figure (default 1, or $BENCH_IO_ROUNDS)
-#   --config 'NAME|MACVFIOD OPTS|VFIO-APPLE-PCI PROPS|MACVFIO PARAMS|EXPECT'
+#   --config 'NAME|MACVFIOD OPTS|VFIO-APPLE-PCI PROPS|MACVFIO PARAMS|EXPECT[|BOOT]'
 #                   add (or replace, by NAME) a configuration; '-' or empty
-#                   fields mean none; selected when no CONFIG is named, or by NAME
+#                   fields mean none; selected when no CONFIG is named, or by NAME;
+#                   BOOT: mem=SIZE (guest RAM, default 512M), engine=E,
+#                   qd=N[,N...] (instead of --qd), pool=MIB (iogen -P: each
+#                   I/O, read or write, uses a random slot of a buffer
+#                   pool; sync engine) for this configuration only
 #   --list          print the configurations and exit
 #   --report FILE   print the table of an earlier run's results.txt and exit
 #   --no-build      do not build QEMU or macvfiod when missing (say so and
@@ -41,7 +45,8 @@
 # property, the module refuses the strategy, ...) is reported n/a with the
 # reason; the others still run.
 #
-# Per boot (one at a time, tests/e2e/run-guest.sh, 512 MiB memfd RAM): the
+# Per boot (one at a time, tests/e2e/run-guest.sh, 512 MiB memfd RAM unless
+# the configuration's mem= says otherwise): the
 # guest (tests/e2e/tests/bench-io.sh) loads the drivers, runs /bin/iogen
 # (tests/e2e/helpers/iogen.c, static) for each load at each queue depth,
 # --secs each, O_DIRECT, verifying every 4 KiB block read (or written)
@@ -54,7 +59,7 @@
 # guest idles a second inside each mark), so traps are per load.
 #
 # Results: the table on stdout; raw lines in build/e2e/bench-io/results.txt;
-# console and QEMU logs in build/e2e/logs/bench-io-CONFIG-x86_64.{log,qemu.log}.
+# console and QEMU logs in build/e2e/logs/bench-io-CONFIG-smpN-x86_64.{log,qemu.log}.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,12 +70,31 @@ _e2e_prog=guest-io
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-0}"; }
 
 # --- configurations ------------------------------------------------------------
-# NAME | macvfiod options | vfio-apple-pci properties | modprobe macvfio parameters | expected debugfs strategy
+# NAME | macvfiod options | vfio-apple-pci properties | modprobe macvfio parameters | expected debugfs strategy [| BOOT]
+# Issue #13, the on-demand cache against the window strategy: guests of
+# 512 MiB, 2 GiB and 8 GiB, 4 threads of synchronous O_DIRECT I/O (iogen
+# --engine sync), macvfiod's default 1.5 GiB budget for on-demand (which
+# QEMU chooses itself for 2 and 8 GiB); the window needs a budget that
+# holds all RAM: 4 GiB for the 2 GiB guest, 16 GiB for the 8 GiB one;
+# od-64m-2g: the 2 GiB guest on a 64 MiB budget.  *-churn: the threads
+# read into (and, with --loads randwrite, write from) random slots of a
+# 64 MiB buffer pool (iogen -P), so DMA buffers come back only after
+# seconds, as a page cache's do.
 CONFIGS=(
     "emu|-|-|-|-"
     "window|-|dma-strategy=window|strategy=window|window"
     "pool|-|dma-strategy=pool|strategy=pool|pool"
     "ondemand|--dma-budget 64M|dma-strategy=ondemand|strategy=ondemand|ondemand"
+    "win-512m|-|dma-strategy=window|strategy=window|window|mem=512M engine=sync"
+    "od-512m|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=512M engine=sync"
+    "win-2g|--dma-budget 4G|dma-strategy=window|strategy=window|window|mem=2G engine=sync"
+    "od-2g|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync"
+    "od-64m-2g|--dma-budget 64M|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync"
+    "win-2g-churn|--dma-budget 4G|dma-strategy=window|strategy=window|window|mem=2G engine=sync pool=64"
+    "od-2g-churn|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync pool=64"
+    "od-64m-2g-churn|--dma-budget 64M|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=2G engine=sync pool=64"
+    "win-8g|--dma-budget 16G|dma-strategy=window|strategy=window|window|mem=8G engine=sync"
+    "od-8g|-|dma-strategy=ondemand|strategy=ondemand|ondemand|mem=8G engine=sync"
 )
 
 SECS="${BENCH_IO_SECS:-10}"
@@ -97,7 +121,7 @@ while [ $# -gt 0 ]; do
     --disk-mb) need $# "$1"; DISK_MB="$2"; shift 2 ;;
     --config)
         need $# "$1"
-        [ "$(tr -cd '|' <<<"$2" | wc -c)" = 4 ] || die "--config '$2': expected 5 fields separated by |"
+        case "$(tr -cd '|' <<<"$2" | wc -c)" in 4|5) ;; *) die "--config '$2': expected 5 or 6 fields separated by |" ;; esac
         n="${2%%|*}"
         kept=()
         for c in "${CONFIGS[@]}"; do [ "${c%%|*}" = "$n" ] || kept+=("$c"); done
@@ -155,7 +179,9 @@ function add(list, item, set) { return (item in set) ? list : list " " item }
   order = add(order, name, seen); seen[name] = 1
   sorder = add(sorder, smp, sseen); sseen[smp] = 1 }
 kind == "na" { line = $0; sub(/^[^ ]+ [^ ]+ na /, "", line); if (!((name, smp) in na)) na[name, smp] = line; nna[name, smp]++; next }
-kind == "disk" { strat[name] = kv($0, "strategy"); ign[name] = kv($0, "ignored") }
+kind == "disk" { strat[name] = kv($0, "strategy"); ign[name] = kv($0, "ignored"); bootk[name] = kv($0, "boot") }
+kind == "cache" { line = $0; sub(/^[^ ]+ [^ ]+ cache /, "", line)
+                  cache[name, smp] = cache[name, smp] (cache[name, smp] == "" ? "" : "; ") line }
 kind == "queues" { queues[name, smp] = kv($0, "io_queues") " I/O queues, " kv($0, "vectors") " vectors, " kv($0, "cpus") " CPUs" }
 kind == "result" { t = kv($0, "test"); d = kv($0, "qd"); key = name SUBSEP smp SUBSEP t SUBSEP d
                    torder = add(torder, t, tseen); tseen[t] = 1; dorder = add(dorder, d, dseen); dseen[d] = 1
@@ -171,8 +197,8 @@ kind == "host" { if (kv($0, "trapped") != "-") { btrap[name, smp] += kv($0, "tra
                  hmaps[name, smp] += num(kv($0, "host_maps")); boots[name, smp]++ }
 END {
     r = rounds > 1 ? sprintf(", median of %d rounds", rounds) : ""
-    printf "Guest I/O (x86_64 guest, TCG, %s host cores, load %s): iogen %s, %d s per load%s, O_DIRECT, every block verified\n\n", cores, load, engine, secs, r
-    printf "%-3s %-9s %3s %-9s %-8s %8s %8s %6s %13s %9s %9s %8s\n", "cpu", "load", "qd", "config", "strategy", "IOPS", "MB/s", "x emu", "p50/p99 us", "traps/IO", "dbells/IO", "irqs/IO"
+    printf "Guest I/O (x86_64 guest, TCG, %s host cores, load %s): iogen %s (unless noted below), %d s per load%s, O_DIRECT, every block verified\n\n", cores, load, engine, secs, r
+    printf "%-3s %-9s %3s %-15s %-8s %8s %8s %6s %13s %9s %9s %8s\n", "cpu", "load", "qd", "config", "strategy", "IOPS", "MB/s", "x emu", "p50/p99 us", "traps/IO", "dbells/IO", "irqs/IO"
     ns = split(sorder, S, " "); nt = split(torder, T, " "); nd = split(dorder, D, " "); nc = split(order, C, " ")
     for (a = 1; a <= ns; a++) for (b = 1; b <= nt; b++) for (e = 1; e <= nd; e++) {
         ekey = "emu" SUBSEP S[a] SUBSEP T[b] SUBSEP D[e]
@@ -184,7 +210,7 @@ END {
                     nasaid[c, S[a]] = 1
                     why = na[c, S[a]]
                     if (length(why) > 90) { notes = notes sprintf("  %s %s CPUs n/a: %s\n", c, S[a], why); why = substr(why, 1, 87) "..." }
-                    printf "%-3s %-9s %3s %-9s %-8s %s\n", S[a], T[b], D[e], c, "n/a", why
+                    printf "%-3s %-9s %3s %-15s %-8s %s\n", S[a], T[b], D[e], c, "n/a", why
                 }
                 continue
             }
@@ -194,28 +220,50 @@ END {
             db = (c == "emu") ? "-" : ((key, "doorbells") in cnt && cnt[key, "doorbells"] != "-") ? per(cnt[key, "doorbells"], ios[key]) : "0*"
             if (db == "0*") anystar = 1
             ir = ((key, "irqs") in cnt && cnt[key, "irqs"] != "-") ? per(cnt[key, "irqs"], ios[key]) : "-"
-            printf "%-3s %-9s %3s %-9s %-8s %8.0f %8.1f %6s %13s %9s %9s %8s\n", S[a], T[b], D[e], c,
+            printf "%-3s %-9s %3s %-15s %-8s %8.0f %8.1f %6s %13s %9s %9s %8s\n", S[a], T[b], D[e], c,
                 (c == "emu") ? "(QEMU)" : strat[c], iops, median(mv, key, nres[key]),
                 (ref > 0 ? sprintf("%.2f", iops / ref) : "-"),
                 median(p50, key, nres[key]) "/" median(p99, key, nres[key]), tr, db, ir
             if (c != "emu") {
-                nk = split("maps unmaps batches cache_hits bytes_bounced dma_maps failures", keys, " ")
+                nk = split("maps unmaps batches cache_hits cache_misses evictions refusals coalesced bytes_bounced dma_maps failures", keys, " ")
                 line = ""
                 for (k = 1; k <= nk; k++)
                     if ((key, keys[k]) in cnt && cnt[key, keys[k]] != "-" && cnt[key, keys[k]] != 0)
                         line = line (keys[k] == "failures" ? sprintf(", failures %d (count)", cnt[key, "failures"]) : sprintf(", %s %s", keys[k], per(cnt[key, keys[k]], ios[key])))
-                if (line != "") det = det sprintf("  %-9s %s CPUs %-9s qd %-3s %s\n", c, S[a], T[b], D[e], substr(line, 3))
+                if (line != "") det = det sprintf("  %-15s %s CPUs %-9s qd %-3s %s\n", c, S[a], T[b], D[e], substr(line, 3))
             }
         }
     }
     for (g = 1; g <= nc; g++) for (a = 1; a <= ns; a++) {
         c = C[g]
-        if ((c, S[a]) in queues) qn = qn sprintf("  %-9s %s CPUs: %s\n", c, S[a], queues[c, S[a]])
-        if (c != "emu" && boots[c, S[a]]) bt = bt sprintf("  %-9s %s CPUs: %s traps per I/O over whole boots (probing included), macvfiod DMA maps per boot %s\n",
+        if ((c, S[a]) in queues) qn = qn sprintf("  %-15s %s CPUs: %s\n", c, S[a], queues[c, S[a]])
+        if (c != "emu" && boots[c, S[a]]) bt = bt sprintf("  %-15s %s CPUs: %s traps per I/O over whole boots (probing included), macvfiod DMA maps per boot %s\n",
             c, S[a], per(btrap[c, S[a]], bootios[c, S[a]]), hmaps[c, S[a]] / boots[c, S[a]])
+        if (boots[c, S[a]] && bootk[c] != "" && bootk[c] != "-") bt = bt sprintf("  %-15s %s CPUs: guest RAM/engine/qd[/buffer pool]: %s\n", c, S[a], bootk[c])
+        if ((c, S[a]) in cache) bt = bt sprintf("  %-15s %s CPUs: cache after the loads: %s\n", c, S[a], cache[c, S[a]])
         if (ign[c] != "" && ign[c] != "-" && !(c in ignsaid)) { ignsaid[c] = 1
             notes = notes sprintf("  %s: the module ignored %s= (unknown to it); it ran the companion'"'"'s strategy, %s\n", c, ign[c], strat[c]) }
     }
+    # on-demand against window: od-X (and od-64m-X) next to win-X, per vCPU
+    # count and queue depth, each load the two have in common
+    for (g = 1; g <= nc; g++) {
+        c = C[g]
+        if (substr(c, 1, 3) != "od-") continue
+        w = c; sub(/^od-(64m-)?/, "win-", w)
+        if (!(w in seen)) continue
+        for (a = 1; a <= ns; a++) for (e = 1; e <= nd; e++) {
+            line = ""; mp = ""
+            for (b = 1; b <= nt; b++) {
+                key = c SUBSEP S[a] SUBSEP T[b] SUBSEP D[e]; wkey = w SUBSEP S[a] SUBSEP T[b] SUBSEP D[e]
+                if (!nres[key] || !nres[wkey]) continue
+                x = median(iv, wkey, nres[wkey])
+                line = line sprintf(", %s %.2fx", T[b], x ? median(iv, key, nres[key]) / x : 0)
+                mp = mp (mp == "" ? "" : "/") (((key, "maps") in cnt && cnt[key, "maps"] != "-") ? per(cnt[key, "maps"], ios[key]) : "-")
+            }
+            if (line != "") rat = rat sprintf("  %-15s vs %-12s %s CPUs qd %-3s %s; host MAPs per I/O %s\n", c, w, S[a], D[e], substr(line, 3), mp)
+        }
+    }
+    if (rat != "") { print ""; print "on-demand / window IOPS, same guest size and load (issue #13 goal >= 0.9x, MAPs/I/O <= 0.05):"; printf "%s", rat }
     print ""
     print "MB/s: 10^6 bytes/s. x emu: IOPS over emulated NVMe'"'"'s in the same row group. p50/p99: iogen'"'"'s submit-to-completion latency."
     print "traps/IO: BAR accesses macvfiod served (NVMe doorbells) during the load, per I/O. dbells/IO: apple-dma-pci"
@@ -233,10 +281,10 @@ if [ -n "$REPORT" ]; then
 fi
 
 if [ "$LIST" = 1 ]; then
-    printf '%-10s %-22s %-26s %-22s %s\n' NAME MACVFIOD VFIO-APPLE-PCI "MODPROBE MACVFIO" EXPECT
+    printf '%-15s %-18s %-26s %-22s %-9s %s\n' NAME MACVFIOD VFIO-APPLE-PCI "MODPROBE MACVFIO" EXPECT BOOT
     for c in "${CONFIGS[@]}"; do
-        f2=$(field "$c" 2); f3=$(field "$c" 3); f4=$(field "$c" 4); f5=$(field "$c" 5)
-        printf '%-10s %-22s %-26s %-22s %s\n' "$(field "$c" 1)" "${f2:--}" "${f3:--}" "${f4:--}" "${f5:--}"
+        f2=$(field "$c" 2); f3=$(field "$c" 3); f4=$(field "$c" 4); f5=$(field "$c" 5); f6=$(field "$c" 6)
+        printf '%-15s %-18s %-26s %-22s %-9s %s\n' "$(field "$c" 1)" "${f2:--}" "${f3:--}" "${f4:--}" "${f5:--}" "${f6:--}"
     done
     exit 0
 fi
@@ -252,10 +300,28 @@ else
         RUNLIST+=("$found")
     done
 fi
+# The BOOT fields, before any boot: a typo must not cost a run.
+for c in "${RUNLIST[@]}"; do
+    for kvp in $(field "$c" 6); do
+        case "$kvp" in
+        mem=[0-9]*) ;;
+        engine=aio|engine=sync) ;;
+        qd=*)
+            x=${kvp#qd=}
+            [ -n "${x//[,:]/}" ] || die "$(field "$c" 1): $kvp: no value"
+            for x in ${x//[,:]/ }; do
+                case "$x" in *[!0-9]*|0) die "$(field "$c" 1): $kvp: positive integers separated by commas" ;; esac
+            done ;;
+        pool=*) case "${kvp#pool=}" in ''|*[!0-9]*) die "$(field "$c" 1): $kvp: MiB, an integer" ;; esac ;;
+        *) die "$(field "$c" 1): unknown BOOT setting '$kvp' (mem=, engine=aio|sync, qd=, pool=)" ;;
+        esac
+    done
+done
 
 QEMU_BIN="$QEMU_DIR/qemu-system-$ARCH"
-# Loads per boot, and whether one writes (the emulated drive is then writable).
-NRUNS=$(( $(wc -w <<<"${LOADS//,/ }") * $(wc -w <<<"${QD//,/ }") ))
+# Loads per boot (times each configuration's queue depths), and whether one
+# writes (the emulated drive is then writable).
+NLOADS=$(wc -w <<<"${LOADS//,/ }")
 WRITES=""
 case ",$LOADS," in *,randwrite,*) WRITES=1 ;; esac
 OUT="$E2E_OUT/bench-io"
@@ -363,11 +429,25 @@ run_config() {
     local seen=0 begin_tr=0 marks m mkind mtest mqd tag
     name=$(field "$c" 1); dopts=$(field "$c" 2); props=$(field "$c" 3)
     mparams=$(field "$c" 4); expect=$(field "$c" 5)
+    local boot mem=512M engine="$ENGINE" qd="$QD" pool=0 kvp nruns
+    boot=$(field "$c" 6)
+    for kvp in $boot; do
+        case "$kvp" in
+        mem=*) mem=${kvp#mem=} ;;
+        engine=*) engine=${kvp#engine=} ;;
+        qd=*) qd=${kvp#qd=}; qd=${qd//:/,} ;;
+        pool=*) pool=${kvp#pool=} ;;
+        esac
+    done
     tag="$name smp=$smp"
     log="$LOGS/bench-io-$name-smp$smp-$ARCH.log"
     qlog="${log%.log}.qemu.log"
     WHY=""
-    args="secs=$SECS,qd=${QD//,/:},loads=${LOADS//,/:},engine=$ENGINE,verify=1"
+    # Loads in this boot (each load at each of its queue depths).
+    nruns=$(( NLOADS * $(wc -w <<<"${qd//,/ }") ))
+    local bootk="$mem/$engine/qd${qd//,/:}"
+    [ "$pool" = 0 ] || bootk="$bootk/pool${pool}M"
+    args="secs=$SECS,qd=${qd//,/:},loads=${LOADS//,/:},engine=$engine,verify=1,pool=$pool,boot=$bootk"
     local qemu_args=()
     if [ "$name" = emu ]; then
         args="target=emu,$args"
@@ -388,10 +468,10 @@ run_config() {
     if [ "$name" = emu ]; then
         msg "--- $name, $smp vCPUs: QEMU's emulated nvme on the same file (no macvfiod, no macvfio)"
     else
-        msg "--- $name, $smp vCPUs: macvfiod ${dopts:-(defaults)}; vfio-apple-pci ${props:-(defaults)}; modprobe macvfio ${mparams:-(no parameters)}"
+        msg "--- $name, $smp vCPUs: macvfiod ${dopts:-(defaults)}; vfio-apple-pci ${props:-(defaults)}; modprobe macvfio ${mparams:-(no parameters)}; $mem guest, $engine qd=$qd$([ "$pool" = 0 ] || echo ", ${pool} MiB buffer pool")"
     fi
     QEMU="$QEMU_BIN" "$E2E_DIR/run-guest.sh" -a "$ARCH" -i "$IMG" -t /tests/bench-io.sh \
-        -n "bench-io-$name" -T $((NRUNS * (SECS + 6) + 240)) --smp "$smp" --log "$log" \
+        -n "bench-io-$name" -T $((nruns * (SECS + 6) + 420)) --smp "$smp" -m "$mem" --log "$log" \
         --append "macvfio.modules=none macvfio.args=$args" -- "${qemu_args[@]}" \
         >"$RUN/$name.out" 2>&1 &
     pid=$!

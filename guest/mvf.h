@@ -8,7 +8,8 @@
  * mvf_ring.c     the companion's request rings: MAP/UNMAP batches, one
  *                doorbell (one VM exit) per batch, safe in atomic context
  * mvf_ondemand.c on-demand strategy: dma_map_ops mapping granule spans on
- *                demand, refcounted, unmapped lazily in batches
+ *                demand into a refcounted cache of host mappings, kept
+ *                while the budget allows and evicted least recently used
  * mvf_pool.c     pool strategy: dma_map_ops bouncing through a pool that
  *                is mapped once at probe
  */
@@ -17,8 +18,8 @@
 
 #include <linux/atomic.h>
 #include <linux/dma-map-ops.h>
-#include <linux/hashtable.h>
 #include <linux/list.h>
+#include <linux/rbtree.h>
 #include <linux/pci.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -36,6 +37,10 @@ struct mvf_counters {
 	atomic64_t doorbells;		/* doorbell writes = VM exits for DMA */
 	atomic64_t failures;		/* entries or requests that failed */
 	atomic64_t cache_hits;		/* on-demand: served by a live mapping */
+	atomic64_t cache_misses;	/* on-demand: needed a MAP */
+	atomic64_t evictions;		/* on-demand: idle extents unmapped for room */
+	atomic64_t refusals;		/* on-demand: MAPs refused for budget/cap */
+	atomic64_t coalesced;		/* on-demand: buffers merged into another's MAP */
 	atomic64_t bytes_bounced;	/* pool: bytes copied to or from the pool */
 	atomic64_t dma_maps;		/* streaming/coherent map calls served */
 	atomic64_t dma_unmaps;		/* streaming/coherent unmap calls served */
@@ -64,14 +69,19 @@ struct mvf_ext;
 
 /* On-demand state (mvf_ondemand.c). */
 struct mvf_od {
-	spinlock_t lock;	/* hashes, idle list, extent fields */
-	DECLARE_HASHTABLE(by_gpa, 10);
-	DECLARE_HASHTABLE(by_iova, 10);
-	struct list_head idle;	/* refs == 0, oldest first */
+	spinlock_t lock;	/* trees, idle list, accounting, extent fields */
+	struct rb_root_cached by_gpa;	/* interval tree of guest ranges */
+	struct rb_root by_iova;		/* IOVA ranges, never overlapping */
+	struct list_head idle;	/* refs == 0, least recently used first */
 	u32 nidle;
 	u32 nlive;		/* extents mapped on the host */
+	u64 mapped;		/* bytes of live extents plus MAPs in flight */
+	u32 inflight;		/* MAP entries in flight */
+	u64 peak;		/* the most bytes mapped at once */
+	u64 limit;		/* bytes: the budget, or less if the host refused */
+	u32 max_maps;		/* the mapping cap, or less if the host refused */
+	u64 lost;		/* extents forgotten after a refused UNMAP */
 	struct delayed_work flush;
-	struct kmem_cache *cache;
 	u64 last_gpa, last_iova;	/* for debugfs: an example */
 };
 
@@ -105,6 +115,7 @@ struct mvf_gp {
 	u64 granule;
 	u64 aperture_base, aperture_size;
 	u64 budget;			/* bytes the rings may map at once */
+	u32 max_mappings;		/* ring mappings allowed at once */
 
 	/* window */
 	u32 nwin;
@@ -139,6 +150,7 @@ struct mvf_gp {
 extern unsigned int mvf_pool_mb;
 extern unsigned int mvf_lazy_unmap_ms;
 extern unsigned int mvf_idle_max;
+extern unsigned int mvf_map_chunk_kb;
 
 static inline struct mvf_gp *mvf_from_dev(struct device *dev)
 {

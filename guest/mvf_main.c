@@ -36,13 +36,16 @@ MODULE_PARM_DESC(strategy,
 unsigned int mvf_pool_mb = 16;
 module_param_named(pool_mb, mvf_pool_mb, uint, 0444);
 MODULE_PARM_DESC(pool_mb, "pool strategy: MiB of bounce pool per device");
-unsigned int mvf_lazy_unmap_ms = 20;
+unsigned int mvf_lazy_unmap_ms = 10000;
 module_param_named(lazy_unmap_ms, mvf_lazy_unmap_ms, uint, 0644);
 MODULE_PARM_DESC(lazy_unmap_ms,
-		 "on-demand: how long an unused mapping may stay mapped (0: unmap at once)");
-unsigned int mvf_idle_max = 512;
+		 "on-demand: an unused mapping not reused for this long goes back to the host (0: unmap at once); room is made by LRU eviction regardless");
+unsigned int mvf_idle_max;
 module_param_named(idle_max, mvf_idle_max, uint, 0644);
-MODULE_PARM_DESC(idle_max, "on-demand: unused mappings kept before unmapping the oldest");
+MODULE_PARM_DESC(idle_max, "on-demand: unused mappings kept before unmapping the oldest (0: as many as the host's budget and cap allow)");
+unsigned int mvf_map_chunk_kb = 64;
+module_param_named(map_chunk_kb, mvf_map_chunk_kb, uint, 0644);
+MODULE_PARM_DESC(map_chunk_kb, "on-demand: while the cache uses under half the budget, a miss maps the aligned chunk of this size around it (0: the granule span only)");
 
 static LIST_HEAD(mvf_devices);
 static DEFINE_MUTEX(mvf_lock);
@@ -227,7 +230,8 @@ static void mvf_debugfs_add(struct mvf_gp *gp)
 	} counters[] = {
 #define C(f) { #f, offsetof(struct mvf_counters, f) }
 		C(maps), C(unmaps), C(batches), C(doorbells), C(failures),
-		C(cache_hits), C(bytes_bounced), C(dma_maps), C(dma_unmaps),
+		C(cache_hits), C(cache_misses), C(evictions), C(refusals),
+		C(coalesced), C(bytes_bounced), C(dma_maps), C(dma_unmaps),
 #undef C
 	};
 	u32 i;
@@ -406,6 +410,7 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	gp->aperture_base = mvf_read64(gp, MVF_GP_REG_APERTURE_BASE_LO);
 	gp->aperture_size = mvf_read64(gp, MVF_GP_REG_APERTURE_SIZE_LO);
 	gp->budget = mvf_read64(gp, MVF_GP_REG_BUDGET_LO);
+	gp->max_mappings = ioread32(gp->regs + MVF_GP_REG_MAX_MAPPINGS);
 	if (!is_power_of_2(gp->granule) || gp->granule < PAGE_SIZE) {
 		dev_err(d, "granule %llu: not a power of two >= the page size\n",
 			gp->granule);

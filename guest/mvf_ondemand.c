@@ -4,15 +4,32 @@
  * host through the companion's rings (docs/guest-protocol.md §6).
  *
  * The host maps in granules (16 KiB on Apple Silicon).  A buffer
- * [p, p + n) is mapped as the granule-aligned span around it, and the
- * mapping ("extent") is refcounted: another buffer in the same span reuses
- * it without an exit.  Extents whose last user unmapped them go on an idle
- * list and stay mapped for up to lazy_unmap_ms, so that the buffers a
- * driver reuses (queues, PRP lists, page-cache pages) cost nothing the
- * second time; idle extents are unmapped in batches, one doorbell each:
- * from a delayed work, when more than idle_max are idle, or when the host
- * says the budget or the mapping count is spent.  lazy_unmap_ms=0 unmaps
- * at once (strict).
+ * [p, p + n) is served by a host mapping ("extent") that covers the
+ * granule-aligned span around it.  Extents form a cache:
+ *
+ * - lookup: an interval tree over guest-physical ranges finds a live
+ *   extent covering the span with the directions needed; a hit costs no
+ *   exit.  Extents are refcounted; the last unmap makes one idle, at the
+ *   tail of an LRU list, and it stays mapped.
+ * - room: the module accounts the bytes and mappings it has live, against
+ *   the BUDGET and MAX_MAPPINGS the companion reports.  A miss that needs
+ *   room evicts the least recently used idle extents, and their UNMAPs go
+ *   in the same ring submission as the MAPs (one doorbell).  If the host
+ *   still refuses a MAP (-ENOSPC, -EMFILE: its limits are device-wide),
+ *   the module lowers its idea of the limit to what it had mapped, evicts
+ *   more and retries, again UNMAPs and MAPs in one doorbell.
+ * - coalescing: the misses of one scatterlist whose spans touch become one
+ *   MAP; while the cache uses less than half of the limit, a streaming
+ *   miss maps the whole aligned map_chunk_kb chunk around it, so
+ *   neighbouring buffers hit (if the host refuses the chunk, -EFAULT at
+ *   the end of a RAM range, the span alone is mapped).
+ * - expiry: none needed; idle extents not reused for lazy_unmap_ms are
+ *   returned to the host by a work item (hygiene, not speed), and
+ *   lazy_unmap_ms=0 unmaps at once (strict).
+ *
+ * The host's answers are checked: a MAP whose IOVA is not granule aligned,
+ * wraps, lies outside the aperture or overlaps a live extent is unmapped
+ * again and treated as failed.
  *
  * Every path runs with a spinlock and GFP_ATOMIC allocations, so DMA may be
  * mapped from any context; every failure is DMA_MAPPING_ERROR or a negative
@@ -22,7 +39,9 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
+#include <linux/interval_tree_generic.h>
 #include <linux/jiffies.h>
+#include <linux/log2.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -30,8 +49,9 @@
 #include "mvf.h"
 
 struct mvf_ext {
-	struct hlist_node by_gpa;
-	struct hlist_node by_iova;
+	struct rb_node gpa_node;	/* od->by_gpa (interval tree) */
+	u64 subtree_last;
+	struct rb_node iova_node;	/* od->by_iova */
 	struct list_head idle;		/* on od->idle while refs == 0 */
 	u64 gpa, len, iova;
 	unsigned long idle_since;	/* jiffies */
@@ -39,75 +59,180 @@ struct mvf_ext {
 	u16 flags;
 };
 
+#define MVF_EXT_START(e) ((e)->gpa)
+#define MVF_EXT_LAST(e) ((e)->gpa + (e)->len - 1)
+
+INTERVAL_TREE_DEFINE(struct mvf_ext, gpa_node, u64, subtree_last,
+		     MVF_EXT_START, MVF_EXT_LAST, static, mvf_gpa_it)
+
 /* A buffer to map: in phys/size/flags, out ext and dma. */
 struct mvf_od_item {
 	u64 phys, size;
 	u16 flags;
+	bool tight;		/* long-lived (coherent): never a whole chunk */
+	u32 map;		/* a miss: index of the MAP serving it */
 	struct mvf_ext *ext;	/* the live extent serving it */
-	struct mvf_ext *fresh;	/* allocated for a MAP, if it needs one */
 	dma_addr_t dma;
 };
 
-#define MVF_OD_STACK_REQS 8
+/* One MAP of a map call, serving one or more (touching) misses. */
+struct mvf_od_map {
+	u64 gpa, len;		/* what the MAP asks for */
+	u64 tgpa, tlen;		/* the spans of its buffers alone */
+	u16 flags;
+	bool tight;		/* map the spans only */
+	u32 users;		/* items it serves */
+	int status;		/* MVF_OD_PENDING, 0 (mapped) or an errno */
+	struct mvf_ext *ext;	/* allocated up front; live once mapped */
+};
+
+#define MVF_OD_PENDING 1
+#define MVF_OD_STACK 4		/* maps and items kept on the stack */
+#define MVF_OD_VICTIMS 64	/* evictions per submission */
+#define MVF_OD_ROUNDS 6		/* submissions per map call at most */
 
 static u64 mvf_span_start(struct mvf_gp *gp, u64 phys)
 {
 	return phys & ~(gp->granule - 1);
 }
 
-static u64 mvf_span_len(struct mvf_gp *gp, u64 phys, u64 size)
+static u64 mvf_span_end(struct mvf_gp *gp, u64 phys, u64 size)
 {
-	return ALIGN(phys + size, gp->granule) - mvf_span_start(gp, phys);
+	return ALIGN(phys + size, gp->granule);
 }
 
-/* Caller holds od->lock: a live extent covering the span, referenced. */
-static struct mvf_ext *mvf_ext_get(struct mvf_od *od, u64 span, u64 len,
-				   u16 flags)
+/* The chunk a miss may map whole: a power of two >= the granule. */
+static u64 mvf_chunk(struct mvf_gp *gp)
+{
+	u64 c = (u64)READ_ONCE(mvf_map_chunk_kb) << 10;
+
+	if (c <= gp->granule)
+		return gp->granule;
+	return rounddown_pow_of_two(c);
+}
+
+/*
+ * Caller holds od->lock: a live extent covering [start, end) with @flags,
+ * or NULL; *@other collects the directions of extents covering it that
+ * lack some of @flags (a new mapping then serves both).
+ */
+static struct mvf_ext *mvf_ext_lookup(struct mvf_od *od, u64 start, u64 end,
+				      u16 flags, u16 *other)
 {
 	struct mvf_ext *e;
 
-	hash_for_each_possible(od->by_gpa, e, by_gpa, span) {
-		if (e->gpa != span || e->len < len || (e->flags & flags) != flags)
+	for (e = mvf_gpa_it_iter_first(&od->by_gpa, start, end - 1); e;
+	     e = mvf_gpa_it_iter_next(e, start, end - 1)) {
+		if (e->gpa > start || e->gpa + e->len < end)
 			continue;
-		if (!e->refs++) {
-			list_del(&e->idle);
-			od->nidle--;
-		}
-		return e;
+		if ((e->flags & flags) == flags)
+			return e;
+		*other |= e->flags;
 	}
 	return NULL;
 }
 
-/* Caller holds od->lock: the extent a DMA handle belongs to. */
-static struct mvf_ext *mvf_ext_find_dma(struct mvf_gp *gp, dma_addr_t dma)
+/* Caller holds od->lock. */
+static void mvf_ext_get(struct mvf_od *od, struct mvf_ext *e)
 {
-	u64 key = dma & ~(gp->granule - 1);
-	struct mvf_ext *e;
+	if (!e->refs++) {
+		list_del(&e->idle);
+		od->nidle--;
+	}
+}
 
-	hash_for_each_possible(gp->od.by_iova, e, by_iova, key)
-		if (e->iova == key)
+/* Caller holds od->lock: drop one reference; the last one makes it idle. */
+static void mvf_ext_put(struct mvf_od *od, struct mvf_ext *e)
+{
+	if (--e->refs)
+		return;
+	e->idle_since = jiffies;
+	list_add_tail(&e->idle, &od->idle);
+	od->nidle++;
+}
+
+/* Caller holds od->lock: the extent whose IOVA range holds @h. */
+static struct mvf_ext *mvf_ext_find_dma(struct mvf_od *od, u64 h)
+{
+	struct rb_node *n = od->by_iova.rb_node;
+
+	while (n) {
+		struct mvf_ext *e = rb_entry(n, struct mvf_ext, iova_node);
+
+		if (h < e->iova)
+			n = n->rb_left;
+		else if (h - e->iova >= e->len)
+			n = n->rb_right;
+		else
 			return e;
+	}
 	return NULL;
 }
 
+/* Caller holds od->lock: index @x by IOVA; false if it overlaps another. */
+static bool mvf_iova_insert(struct mvf_od *od, struct mvf_ext *x)
+{
+	struct rb_node **p = &od->by_iova.rb_node, *parent = NULL;
+
+	while (*p) {
+		struct mvf_ext *e = rb_entry(*p, struct mvf_ext, iova_node);
+
+		parent = *p;
+		if (x->iova + x->len <= e->iova)
+			p = &(*p)->rb_left;
+		else if (x->iova >= e->iova + e->len)
+			p = &(*p)->rb_right;
+		else
+			return false;
+	}
+	rb_link_node(&x->iova_node, parent, p);
+	rb_insert_color(&x->iova_node, &od->by_iova);
+	return true;
+}
+
+/* Whether an IOVA the host returned for a MAP of @len bytes is usable. */
+static bool mvf_iova_ok(struct mvf_gp *gp, u64 iova, u64 len)
+{
+	if (iova & (gp->granule - 1) || iova + len < iova)
+		return false;
+	if (!gp->aperture_size)
+		return true;
+	return iova >= gp->aperture_base &&
+	       iova + len - gp->aperture_base <= gp->aperture_size;
+}
+
+/* Caller holds od->lock: forget an idle extent, move it to @out. */
+static void mvf_ext_take(struct mvf_od *od, struct mvf_ext *e,
+			 struct list_head *out)
+{
+	mvf_gpa_it_remove(e, &od->by_gpa);
+	rb_erase(&e->iova_node, &od->by_iova);
+	list_move_tail(&e->idle, out);
+	od->nidle--;
+	od->nlive--;
+	od->mapped -= e->len;
+}
+
 /*
- * Unmap the extents on @list (unhashed, linked by ->idle) and free them,
- * ring_max entries per doorbell.  Those the host refuses are forgotten
- * too: the companion reset at unbind releases whatever is left.
+ * Unmap the extents on @list (forgotten already, linked by ->idle) and
+ * free them, as few doorbells as the ring allows.  Those the host refuses
+ * are forgotten too (counted in od->lost): the companion reset at unbind
+ * releases whatever is left.
  */
 static void mvf_ext_unmap_list(struct mvf_gp *gp, struct list_head *list)
 {
-	struct mvf_req stack[MVF_OD_STACK_REQS], *req = NULL;
+	struct mvf_req stack[MVF_OD_STACK * 2], *req = NULL;
 	struct mvf_ext *e, *next;
-	u32 n = 0, max, k, i;
+	unsigned long flags;
+	u32 n = 0, max, k, i, lost = 0;
 
 	list_for_each_entry(e, list, idle)
 		n++;
 	if (!n)
 		return;
-	if (n > MVF_OD_STACK_REQS)
+	if (n > ARRAY_SIZE(stack))
 		req = kmalloc_array(n, sizeof(*req), GFP_ATOMIC | __GFP_NOWARN);
-	max = req ? n : MVF_OD_STACK_REQS;
+	max = req ? n : ARRAY_SIZE(stack);
 	if (!req)
 		req = stack;
 
@@ -125,11 +250,13 @@ static void mvf_ext_unmap_list(struct mvf_gp *gp, struct list_head *list)
 		list_for_each_entry_safe(e, next, list, idle) {
 			if (i == k)
 				break;
-			if (req[i].status)
+			if (req[i].status) {
+				lost++;
 				dev_err_ratelimited(&gp->pdev->dev,
 					"%s: unmap iova 0x%llx len 0x%llx: %d\n",
 					pci_name(gp->managed), e->iova, e->len,
 					req[i].status);
+			}
 			list_del(&e->idle);
 			kfree(e);
 			i++;
@@ -137,12 +264,17 @@ static void mvf_ext_unmap_list(struct mvf_gp *gp, struct list_head *list)
 	}
 	if (req != stack)
 		kfree(req);
+	if (lost) {
+		spin_lock_irqsave(&gp->od.lock, flags);
+		gp->od.lost += lost;
+		spin_unlock_irqrestore(&gp->od.lock, flags);
+	}
 }
 
 /*
- * Caller holds od->lock: move idle extents to @out for unmapping, oldest
- * first.  @all: every idle one; otherwise those idle for longer than
- * lazy_unmap_ms, and the oldest beyond idle_max.
+ * Caller holds od->lock: move idle extents to @out, least recently used
+ * first: @all every one; otherwise those idle for longer than
+ * lazy_unmap_ms and the oldest beyond idle_max (if set).
  */
 static void mvf_take_idle(struct mvf_gp *gp, struct list_head *out, bool all)
 {
@@ -152,14 +284,10 @@ static void mvf_take_idle(struct mvf_gp *gp, struct list_head *out, bool all)
 	struct mvf_ext *e, *next;
 
 	list_for_each_entry_safe(e, next, &od->idle, idle) {
-		if (!all && od->nidle <= keep &&
+		if (!all && (!keep || od->nidle <= keep) &&
 		    time_before(jiffies, e->idle_since + age))
 			break;
-		hash_del(&e->by_gpa);
-		hash_del(&e->by_iova);
-		list_move_tail(&e->idle, out);
-		od->nidle--;
-		od->nlive--;
+		mvf_ext_take(od, e, out);
 	}
 }
 
@@ -180,180 +308,369 @@ u32 mvf_ondemand_flush(struct mvf_gp *gp)
 	return n;
 }
 
+/* Caller holds od->lock: when the oldest idle extent expires. */
+static unsigned long mvf_od_next_expiry(struct mvf_gp *gp)
+{
+	unsigned long age = msecs_to_jiffies(READ_ONCE(mvf_lazy_unmap_ms));
+	struct mvf_ext *e;
+
+	e = list_first_entry_or_null(&gp->od.idle, struct mvf_ext, idle);
+	if (!e || time_after_eq(jiffies, e->idle_since + age))
+		return 1;
+	return e->idle_since + age - jiffies + 1;
+}
+
 static void mvf_od_flush_work(struct work_struct *work)
 {
 	struct mvf_gp *gp = container_of(to_delayed_work(work), struct mvf_gp,
 					 od.flush);
+	struct mvf_od *od = &gp->od;
 	LIST_HEAD(victims);
-	unsigned long flags;
-	bool more;
+	unsigned long flags, delay = 0;
 
-	spin_lock_irqsave(&gp->od.lock, flags);
-	mvf_take_idle(gp, &victims, false);
-	more = gp->od.nidle != 0;
-	spin_unlock_irqrestore(&gp->od.lock, flags);
+	spin_lock_irqsave(&od->lock, flags);
+	mvf_take_idle(gp, &victims, !READ_ONCE(mvf_lazy_unmap_ms));
+	/* what the host refused once may fit again: relearn from the top */
+	od->limit = gp->budget ? gp->budget : U64_MAX;
+	od->max_maps = gp->max_mappings ? gp->max_mappings : U32_MAX;
+	if (od->nidle)
+		delay = mvf_od_next_expiry(gp);
+	spin_unlock_irqrestore(&od->lock, flags);
 	mvf_ext_unmap_list(gp, &victims);
-	if (more)
-		schedule_delayed_work(&gp->od.flush,
-				      msecs_to_jiffies(mvf_lazy_unmap_ms) + 1);
+	if (delay)
+		schedule_delayed_work(&od->flush, delay);
 }
 
-/* Caller holds od->lock: drop one reference; the last one makes it idle. */
-static void mvf_ext_put(struct mvf_gp *gp, struct mvf_ext *e)
-{
-	if (--e->refs)
-		return;
-	e->idle_since = jiffies;
-	list_add_tail(&e->idle, &gp->od.idle);
-	gp->od.nidle++;
-}
-
-/* After puts: unmap what must go now, or make sure the work runs. */
+/* After puts: unmap what must go now, or make sure the expiry runs. */
 static void mvf_od_after_put(struct mvf_gp *gp)
 {
-	LIST_HEAD(victims);
-	unsigned long flags;
-	bool idle;
-
-	spin_lock_irqsave(&gp->od.lock, flags);
-	if (!READ_ONCE(mvf_lazy_unmap_ms) || gp->od.nidle > READ_ONCE(mvf_idle_max))
-		mvf_take_idle(gp, &victims, !READ_ONCE(mvf_lazy_unmap_ms));
-	idle = gp->od.nidle != 0;
-	spin_unlock_irqrestore(&gp->od.lock, flags);
-	mvf_ext_unmap_list(gp, &victims);
-	if (idle)
-		schedule_delayed_work(&gp->od.flush,
-				      msecs_to_jiffies(mvf_lazy_unmap_ms) + 1);
-}
-
-/* Returns the number of items still without an extent. */
-static u32 mvf_od_submit_maps(struct mvf_gp *gp, struct mvf_od_item *it,
-			      u32 n, struct mvf_req *req, bool *spent)
-{
 	struct mvf_od *od = &gp->od;
-	unsigned long flags;
-	u32 i, k = 0, left = 0;
+	bool strict = !READ_ONCE(mvf_lazy_unmap_ms);
+	u32 keep = READ_ONCE(mvf_idle_max);
+	LIST_HEAD(victims);
+	unsigned long flags, delay = 0;
 
-	for (i = 0; i < n; i++) {
-		if (it[i].ext)
-			continue;
-		req[k++] = (struct mvf_req){
-			.op = MVF_GP_OP_MAP,
-			.gpa = mvf_span_start(gp, it[i].phys),
-			.len = mvf_span_len(gp, it[i].phys, it[i].size),
-			.flags = it[i].flags,
-		};
-	}
-	if (!k)
-		return 0;
-	mvf_ring_submit(gp, req, k);
-
-	*spent = false;
-	k = 0;
 	spin_lock_irqsave(&od->lock, flags);
-	for (i = 0; i < n; i++) {
-		struct mvf_req *r;
-		struct mvf_ext *e;
-
-		if (it[i].ext)
-			continue;
-		r = &req[k++];
-		if (r->status) {
-			*spent |= r->status == -ENOSPC || r->status == -EMFILE;
-			left++;
-			dev_err_ratelimited(&gp->pdev->dev,
-				"%s: map gpa 0x%llx len 0x%llx: %d\n",
-				pci_name(gp->managed), r->gpa, r->len,
-				r->status);
-			continue;
-		}
-		e = it[i].fresh;
-		it[i].fresh = NULL;
-		e->gpa = r->gpa;
-		e->len = r->len;
-		e->iova = r->iova;
-		e->flags = r->flags;
-		e->refs = 1;
-		hash_add(od->by_gpa, &e->by_gpa, e->gpa);
-		hash_add(od->by_iova, &e->by_iova, e->iova);
-		od->nlive++;
-		od->last_gpa = e->gpa;
-		od->last_iova = e->iova;
-		it[i].ext = e;
-	}
+	if (strict || (keep && od->nidle > keep))
+		mvf_take_idle(gp, &victims, strict);
+	if (od->nidle && !delayed_work_pending(&od->flush))
+		delay = mvf_od_next_expiry(gp);
 	spin_unlock_irqrestore(&od->lock, flags);
-	return left;
+	mvf_ext_unmap_list(gp, &victims);
+	if (delay)
+		schedule_delayed_work(&od->flush, delay);
 }
 
 /*
- * Map @n items: reuse live extents, MAP the rest in one submission (one
- * doorbell for up to ring_max entries), after unmapping the idle extents
- * whose time is up.  On -ENOSPC/-EMFILE every idle extent is unmapped and
- * the failed MAPs are tried once more.  All or nothing: returns 0 with
- * every item's dma set, or a negative errno with nothing referenced.
+ * One submission of a map call: caller holds od->lock, which this drops
+ * around the doorbell.  Evicts idle LRU extents until the pending MAPs fit
+ * the limits (at most MVF_OD_VICTIMS; all idle ones if @all), sends their
+ * UNMAPs and the pending MAPs together, and settles each MAP: 0, still
+ * pending (refused for room, or a chunk to retry as the span alone), or a
+ * final errno.  Returns whether the host refused any MAP for room.
+ */
+static bool mvf_od_round(struct mvf_gp *gp, struct mvf_od_map *m, u32 nm,
+			 struct mvf_req *req, bool all, unsigned long *flags)
+{
+	struct mvf_od *od = &gp->od;
+	struct mvf_ext *e, *next;
+	LIST_HEAD(victims);
+	u64 need = 0;
+	u32 i, k = 0, nv = 0, cnt = 0, nbad = 0, lost = 0;
+	bool refused = false;
+
+	for (i = 0; i < nm; i++) {
+		if (m[i].status != MVF_OD_PENDING)
+			continue;
+		need += m[i].len;
+		cnt++;
+	}
+	list_for_each_entry_safe(e, next, &od->idle, idle) {
+		if (nv == MVF_OD_VICTIMS)
+			break;
+		if (!all && od->mapped + need <= od->limit &&
+		    od->nlive + od->inflight + cnt <= od->max_maps)
+			break;
+		mvf_ext_take(od, e, &victims);
+		nv++;
+	}
+	od->mapped += need;
+	od->inflight += cnt;
+	spin_unlock_irqrestore(&od->lock, *flags);
+
+	list_for_each_entry(e, &victims, idle)
+		req[k++] = (struct mvf_req){ .op = MVF_GP_OP_UNMAP,
+					     .len = e->len, .iova = e->iova };
+	for (i = 0; i < nm; i++) {
+		if (m[i].status != MVF_OD_PENDING)
+			continue;
+		req[k++] = (struct mvf_req){ .op = MVF_GP_OP_MAP,
+					     .gpa = m[i].gpa, .len = m[i].len,
+					     .flags = m[i].flags };
+	}
+	mvf_ring_submit(gp, req, k);
+	atomic64_add(nv, &gp->cnt.evictions);
+
+	k = 0;
+	list_for_each_entry_safe(e, next, &victims, idle) {
+		if (req[k].status) {
+			lost++;
+			dev_err_ratelimited(&gp->pdev->dev,
+				"%s: unmap iova 0x%llx len 0x%llx: %d\n",
+				pci_name(gp->managed), e->iova, e->len,
+				req[k].status);
+		}
+		list_del(&e->idle);
+		kfree(e);
+		k++;
+	}
+
+	spin_lock_irqsave(&od->lock, *flags);
+	od->lost += lost;
+	for (i = 0; i < nm; i++) {
+		struct mvf_req *r;
+		int st;
+
+		if (m[i].status != MVF_OD_PENDING)
+			continue;
+		r = &req[k++];
+		st = r->status;
+		od->mapped -= m[i].len;
+		od->inflight--;
+		if (!st && !mvf_iova_ok(gp, r->iova, r->len))
+			st = -EIO;
+		if (!st) {
+			e = m[i].ext;
+			e->gpa = m[i].gpa;
+			e->len = m[i].len;
+			e->iova = r->iova;
+			e->flags = m[i].flags;
+			e->refs = m[i].users;
+			if (!mvf_iova_insert(od, e))
+				st = -EIO;
+		}
+		if (!st) {
+			m[i].status = 0;
+			mvf_gpa_it_insert(e, &od->by_gpa);
+			od->nlive++;
+			od->mapped += e->len;
+			od->peak = max(od->peak, od->mapped);
+			od->limit = max(od->limit, od->mapped);
+			od->last_gpa = e->gpa;
+			od->last_iova = e->iova;
+			continue;	/* m[i].ext is live now */
+		}
+		if (r->status == 0) {
+			/* the host's IOVA is unusable: give it back */
+			dev_err_ratelimited(&gp->pdev->dev,
+				"%s: map gpa 0x%llx len 0x%llx: unusable iova 0x%llx\n",
+				pci_name(gp->managed), r->gpa, r->len, r->iova);
+			req[nm + MVF_OD_VICTIMS + nbad++] = (struct mvf_req){
+				.op = MVF_GP_OP_UNMAP, .len = r->len,
+				.iova = r->iova };
+			m[i].status = -EIO;
+			continue;
+		}
+		if (st == -ENOSPC || st == -EMFILE) {
+			atomic64_inc(&gp->cnt.refusals);
+			refused = true;
+			if (st == -ENOSPC)
+				od->limit = max(od->mapped, gp->granule);
+			else
+				od->max_maps = max(od->nlive, 1U);
+			continue;	/* still pending: evict and retry */
+		}
+		if (st == -EFAULT && m[i].len != m[i].tlen) {
+			/* a chunk beyond one RAM range: the span alone */
+			m[i].gpa = m[i].tgpa;
+			m[i].len = m[i].tlen;
+			continue;
+		}
+		m[i].status = st;
+		dev_err_ratelimited(&gp->pdev->dev,
+			"%s: map gpa 0x%llx len 0x%llx: %d\n",
+			pci_name(gp->managed), r->gpa, r->len, st);
+	}
+	if (nbad) {
+		spin_unlock_irqrestore(&od->lock, *flags);
+		mvf_ring_submit(gp, req + nm + MVF_OD_VICTIMS, nbad);
+		spin_lock_irqsave(&od->lock, *flags);
+	}
+	return refused;
+}
+
+/*
+ * Map @n items: reuse live extents; map the misses (touching spans
+ * coalesced, chunks while there is room) in one submission together with
+ * the evictions that make room for them; on a refusal evict more and retry.
+ * All or nothing: returns 0 with every item's dma set, or a negative errno
+ * with nothing referenced (the extents mapped meanwhile stay cached).
  */
 static int mvf_od_map_items(struct mvf_gp *gp, struct mvf_od_item *it, u32 n)
 {
-	struct mvf_req stack[MVF_OD_STACK_REQS], *req = stack;
+	struct mvf_od_map mstack[MVF_OD_STACK], *m = mstack;
+	struct mvf_req *req = NULL;
 	struct mvf_od *od = &gp->od;
-	LIST_HEAD(victims);
 	unsigned long flags;
-	u32 i, misses = 0, left;
-	bool spent = false;
+	u64 chunk = mvf_chunk(gp);
+	u64 most = gp->budget ? max(gp->budget / 4, gp->granule) : U64_MAX;
+	u32 i, misses = 0, nm = 0, round;
+	u16 *other = NULL, ostack[MVF_OD_STACK];
+	bool refused = false, more;
 	int ret = 0;
+
+	if (n > MVF_OD_STACK) {
+		other = kcalloc(n, sizeof(*other), GFP_ATOMIC | __GFP_NOWARN);
+		if (!other)
+			return -ENOMEM;
+	} else {
+		other = ostack;
+		memset(ostack, 0, sizeof(ostack));
+	}
 
 	spin_lock_irqsave(&od->lock, flags);
 	for (i = 0; i < n; i++) {
-		it[i].fresh = NULL;
-		it[i].ext = mvf_ext_get(od, mvf_span_start(gp, it[i].phys),
-					mvf_span_len(gp, it[i].phys, it[i].size),
-					it[i].flags);
+		u64 s = mvf_span_start(gp, it[i].phys);
+		u64 e = mvf_span_end(gp, it[i].phys, it[i].size);
+
+		it[i].ext = mvf_ext_lookup(od, s, e, it[i].flags, &other[i]);
 		if (it[i].ext)
-			atomic64_inc(&gp->cnt.cache_hits);
+			mvf_ext_get(od, it[i].ext);
 		else
 			misses++;
 	}
-	if (misses)
-		mvf_take_idle(gp, &victims, false);
 	spin_unlock_irqrestore(&od->lock, flags);
-	mvf_ext_unmap_list(gp, &victims);
+	atomic64_add(n - misses, &gp->cnt.cache_hits);
+	if (!misses)
+		goto out;
+	atomic64_add(misses, &gp->cnt.cache_misses);
 
-	if (misses) {
-		if (misses > MVF_OD_STACK_REQS)
-			req = kmalloc_array(misses, sizeof(*req),
-					    GFP_ATOMIC | __GFP_NOWARN);
-		for (i = 0; req && i < n; i++) {
-			if (it[i].ext)
-				continue;
-			it[i].fresh = kmalloc(sizeof(*it[i].fresh),
-					      GFP_ATOMIC | __GFP_NOWARN);
-			if (!it[i].fresh)
-				break;
-		}
-		if (!req || i < n) {
+	if (misses > MVF_OD_STACK) {
+		m = kcalloc(misses, sizeof(*m), GFP_ATOMIC | __GFP_NOWARN);
+		if (!m) {
+			m = mstack;
 			ret = -ENOMEM;
 			goto out;
 		}
-		left = mvf_od_submit_maps(gp, it, n, req, &spent);
-		if (left && spent && mvf_ondemand_flush(gp))
-			left = mvf_od_submit_maps(gp, it, n, req, &spent);
-		if (left)
-			ret = spent ? -ENOSPC : -EIO;
+	}
+	/* touching spans of consecutive misses with the same directions:
+	 * one MAP, no larger than a single request may be */
+	for (i = 0; i < n; i++) {
+		u64 s, e, lo, hi;
+		u16 f;
+
+		if (it[i].ext)
+			continue;
+		s = mvf_span_start(gp, it[i].phys);
+		e = mvf_span_end(gp, it[i].phys, it[i].size);
+		f = it[i].flags | other[i];
+		if (nm) {
+			struct mvf_od_map *p = &m[nm - 1];
+
+			lo = min(p->tgpa, s);
+			hi = max(p->tgpa + p->tlen, e);
+			if (p->flags == f && p->tight == it[i].tight &&
+			    s <= p->tgpa + p->tlen &&
+			    e >= p->tgpa && hi - lo <= most) {
+				p->tgpa = lo;
+				p->tlen = hi - lo;
+				p->users++;
+				it[i].map = nm - 1;
+				atomic64_inc(&gp->cnt.coalesced);
+				continue;
+			}
+		}
+		m[nm] = (struct mvf_od_map){ .tgpa = s, .tlen = e - s,
+					     .flags = f, .users = 1,
+					     .tight = it[i].tight,
+					     .status = MVF_OD_PENDING };
+		it[i].map = nm++;
+	}
+	for (i = 0; i < nm; i++) {
+		m[i].ext = kmalloc(sizeof(*m[i].ext), GFP_ATOMIC | __GFP_NOWARN);
+		if (!m[i].ext) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	/* victims' UNMAPs, the MAPs, and room for giving back bad IOVAs */
+	req = kmalloc_array(MVF_OD_VICTIMS + 2 * nm, sizeof(*req),
+			    GFP_ATOMIC | __GFP_NOWARN);
+	if (!req) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	spin_lock_irqsave(&od->lock, flags);
+	/*
+	 * While the cache is roomy, a streaming miss maps its whole chunk;
+	 * not under a small budget (a chunk above 1/64 of it), and never for
+	 * coherent memory, which would pin the chunk for as long as it lives.
+	 */
+	if (chunk > od->limit / 64)
+		chunk = gp->granule;
+	for (i = 0; i < nm; i++) {
+		u64 lo = round_down(m[i].tgpa, chunk);
+		u64 hi = round_up(m[i].tgpa + m[i].tlen, chunk);
+
+		m[i].gpa = m[i].tgpa;
+		m[i].len = m[i].tlen;
+		if (chunk > gp->granule && !m[i].tight && hi > lo &&
+		    od->mapped + (hi - lo) <= od->limit / 2 &&
+		    od->nlive + od->inflight < od->max_maps / 2) {
+			m[i].gpa = lo;
+			m[i].len = hi - lo;
+		}
+	}
+	for (round = 0; round < MVF_OD_ROUNDS; round++) {
+		u32 nidle = od->nidle;
+
+		/* the last rounds leave nothing idle mapped */
+		refused = mvf_od_round(gp, m, nm, req,
+				       round >= MVF_OD_ROUNDS - 2, &flags);
+		more = false;
+		for (i = 0; i < nm; i++)
+			more |= m[i].status == MVF_OD_PENDING;
+		if (!more)
+			break;
+		/* refused with nothing left to evict: no point in asking again */
+		if (refused && !nidle && !od->nidle)
+			break;
+	}
+	spin_unlock_irqrestore(&od->lock, flags);
+	for (i = 0; i < nm; i++) {
+		if (m[i].status == MVF_OD_PENDING)
+			m[i].status = refused ? -ENOSPC : -EIO;
+		if (m[i].status && !ret)
+			ret = m[i].status == -ENOSPC || m[i].status == -EMFILE ?
+			      -ENOSPC : -EIO;
 	}
 out:
 	spin_lock_irqsave(&od->lock, flags);
 	for (i = 0; i < n; i++) {
-		kfree(it[i].fresh);
-		if (!it[i].ext)
+		struct mvf_ext *e = it[i].ext;
+
+		if (!e && nm && it[i].map < nm && !m[it[i].map].status)
+			e = m[it[i].map].ext;
+		if (!e)
 			continue;
-		if (ret)
-			mvf_ext_put(gp, it[i].ext);
-		else
-			it[i].dma = it[i].ext->iova + (it[i].phys - it[i].ext->gpa);
+		if (ret) {
+			mvf_ext_put(od, e);
+			it[i].ext = NULL;
+		} else {
+			it[i].ext = e;
+			it[i].dma = e->iova + (it[i].phys - e->gpa);
+		}
 	}
 	spin_unlock_irqrestore(&od->lock, flags);
-	if (req != stack)
-		kfree(req);
+	for (i = 0; i < nm; i++)
+		if (m[i].status)
+			kfree(m[i].ext);
+	kfree(req);
+	if (m != mstack)
+		kfree(m);
+	if (other != ostack)
+		kfree(other);
 	if (ret) {
 		atomic64_inc(&gp->cnt.failures);
 		mvf_od_after_put(gp);
@@ -366,7 +683,7 @@ out:
 /* Caller holds od->lock: release the reference a DMA handle holds. */
 static void mvf_od_put_handle(struct mvf_gp *gp, dma_addr_t h)
 {
-	struct mvf_ext *e = mvf_ext_find_dma(gp, h);
+	struct mvf_ext *e = mvf_ext_find_dma(&gp->od, h);
 
 	atomic64_inc(&gp->cnt.dma_unmaps);
 	if (!e || !e->refs) {
@@ -376,22 +693,29 @@ static void mvf_od_put_handle(struct mvf_gp *gp, dma_addr_t h)
 			pci_name(gp->managed), (u64)h);
 		return;
 	}
-	mvf_ext_put(gp, e);
+	mvf_ext_put(&gp->od, e);
 }
 
 /* ---- dma_map_ops ---------------------------------------------------- */
+
+static dma_addr_t mvf_od_map_one(struct device *dev, phys_addr_t phys,
+				 size_t size, enum dma_data_direction dir,
+				 bool tight)
+{
+	struct mvf_gp *gp = mvf_from_dev(dev);
+	struct mvf_od_item it = { .phys = phys, .size = size,
+				  .flags = mvf_dir_flags(dir), .tight = tight };
+
+	if (!size || phys + size < phys || mvf_od_map_items(gp, &it, 1))
+		return DMA_MAPPING_ERROR;
+	return it.dma;
+}
 
 static dma_addr_t mvf_od_map_phys(struct device *dev, phys_addr_t phys,
 				  size_t size, enum dma_data_direction dir,
 				  unsigned long attrs)
 {
-	struct mvf_gp *gp = mvf_from_dev(dev);
-	struct mvf_od_item it = { .phys = phys, .size = size,
-				  .flags = mvf_dir_flags(dir) };
-
-	if (!size || mvf_od_map_items(gp, &it, 1))
-		return DMA_MAPPING_ERROR;
-	return it.dma;
+	return mvf_od_map_one(dev, phys, size, dir, false);
 }
 
 static void mvf_od_unmap_phys(struct device *dev, dma_addr_t dma, size_t size,
@@ -422,10 +746,15 @@ static int mvf_od_map_sg(struct device *dev, struct scatterlist *sgl,
 	it = kmalloc_array(nents, sizeof(*it), GFP_ATOMIC | __GFP_NOWARN);
 	if (!it)
 		return -ENOMEM;
-	for_each_sg(sgl, sg, nents, i)
+	for_each_sg(sgl, sg, nents, i) {
 		it[i] = (struct mvf_od_item){ .phys = sg_phys(sg),
 					      .size = sg->length,
 					      .flags = mvf_dir_flags(dir) };
+		if (!sg->length) {
+			kfree(it);
+			return -EINVAL;
+		}
+	}
 	ret = mvf_od_map_items(gp, it, nents);
 	if (!ret) {
 		for_each_sg(sgl, sg, nents, i) {
@@ -475,7 +804,7 @@ static struct page *mvf_od_alloc_pages(struct device *dev, size_t size,
 	page = alloc_pages(mvf_od_gfp(gfp), order);
 	if (!page)
 		return NULL;
-	h = mvf_od_map_phys(dev, page_to_phys(page), size, dir, 0);
+	h = mvf_od_map_one(dev, page_to_phys(page), size, dir, true);
 	if (h == DMA_MAPPING_ERROR) {
 		__free_pages(page, order);
 		return NULL;
@@ -527,37 +856,52 @@ static u64 mvf_od_required_mask(struct device *dev)
 
 /*
  * Keep one request well inside the budget, so that a small budget slows
- * I/O down (requests wait for others to unmap) instead of making a
- * request that can never be mapped, which a driver would retry forever.
+ * I/O down (requests wait for others' extents to be evicted) instead of
+ * making a request that can never be mapped, which a driver would retry
+ * forever.  A request of S bytes in pages that are not contiguous needs up
+ * to one granule per page (plus one for a straddling end): a quarter of
+ * the budget must hold that worst case.
  */
 static size_t mvf_od_max_mapping_size(struct device *dev)
 {
 	struct mvf_gp *gp = mvf_from_dev(dev);
-	u64 quarter = round_down(gp->budget / 4, gp->granule);
+	u64 granules = gp->budget / 4 / gp->granule;
 
 	if (!gp->budget)
 		return SIZE_MAX;
-	/* a buffer may straddle granules: leave room for both ends */
-	return quarter > 2 * gp->granule ? quarter - 2 * gp->granule :
-					   gp->granule;
+	if (granules < 2)
+		return PAGE_SIZE;
+	if (gp->granule > PAGE_SIZE)
+		return (granules - 1) * PAGE_SIZE;
+	return (granules - 2) * gp->granule;
 }
 
 void mvf_ondemand_show(struct mvf_gp *gp, struct seq_file *s)
 {
+	struct mvf_od *od = &gp->od;
 	unsigned long flags;
-	u32 live, idle;
-	u64 gpa, iova;
+	u32 live, idle, maxm;
+	u64 gpa, iova, mapped, peak, limit, lost;
 
-	spin_lock_irqsave(&gp->od.lock, flags);
-	live = gp->od.nlive;
-	idle = gp->od.nidle;
-	gpa = gp->od.last_gpa;
-	iova = gp->od.last_iova;
-	spin_unlock_irqrestore(&gp->od.lock, flags);
+	spin_lock_irqsave(&od->lock, flags);
+	live = od->nlive;
+	idle = od->nidle;
+	mapped = od->mapped;
+	peak = od->peak;
+	limit = od->limit;
+	maxm = od->max_maps;
+	lost = od->lost;
+	gpa = od->last_gpa;
+	iova = od->last_iova;
+	spin_unlock_irqrestore(&od->lock, flags);
 	seq_printf(s, "granule: %llu\nlive: %u\nidle: %u\n", gp->granule, live,
 		   idle);
-	seq_printf(s, "lazy_unmap_ms: %u\nidle_max: %u\nbudget: %llu\n",
-		   mvf_lazy_unmap_ms, mvf_idle_max, gp->budget);
+	seq_printf(s, "mapped: %llu\npeak mapped: %llu\nbudget: %llu\n",
+		   mapped, peak, gp->budget);
+	seq_printf(s, "limit: %llu\nmax mappings: %u (limit %u)\nlost: %llu\n",
+		   limit, gp->max_mappings, maxm, lost);
+	seq_printf(s, "lazy_unmap_ms: %u\nidle_max: %u\nmap_chunk_kb: %u\n",
+		   mvf_lazy_unmap_ms, mvf_idle_max, mvf_map_chunk_kb);
 	if (iova)
 		seq_printf(s, "last map: gpa 0x%llx -> iova 0x%llx\n", gpa, iova);
 }
@@ -565,13 +909,22 @@ void mvf_ondemand_show(struct mvf_gp *gp, struct seq_file *s)
 int mvf_ondemand_init(struct mvf_gp *gp)
 {
 	struct dma_map_ops *ops = &gp->ops;
+	struct mvf_od *od = &gp->od;
 	int ret;
 
-	spin_lock_init(&gp->od.lock);
-	hash_init(gp->od.by_gpa);
-	hash_init(gp->od.by_iova);
-	INIT_LIST_HEAD(&gp->od.idle);
-	INIT_DELAYED_WORK(&gp->od.flush, mvf_od_flush_work);
+	spin_lock_init(&od->lock);
+	od->by_gpa = RB_ROOT_CACHED;
+	od->by_iova = RB_ROOT;
+	INIT_LIST_HEAD(&od->idle);
+	od->nidle = 0;
+	od->nlive = 0;
+	od->mapped = 0;
+	od->inflight = 0;
+	od->peak = 0;
+	od->lost = 0;
+	od->limit = gp->budget ? gp->budget : U64_MAX;
+	od->max_maps = gp->max_mappings ? gp->max_mappings : U32_MAX;
+	INIT_DELAYED_WORK(&od->flush, mvf_od_flush_work);
 
 	ret = mvf_rings_init(gp);
 	if (ret)
@@ -607,21 +960,23 @@ int mvf_ondemand_init(struct mvf_gp *gp)
  */
 void mvf_ondemand_fini(struct mvf_gp *gp)
 {
-	struct hlist_node *tmp;
+	struct mvf_od *od = &gp->od;
+	struct rb_node *node;
 	struct mvf_ext *e;
 	u32 leaked = 0;
-	int bkt;
 
-	cancel_delayed_work_sync(&gp->od.flush);
-	hash_for_each_safe(gp->od.by_gpa, bkt, tmp, e, by_gpa) {
+	cancel_delayed_work_sync(&od->flush);
+	while ((node = rb_first(&od->by_iova))) {
+		e = rb_entry(node, struct mvf_ext, iova_node);
 		leaked += e->refs != 0;
-		hash_del(&e->by_gpa);
-		hash_del(&e->by_iova);
+		rb_erase(node, &od->by_iova);
+		mvf_gpa_it_remove(e, &od->by_gpa);
 		kfree(e);
 	}
-	INIT_LIST_HEAD(&gp->od.idle);
-	gp->od.nidle = 0;
-	gp->od.nlive = 0;
+	INIT_LIST_HEAD(&od->idle);
+	od->nidle = 0;
+	od->nlive = 0;
+	od->mapped = 0;
 	if (leaked)
 		dev_warn(&gp->pdev->dev, "%s: the driver left %u DMA mapping(s) behind\n",
 			 pci_name(gp->managed), leaked);

@@ -27,6 +27,11 @@
  *   -t SECONDS            run time (default 10; ignored with -n)
  *   -n IOS                stop after this many I/Os instead
  *   -s SEED               random seed (default 1)
+ *   -P MIB                sync engine: each I/O of a thread uses a random
+ *                         BS slot of its share of a MIB buffer pool (a read
+ *                         lands in it; a randwrite stamps it and writes it
+ *                         out), so DMA buffers come and go like a page
+ *                         cache's (default 0: one fixed buffer per thread)
  *   -V                    verify: every 4 KiB block read must start with its
  *                         own byte offset (little-endian u64), as `iogen
  *                         fill` writes it; mismatches are counted in errors=
@@ -72,6 +77,7 @@ static unsigned qd = 4;
 static double secs = 10;
 static uint64_t max_ios;
 static uint64_t seed = 1;
+static uint64_t pool_mib;
 static int verify;
 
 static int fd;
@@ -185,22 +191,27 @@ static void check(const unsigned char *buf, uint64_t off, long n)
     }
 }
 
-static void *alloc_buf(void)
+static void *alloc_bytes(uint64_t len)
 {
     uint64_t r = 0x2545f4914f6cdd1dull;
     void *p;
 
-    if (posix_memalign(&p, BLK, bs)) {
+    if (posix_memalign(&p, BLK, len)) {
         perror("iogen: posix_memalign");
         exit(2);
     }
     /* Incompressible data for writes; reads overwrite it. */
-    for (uint64_t i = 0; i + 8 <= bs; i += 8) {
+    for (uint64_t i = 0; i + 8 <= len; i += 8) {
         uint64_t v = xorshift(&r);
 
         memcpy((unsigned char *)p + i, &v, 8);
     }
     return p;
+}
+
+static void *alloc_buf(void)
+{
+    return alloc_bytes(bs);
 }
 
 /* verify: every block a randwrite wrote reads back with its offsets. */
@@ -250,19 +261,24 @@ static int bitmap_io(int write)
 
 static void *sync_worker(void *arg)
 {
-    unsigned char *buf = alloc_buf();
+    uint64_t share = pool_mib ? (pool_mib << 20) / qd / bs * bs : 0;
+    uint64_t nslots = share ? share / bs : 1, r = seed ^ (uintptr_t)arg ^ 0x5bd1e995u;
+    unsigned char *pool, *buf;
     int64_t off;
     ssize_t n;
 
     double t0;
 
-    (void)arg;
+    if (nslots < 1)
+        nslots = 1;
+    pool = alloc_bytes(nslots * bs);
     for (;;) {
         pthread_mutex_lock(&lock);
         off = next_offset();
         pthread_mutex_unlock(&lock);
         if (off < 0)
             break;
+        buf = pool + (nslots > 1 ? xorshift(&r) % nslots : 0) * bs;
         if (writing())
             stamp(buf, (uint64_t)off);
         t0 = now();
@@ -286,7 +302,7 @@ static void *sync_worker(void *arg)
         }
         pthread_mutex_unlock(&lock);
     }
-    free(buf);
+    free(pool);
     return NULL;
 }
 
@@ -296,7 +312,7 @@ static void run_sync(void)
     unsigned i;
 
     for (i = 0; i < qd; i++)
-        if (pthread_create(&th[i], NULL, sync_worker, NULL)) {
+        if (pthread_create(&th[i], NULL, sync_worker, (void *)(uintptr_t)(i + 1))) {
             fprintf(stderr, "iogen: cannot start thread %u\n", i);
             exit(2);
         }
@@ -448,8 +464,8 @@ static int fill(const char *path, uint64_t size, uint64_t s)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: iogen [-m randread|seqread|randwrite] [-b BYTES] [-q N] [-e aio|sync] [-t SECS | -n IOS]\n"
-            "             [-s SEED] [-V] DEVICE\n"
+            "usage: iogen [-m randread|seqread|randwrite|verify] [-b BYTES] [-q N] [-e aio|sync]\n"
+            "             [-t SECS | -n IOS] [-s SEED] [-P MIB] [-V] [-W FILE] DEVICE\n"
             "       iogen fill FILE SIZE [SEED]\n");
     exit(2);
 }
@@ -464,7 +480,7 @@ int main(int argc, char **argv)
             usage();
         return fill(argv[2], parse_size(argv[3]), argc == 5 ? strtoull(argv[4], NULL, 0) : 1);
     }
-    while ((c = getopt(argc, argv, "m:b:q:e:t:n:s:VW:h")) != -1) {
+    while ((c = getopt(argc, argv, "m:b:q:e:t:n:s:P:VW:h")) != -1) {
         switch (c) {
         case 'm': mode = optarg; break;
         case 'b': bs = parse_size(optarg); break;
@@ -473,6 +489,7 @@ int main(int argc, char **argv)
         case 't': secs = atof(optarg); break;
         case 'n': max_ios = strtoull(optarg, NULL, 0); break;
         case 's': seed = strtoull(optarg, NULL, 0); break;
+        case 'P': pool_mib = strtoull(optarg, NULL, 0); break;
         case 'V': verify = 1; break;
         case 'W': written_file = optarg; break;
         default: usage();

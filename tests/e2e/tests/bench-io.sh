@@ -28,9 +28,14 @@
 #   engine=aio|sync     iogen engine (default aio)
 #   verify=0|1          check every 4 KiB block holds its offset (default 1;
 #                       the host pre-filled the backing file with `iogen fill`)
+#   pool=MIB            iogen -P: sync engine threads read into (or, for
+#                       randwrite, write from) random slots of a MIB buffer
+#                       pool (buffers come and go)
+#   boot=TEXT           echoed on the disk line (the host's boot options)
 #
 # Output, for the host to parse (one line each, prefixed BENCH-IO):
 #   BENCH-IO disk target=.. dev=nvme0n1 bdf=.. strategy=.. sectors=.. ignored=PARAM:..|-
+#            boot=TEXT
 #   BENCH-IO queues cpus=N io_queues=N vectors=N (blk-mq hardware queues; nvme
 #            I/O queue interrupt lines in /proc/interrupts)
 #   BENCH-IO mark begin|end test=randread qd=4 (the host reads macvfiod's
@@ -39,6 +44,7 @@
 #   BENCH-IO result test=randread mode=randread engine=aio bs=4096 qd=4 ... (iogen's line)
 #   BENCH-IO delta test=randread qd=4 doorbells=N maps=N ... irqs=N (debugfs,
 #            '-' = no such file; irqs: nvme I/O queue interrupts, all CPUs)
+#   BENCH-IO cache live=N idle=N mapped=B peak=B budget=B (on-demand, after the loads)
 # shellcheck source=/dev/null  # /lib/e2e.sh is guest-lib.sh
 . /lib/e2e.sh
 
@@ -50,6 +56,8 @@ QD=4
 LOADS=randread:seqread
 ENGINE=aio
 VERIFY=1
+BOOT=-
+POOL=0
 for a in "$@"; do
     case "$a" in
     target=*) TARGET=${a#*=} ;;
@@ -60,6 +68,8 @@ for a in "$@"; do
     loads=*) LOADS=${a#*=} ;;
     engine=*) ENGINE=${a#*=} ;;
     verify=*) VERIFY=${a#*=} ;;
+    boot=*) BOOT=${a#*=} ;;
+    pool=*) POOL=${a#*=} ;;
     *) fail "unknown argument '$a'" ;;
     esac
 done
@@ -70,7 +80,7 @@ echo 1 > /proc/sys/kernel/printk 2>/dev/null
 DBG=/sys/kernel/debug/macvfio
 # Counters of the module's debugfs directory; the ones a module does not
 # have print '-' (the host counts them as 0).
-COUNTERS="doorbells maps unmaps batches cache_hits bytes_bounced failures dma_maps dma_unmaps installs rebinds attaches"
+COUNTERS="doorbells maps unmaps batches cache_hits cache_misses evictions refusals coalesced bytes_bounced failures dma_maps dma_unmaps installs rebinds attaches"
 
 macvfio_why() { dmesg | grep -i macvfio | tail -n 2 | sed 's/^\[[^]]*\] //' | tr '\n' ' '; }
 
@@ -126,7 +136,7 @@ done
 [ -n "$DEV" ] || fail "no nvme namespace for target $TARGET within 60 s: $(dmesg | grep -i -e nvme -e macvfio | tail -n 3 | sed 's/^\[[^]]*\] //' | tr '\n' ' ')"
 [ -n "$BDF" ] || BDF=$(basename "$(readlink -f "/sys/block/$DEV/device/device")")
 SECTORS=$(cat "/sys/block/$DEV/size")
-echo "BENCH-IO disk target=$TARGET dev=$DEV bdf=$BDF strategy=$STRATEGY sectors=$SECTORS ignored=${IGNORED:--}"
+echo "BENCH-IO disk target=$TARGET dev=$DEV bdf=$BDF strategy=$STRATEGY sectors=$SECTORS ignored=${IGNORED:--} boot=$BOOT"
 CTRL=${DEV%n1}
 # Interrupts of the controller's I/O queues (nvme0q1, nvme0q2, ...; q0 is
 # the admin queue), summed over every CPU.
@@ -167,7 +177,7 @@ run() {  # run TEST BS QD
     WFLAG=""
     [ "$1" = randwrite ] && [ -n "$VFLAG" ] && WFLAG="-W /tmp/written"
     # shellcheck disable=SC2086  # VFLAG, WFLAG: empty or words
-    out=$(iogen -m "$1" -b "$2" -q "$3" -e "$ENGINE" -t "$SECS" $VFLAG $WFLAG "/dev/$DEV" 2>&1)
+    out=$(iogen -m "$1" -b "$2" -q "$3" -e "$ENGINE" -t "$SECS" -P "$POOL" $VFLAG $WFLAG "/dev/$DEV" 2>&1)
     rc=$?
     i1=$(irqs)
     snap /tmp/c1
@@ -196,5 +206,9 @@ for load in $(echo "$LOADS" | tr ':' ' '); do
         run "$load" "$bs" "$qd"
     done
 done
+if [ "$STRATEGY" = ondemand ]; then
+    st() { sed -n "s/^$1: \([0-9]*\).*/\1/p" "$DBG/$BDF/state"; }
+    echo "BENCH-IO cache live=$(st live) idle=$(st idle) mapped=$(st mapped) peak=$(st 'peak mapped') budget=$(st budget)"
+fi
 log "done: $TARGET $DEV strategy $STRATEGY"
 exit 0

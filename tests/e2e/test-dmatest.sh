@@ -32,7 +32,9 @@
 #   no shared RAM  QEMU with plain -m fails at start-up, saying guest RAM must
 #                  be shareable and how
 #   no macvfiod    a socket nobody serves: a clear start-up error
-#   host= only     the Darwin IOKit transport: refused as not implemented
+#   host= only     the IOKit transport, which the production libmacvfio has
+#                  on macOS only: refused, saying so (test-iokit.sh runs the
+#                  path with the test-only variant)
 #   window too big dma-strategy=window with macvfiod --dma-budget 64M: start-up
 #                  error; with the default (auto): boots, on-demand, no
 #                  window mapped (at most the guest's own ring mapping), and
@@ -404,7 +406,7 @@ t_no_daemon() {
 
 t_host_only() {
     # shellcheck disable=SC2046
-    qemu_start_fails "$1" host-only "selects the Darwin IOKit transport, which is not implemented yet" \
+    qemu_start_fails "$1" host-only "selects the IOKit transport: mvf_connect_iokit: the IOKit transport exists on macOS only" \
         $(memfd_machine "$1") "${MEMFD_ARGS[@]}" -device "vfio-apple-pci,host=01:00.0"
 }
 

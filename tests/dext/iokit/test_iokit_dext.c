@@ -15,7 +15,6 @@
  * killed client leaving nothing mapped, and the dext host dying.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,72 +30,29 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "daemon_fixture.h"
 #include "macvfio/macvfio.h"
 #include "sim/dmatest.h"
 
 #define G MVF_DART_GRANULE
 
-struct host {
-    pid_t pid;
-    char dir[64];
-    char sock[96];
-};
-
-static struct host host;
-
-/* Starts $DKHOST serving `spec` in a fresh directory, the one the
- * IOKitLib double looks in ($MVF_DKHOST_DIR). */
-static int host_start(struct host *h, const char *spec)
-{
-    int ready[2];
-    char fdarg[16], c;
-
-    snprintf(h->dir, sizeof(h->dir), "/tmp/mvf-dkhost-XXXXXX");
-    if (!mkdtemp(h->dir) || pipe(ready))
-        return -1;
-    snprintf(h->sock, sizeof(h->sock), "%s/dmatest.sock", h->dir);
-    snprintf(fdarg, sizeof(fdarg), "%d", ready[1]);
-    h->pid = fork();
-    if (h->pid == 0) {
-        close(ready[0]);
-        execl(getenv("DKHOST"), "dkhost", "--socket", h->sock, "--device", spec,
-              "--ready-fd", fdarg, (char *)NULL);
-        _exit(127);
-    }
-    close(ready[1]);
-    ssize_t n = read(ready[0], &c, 1);
-    close(ready[0]);
-    if (h->pid < 0 || n != 1)
-        return -1;
-    setenv("MVF_DKHOST_DIR", h->dir, 1);
-    return 0;
-}
-
-/* SIGTERM; dkhost exits 0 only if no kernel rule was broken and nothing
- * (mappings, client memory, objects) was left. */
-static int host_stop(struct host *h)
-{
-    int status = -1;
-
-    if (h->pid <= 0)
-        return 0;
-    kill(h->pid, SIGTERM);
-    waitpid(h->pid, &status, 0);
-    h->pid = 0;
-    rmdir(h->dir);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+/* dkhost serving sim:dmatest, started by the integration fixture
+ * (MVF_TEST_TRANSPORT=iokit); it exits 0 only if no kernel rule was
+ * broken and nothing (mappings, client memory, objects) was left. */
+static struct test_daemon dkhost_;
 
 static int setup(void **state)
 {
+    static const char *const args[] = { "--device", "sim:dmatest", NULL };
+
     (void)state;
-    return host_start(&host, "sim:dmatest");
+    return test_daemon_start(&dkhost_, args);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return host_stop(&host) == 0 ? 0 : -1;
+    return test_daemon_stop(&dkhost_) == 0 ? 0 : -1;
 }
 
 static struct mvf_handle *open_claimed(void)
@@ -138,21 +94,14 @@ static uint32_t dma_xfer(struct mvf_handle *h, uint64_t iova, uint32_t off, uint
     return reg_rd(h, MVF_DMATEST_REG_STATUS);
 }
 
-/* Shared memory at a 16 KiB-aligned address (a memfd, as QEMU's
+/* Shared memory at a granule-aligned address (a memfd, as QEMU's
  * memory-backend-memfd); unmapped with munmap(p, len). */
 static uint8_t *shared_alloc(size_t len)
 {
-    int fd = memfd_create("mvf-test", MFD_CLOEXEC);
-    assert_true(fd >= 0);
-    assert_int_equal(ftruncate(fd, (off_t)len), 0);
-    uint8_t *r = mmap(NULL, len + G, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(r != MAP_FAILED);
-    uint8_t *a = (uint8_t *)(((uintptr_t)r + G - 1) & ~(uintptr_t)(G - 1));
-    munmap(r, len + G);
-    void *p = mmap(a, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
-    assert_true(p == a);
+    int fd = test_sealed_memfd(len);
+    uint8_t *p = test_map_memfd(fd, len);
+
     close(fd);
-    memset(p, 0, len);
     return p;
 }
 
@@ -264,17 +213,6 @@ static void test_dma_by_address(void **state)
     munmap(mem, 4 * G);
 }
 
-/* Waits up to ms for an eventfd; its count or 0. */
-static uint64_t wait_fd(int fd, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    uint64_t v = 0;
-
-    if (poll(&p, 1, ms) == 1 && read(fd, &v, sizeof(v)) == sizeof(v))
-        return v;
-    return 0;
-}
-
 static void test_msix_to_vector_fds(void **state)
 {
     struct mvf_handle *h = open_claimed();
@@ -284,16 +222,16 @@ static void test_msix_to_vector_fds(void **state)
     assert_int_equal(mvf_irq_set_eventfds(h, MVF_IRQ_MSIX, 0, 2, fds), 0);
     /* A transfer that faults still raises its vector. */
     dma_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 1);
-    assert_true(wait_fd(fds[1], 5000) >= 1);
-    assert_int_equal(wait_fd(fds[0], 0), 0);
+    assert_true(test_wait_eventfd(fds[1], 5000) >= 1);
+    assert_int_equal(test_wait_eventfd(fds[0], 0), 0);
     dma_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 0);
-    assert_true(wait_fd(fds[0], 5000) >= 1);
+    assert_true(test_wait_eventfd(fds[0], 5000) >= 1);
     /* Masked: held, then delivered on unmask. */
     assert_int_equal(mvf_irq_mask(h, MVF_IRQ_MSIX, 1, 1), 0);
     dma_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 1);
-    assert_int_equal(wait_fd(fds[1], 200), 0);
+    assert_int_equal(test_wait_eventfd(fds[1], 200), 0);
     assert_int_equal(mvf_irq_unmask(h, MVF_IRQ_MSIX, 1, 1), 0);
-    assert_true(wait_fd(fds[1], 5000) >= 1);
+    assert_true(test_wait_eventfd(fds[1], 5000) >= 1);
     mvf_close(h);
     close(fds[0]);
     close(fds[1]);
@@ -353,15 +291,15 @@ static void test_host_dies(void **state)
     (void)state;
     assert_true(p.fd >= 0);
     assert_int_equal(poll(&p, 1, 0), 0);
-    kill(host.pid, SIGKILL);
-    waitpid(host.pid, NULL, 0);
-    host.pid = 0;
-    rmdir(host.dir);
+    kill(dkhost_.pid, SIGKILL);
+    waitpid(dkhost_.pid, NULL, 0);
+    dkhost_.pid = -1;
+    test_daemon_stop(&dkhost_);   /* its directory; the status is the kill's */
     assert_int_equal(poll(&p, 1, 5000), 1);
     assert_true(mvf_config_read(h, 0, 2, &v) < 0);
     mvf_close(h);
     /* Up again for the suite's teardown. */
-    assert_int_equal(host_start(&host, "sim:dmatest"), 0);
+    assert_int_equal(setup(NULL), 0);
 }
 
 int main(void)

@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "sim/dmatest.h"
+
 #define STDERR_INHERIT (-2)
 
 bool test_transport_iokit(void)
@@ -336,4 +338,30 @@ void test_assert_daemon_clean(struct test_daemon *d, uint32_t ndevices)
         assert_int_equal(st.mapped_bytes, 0);
     }
     mvf_close(h);
+}
+
+uint32_t test_dmatest_reg_read(struct mvf_handle *h, uint32_t reg)
+{
+    uint64_t v = 0;
+
+    assert_int_equal(mvf_mmio_read(h, MVF_DMATEST_REG_BAR, reg, 4, &v), 0);
+    return (uint32_t)v;
+}
+
+void test_dmatest_reg_write(struct mvf_handle *h, uint32_t reg, uint32_t v)
+{
+    assert_int_equal(mvf_mmio_write(h, MVF_DMATEST_REG_BAR, reg, 4, v), 0);
+}
+
+uint32_t test_dmatest_xfer(struct mvf_handle *h, uint64_t iova, uint32_t off,
+                           uint32_t len, uint32_t dir, uint32_t vec)
+{
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_IOVA_LO, (uint32_t)iova);
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_IOVA_HI, (uint32_t)(iova >> 32));
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_OFFSET, off);
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_LEN, len);
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_DIR, dir);
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_VECTOR, vec);
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_DOORBELL, MVF_DMATEST_DOORBELL_GO);
+    return test_dmatest_reg_read(h, MVF_DMATEST_REG_STATUS);
 }

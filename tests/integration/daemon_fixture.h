@@ -57,6 +57,13 @@ struct mvf_handle *test_open_claimed(struct test_daemon *d, uint32_t index);
  * memory-backend-memfd does by default). */
 int test_sealed_memfd(uint64_t size);
 
+/* sim:dmatest through its BAR0 registers (sim/dmatest.h): a 32-bit
+ * register, and one transfer (returns STATUS).  Assert on failure. */
+uint32_t test_dmatest_reg_read(struct mvf_handle *h, uint32_t reg);
+void test_dmatest_reg_write(struct mvf_handle *h, uint32_t reg, uint32_t v);
+uint32_t test_dmatest_xfer(struct mvf_handle *h, uint64_t iova, uint32_t off,
+                           uint32_t len, uint32_t dir, uint32_t vec);
+
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t test_now_us(void);
 

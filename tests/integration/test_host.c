@@ -56,37 +56,11 @@ static int stop(void **state)
     return test_daemon_stop(&daemon_);
 }
 
-static uint64_t reg_read(struct mvf_handle *h, uint32_t reg)
-{
-    uint64_t v = 0;
-    assert_int_equal(mvf_mmio_read(h, 0, reg, 4, &v), 0);
-    return v;
-}
-
-static void reg_write(struct mvf_handle *h, uint32_t reg, uint64_t v)
-{
-    assert_int_equal(mvf_mmio_write(h, 0, reg, 4, v), 0);
-}
-
 static void enable_bus_master(struct mvf_handle *h)
 {
     uint32_t cmd;
     assert_int_equal(mvf_config_read(h, 0x04, 2, &cmd), 0);
     assert_int_equal(mvf_config_write(h, 0x04, 2, cmd | 0x6), 0);
-}
-
-/* Runs one dmatest transfer and returns its STATUS register. */
-static uint32_t dma_xfer(struct mvf_handle *h, uint64_t iova, uint32_t off,
-                         uint32_t len, uint32_t dir, uint32_t vec)
-{
-    reg_write(h, MVF_DMATEST_REG_DMA_IOVA_LO, (uint32_t)iova);
-    reg_write(h, MVF_DMATEST_REG_DMA_IOVA_HI, (uint32_t)(iova >> 32));
-    reg_write(h, MVF_DMATEST_REG_DMA_OFFSET, off);
-    reg_write(h, MVF_DMATEST_REG_DMA_LEN, len);
-    reg_write(h, MVF_DMATEST_REG_DMA_DIR, dir);
-    reg_write(h, MVF_DMATEST_REG_DMA_VECTOR, vec);
-    reg_write(h, MVF_DMATEST_REG_DOORBELL, MVF_DMATEST_DOORBELL_GO);
-    return (uint32_t)reg_read(h, MVF_DMATEST_REG_STATUS);
 }
 
 static void test_identity(void **state)
@@ -196,9 +170,9 @@ static void test_trapped_bar(void **state)
     struct mvf_handle *h = test_open_claimed(&daemon_, 0);
     uint64_t v;
 
-    assert_int_equal(reg_read(h, MVF_DMATEST_REG_ID), MVF_DMATEST_ID_VALUE);
-    reg_write(h, MVF_DMATEST_REG_SCRATCH, 0xdeadbeef);
-    assert_int_equal(reg_read(h, MVF_DMATEST_REG_SCRATCH), 0xdeadbeef);
+    assert_int_equal(test_dmatest_reg_read(h, MVF_DMATEST_REG_ID), MVF_DMATEST_ID_VALUE);
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_SCRATCH, 0xdeadbeef);
+    assert_int_equal(test_dmatest_reg_read(h, MVF_DMATEST_REG_SCRATCH), 0xdeadbeef);
     /* BAR0 cannot be mapped: it has side effects. */
     assert_int_equal(mvf_map_memory(h, MVF_MEM_BAR(0), (void **)&v, &v, NULL),
                      -ENOTSUP);
@@ -255,7 +229,7 @@ static void test_dma_roundtrip(void **state)
     /* Device writes: window -> memory. */
     for (int i = 0; i < 8192; i++)
         win[i] = (uint8_t)(i * 7 + 3);
-    assert_int_equal(dma_xfer(h, iova + 100, 0, 8192, MVF_DMATEST_DIR_FROM_DEVICE, 1),
+    assert_int_equal(test_dmatest_xfer(h, iova + 100, 0, 8192, MVF_DMATEST_DIR_FROM_DEVICE, 1),
                      MVF_DMATEST_STATUS_DONE);
     assert_int_equal(test_wait_eventfd(efd, 2000), 1);
     assert_memory_equal(mem + 4 * G + 100, win, 8192);
@@ -264,7 +238,7 @@ static void test_dma_roundtrip(void **state)
 
     /* Device reads: memory -> window. */
     memset(mem + 4 * G, 0x5a, 4096);
-    assert_int_equal(dma_xfer(h, iova, 0x8000, 4096, MVF_DMATEST_DIR_TO_DEVICE, 1),
+    assert_int_equal(test_dmatest_xfer(h, iova, 0x8000, 4096, MVF_DMATEST_DIR_TO_DEVICE, 1),
                      MVF_DMATEST_STATUS_DONE);
     assert_int_equal(test_wait_eventfd(efd, 2000), 1);
     assert_int_equal(win[0x8000], 0x5a);
@@ -274,17 +248,17 @@ static void test_dma_roundtrip(void **state)
     assert_int_equal(mvf_dma_map(h, handle, 0, G, MVF_DMA_READ, &iova2), 0);
     assert_true(iova2 + G <= iova || iova2 >= iova + 2 * G);
     /* Direction is enforced: a read-only mapping cannot be written. */
-    assert_int_equal(dma_xfer(h, iova2, 0, 16, MVF_DMATEST_DIR_FROM_DEVICE, 1),
+    assert_int_equal(test_dmatest_xfer(h, iova2, 0, 16, MVF_DMATEST_DIR_FROM_DEVICE, 1),
                      MVF_DMATEST_STATUS_FAULT);
     assert_int_equal(test_wait_eventfd(efd, 2000), 1);
 
     /* An IOVA never mapped is a fault: nothing copied, IOVA reported. */
     memset(mem, 0, 1 << 20);
-    assert_int_equal(dma_xfer(h, iova + 2 * G - 8, 0, 64,
+    assert_int_equal(test_dmatest_xfer(h, iova + 2 * G - 8, 0, 64,
                               MVF_DMATEST_DIR_FROM_DEVICE, 1),
                      MVF_DMATEST_STATUS_FAULT);
     assert_int_equal(test_wait_eventfd(efd, 2000), 1);
-    assert_int_equal(reg_read(h, MVF_DMATEST_REG_FAULT_IOVA_LO),
+    assert_int_equal(test_dmatest_reg_read(h, MVF_DMATEST_REG_FAULT_IOVA_LO),
                      (uint32_t)(iova + 2 * G));
     for (int i = 0; i < (1 << 20); i++)
         if (mem[i])
@@ -303,7 +277,7 @@ static void test_dma_roundtrip(void **state)
     assert_int_equal(mvf_dma_unregister(h, handle), -EBUSY);
     assert_int_equal(mvf_dma_unmap(h, iova, 2 * G), 0);
     assert_int_equal(mvf_dma_unmap(h, iova2, G), 0);
-    assert_int_equal(dma_xfer(h, iova, 0, 64, MVF_DMATEST_DIR_FROM_DEVICE, 1),
+    assert_int_equal(test_dmatest_xfer(h, iova, 0, 64, MVF_DMATEST_DIR_FROM_DEVICE, 1),
                      MVF_DMATEST_STATUS_FAULT);
     assert_int_equal(mvf_dma_unregister(h, handle), 0);
     assert_int_equal(mvf_get_stats(h, &st), 0);
@@ -411,7 +385,7 @@ static void test_irq_mask_and_state_page(void **state)
 
     /* Masked: the interrupt waits; unmasking delivers it. */
     assert_int_equal(mvf_irq_mask(h, MVF_IRQ_MSIX, 2, 1), 0);
-    assert_int_equal(dma_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 2),
+    assert_int_equal(test_dmatest_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 2),
                      MVF_DMATEST_STATUS_FAULT);
     assert_int_equal(test_wait_eventfd(efd, 100), 0);
     assert_int_equal(mvf_irq_unmask(h, MVF_IRQ_MSIX, 2, 1), 0);
@@ -424,7 +398,7 @@ static void test_irq_mask_and_state_page(void **state)
     assert_int_equal(mvf_irq_set_state_page(h, MVF_IRQ_MSIX, wake), 0);
     assert_int_equal(mvf_map_memory(h, MVF_MEM_IRQ_STATE, (void **)&page, &size, NULL), 0);
     assert_true(size >= sizeof(*page));
-    assert_int_equal(dma_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 3),
+    assert_int_equal(test_dmatest_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 3),
                      MVF_DMATEST_STATUS_FAULT);
     /* One wake-up per batch; over IOKit libmacvfio also signals once when
      * the page is set up (macvfio.h), so that one may be counted too. */
@@ -446,11 +420,11 @@ static void test_reset(void **state)
     struct mvf_stats a, b;
     uint32_t v;
 
-    reg_write(h, MVF_DMATEST_REG_SCRATCH, 0x1234);
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_SCRATCH, 0x1234);
     assert_int_equal(mvf_config_write(h, 0x10, 4, 0xfe000000), 0);
     assert_int_equal(mvf_get_stats(h, &a), 0);
     assert_int_equal(mvf_reset(h), 0);
-    assert_int_equal(reg_read(h, MVF_DMATEST_REG_SCRATCH), 0);
+    assert_int_equal(test_dmatest_reg_read(h, MVF_DMATEST_REG_SCRATCH), 0);
     assert_int_equal(mvf_config_read(h, 0x10, 4, &v), 0);
     assert_int_equal(v, 0);
     assert_int_equal(mvf_get_stats(h, &b), 0);

@@ -68,32 +68,6 @@ static struct mvf_handle *open_claimed(void)
     return h;
 }
 
-static uint32_t reg_rd(struct mvf_handle *h, uint32_t reg)
-{
-    uint64_t v = 0;
-    assert_int_equal(mvf_mmio_read(h, 0, reg, 4, &v), 0);
-    return (uint32_t)v;
-}
-
-static void reg_wr(struct mvf_handle *h, uint32_t reg, uint32_t v)
-{
-    assert_int_equal(mvf_mmio_write(h, 0, reg, 4, v), 0);
-}
-
-/* One sim:dmatest transfer; returns STATUS. */
-static uint32_t dma_xfer(struct mvf_handle *h, uint64_t iova, uint32_t off, uint32_t len,
-                         uint32_t dir, uint32_t vec)
-{
-    reg_wr(h, MVF_DMATEST_REG_DMA_IOVA_LO, (uint32_t)iova);
-    reg_wr(h, MVF_DMATEST_REG_DMA_IOVA_HI, (uint32_t)(iova >> 32));
-    reg_wr(h, MVF_DMATEST_REG_DMA_OFFSET, off);
-    reg_wr(h, MVF_DMATEST_REG_DMA_LEN, len);
-    reg_wr(h, MVF_DMATEST_REG_DMA_DIR, dir);
-    reg_wr(h, MVF_DMATEST_REG_DMA_VECTOR, vec);
-    reg_wr(h, MVF_DMATEST_REG_DOORBELL, MVF_DMATEST_DOORBELL_GO);
-    return reg_rd(h, MVF_DMATEST_REG_STATUS);
-}
-
 /* Shared memory at a granule-aligned address (a memfd, as QEMU's
  * memory-backend-memfd); unmapped with munmap(p, len). */
 static uint8_t *shared_alloc(size_t len)
@@ -137,8 +111,8 @@ static void test_config_mmio_and_errors(void **state)
     (void)state;
     assert_int_equal(mvf_config_read(h, 0, 2, &v), 0);
     assert_int_equal(v, MVF_DMATEST_VENDOR_ID);
-    reg_wr(h, MVF_DMATEST_REG_SCRATCH, 0x5eed1234);
-    assert_int_equal(reg_rd(h, MVF_DMATEST_REG_SCRATCH), 0x5eed1234);
+    test_dmatest_reg_write(h, MVF_DMATEST_REG_SCRATCH, 0x5eed1234);
+    assert_int_equal(test_dmatest_reg_read(h, MVF_DMATEST_REG_SCRATCH), 0x5eed1234);
     /* An error keeps its errno and its text across IOKit. */
     assert_int_equal(mvf_mmio_read(h, 0, MVF_DMATEST_REG_SIZE, 4, &r), -ERANGE);
     assert_non_null(strstr(mvf_last_error(), "BAR"));
@@ -183,21 +157,21 @@ static void test_dma_by_address(void **state)
     for (int i = 0; i < 8192; i++)
         win[i] = (uint8_t)(i * 13 + 5);
     /* Device writes land in this process's memory... */
-    assert_int_equal(dma_xfer(h, iova + 64, 0, 8192, MVF_DMATEST_DIR_FROM_DEVICE, 0) &
+    assert_int_equal(test_dmatest_xfer(h, iova + 64, 0, 8192, MVF_DMATEST_DIR_FROM_DEVICE, 0) &
                          MVF_DMATEST_STATUS_DONE,
                      MVF_DMATEST_STATUS_DONE);
     assert_memory_equal(mem + G + 64, win, 8192);
     assert_int_equal(mem[G + 63], 0);
     /* ...and device reads see it. */
     memset(mem + G, 0xa5, 4096);
-    assert_int_equal(dma_xfer(h, iova, 0x4000, 4096, MVF_DMATEST_DIR_TO_DEVICE, 0) &
+    assert_int_equal(test_dmatest_xfer(h, iova, 0x4000, 4096, MVF_DMATEST_DIR_TO_DEVICE, 0) &
                          MVF_DMATEST_STATUS_DONE,
                      MVF_DMATEST_STATUS_DONE);
     assert_int_equal(win[0x4000], 0xa5);
     assert_int_equal(win[0x4000 + 4095], 0xa5);
     /* Unmapped, the IOVA faults. */
     assert_int_equal(mvf_dma_unmap(h, iova, 2 * G), 0);
-    assert_int_equal(dma_xfer(h, iova, 0, 16, MVF_DMATEST_DIR_FROM_DEVICE, 0) &
+    assert_int_equal(test_dmatest_xfer(h, iova, 0, 16, MVF_DMATEST_DIR_FROM_DEVICE, 0) &
                          MVF_DMATEST_STATUS_FAULT,
                      MVF_DMATEST_STATUS_FAULT);
     /* Memory that is not a shared mapping of this process is refused. */
@@ -221,14 +195,14 @@ static void test_msix_to_vector_fds(void **state)
     (void)state;
     assert_int_equal(mvf_irq_set_eventfds(h, MVF_IRQ_MSIX, 0, 2, fds), 0);
     /* A transfer that faults still raises its vector. */
-    dma_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 1);
+    test_dmatest_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 1);
     assert_true(test_wait_eventfd(fds[1], 5000) >= 1);
     assert_int_equal(test_wait_eventfd(fds[0], 0), 0);
-    dma_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 0);
+    test_dmatest_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 0);
     assert_true(test_wait_eventfd(fds[0], 5000) >= 1);
     /* Masked: held, then delivered on unmask. */
     assert_int_equal(mvf_irq_mask(h, MVF_IRQ_MSIX, 1, 1), 0);
-    dma_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 1);
+    test_dmatest_xfer(h, 0, 0, 1, MVF_DMATEST_DIR_FROM_DEVICE, 1);
     assert_int_equal(test_wait_eventfd(fds[1], 200), 0);
     assert_int_equal(mvf_irq_unmask(h, MVF_IRQ_MSIX, 1, 1), 0);
     assert_true(test_wait_eventfd(fds[1], 5000) >= 1);

@@ -181,8 +181,6 @@ void dk_interrupts_reset(void)
     gSources = nullptr;
 }
 
-/* IODispatchSource.iig SetEnable / Cancel.  Cancel is asynchronous: the
- * source stops delivering at once, and the handler runs on its queue. */
 /* The interrupt source this dispatch source is (the only kind the
  * double has), or NULL. */
 static IOInterruptDispatchSource *as_interrupt(IODispatchSource *s)
@@ -190,6 +188,8 @@ static IOInterruptDispatchSource *as_interrupt(IODispatchSource *s)
     return OSDynamicCast(IOInterruptDispatchSource, s);
 }
 
+/* IODispatchSource.iig SetEnable / Cancel.  Cancel is asynchronous: the
+ * source stops delivering at once, and the handler runs on its queue. */
 kern_return_t IODispatchSource::SetEnable(bool enable, OSDispatchMethod supermethod)
 {
     (void)supermethod;

@@ -154,15 +154,21 @@ need_host_tools() {
     ninja -C "$HOST_BUILD" daemon/macvfiod tools/macvfio >/dev/null
 }
 
+# qemu_has_device DIR ARCH: DIR's qemu-system for ARCH has vfio-apple-pci.
+qemu_has_device() {
+    local devices
+    # captured first: grep -q closing the pipe early trips pipefail
+    devices=$("$1/qemu-system-$(qemu_arch "$2")" -device help 2>/dev/null) || devices=""
+    grep -q '"vfio-apple-pci"' <<<"$devices"
+}
+
 # need_patched_qemu ARCH...: runs qemu/build.sh unless $QEMU_DIR has a QEMU
 # with vfio-apple-pci for every ARCH (dies if QEMU_DIR is not ours to build).
 need_patched_qemu() {
-    local arch devices
+    local arch
     for arch in "$@"; do
         check_arch "$arch"
-        # captured first: grep -q closing the pipe early trips pipefail
-        devices=$("$QEMU_DIR/qemu-system-$(qemu_arch "$arch")" -device help 2>/dev/null) || devices=""
-        grep -q '"vfio-apple-pci"' <<<"$devices" && continue
+        qemu_has_device "$QEMU_DIR" "$arch" && continue
         [ "$QEMU_DIR" = "$BUILD_DIR/qemu" ] ||
             die "$QEMU_DIR/qemu-system-$(qemu_arch "$arch") has no vfio-apple-pci"
         msg "no patched QEMU with vfio-apple-pci in $QEMU_DIR: running qemu/build.sh"

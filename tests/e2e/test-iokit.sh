@@ -41,10 +41,9 @@ trap '[ -z "$DK_PID" ] || kill "$DK_PID" 2>/dev/null || true; rm -rf "$RUN"' EXI
 
 # The QEMU variant and dkhost (the dext build of make check's step 3).
 need_iokit_tools() {
-    local arch devices
+    local arch
     for arch in "${ARCHES[@]}"; do
-        devices=$("$QEMU_IOKIT/qemu-system-$(qemu_arch "$arch")" -device help 2>/dev/null) || devices=""
-        grep -q '"vfio-apple-pci"' <<<"$devices" && continue
+        qemu_has_device "$QEMU_IOKIT" "$arch" && continue
         msg "no QEMU of the IOKit-double variant in $QEMU_IOKIT: qemu/build.sh --iokit-double"
         bash "$REPO_DIR/qemu/build.sh" --iokit-double
         break
@@ -184,17 +183,26 @@ dk_fail() {
     return 1
 }
 
+# io_under_way IMG NAME GUEST_ARGS DEVICE_PROPS: dkhost and an x86_64
+# guest whose I/O has begun with mappings live (LIVE_BEFORE of them), for a
+# kill; on failure dkhost is stopped.
+io_under_way() {
+    local img="$1" name="$2"
+    dk_start "$name" || return 1
+    guest x86_64 "$img" "$name" "$3" "$4"
+    until_io "$name" || dk_fail "the guest did not reach its I/O" || return 1
+    read -r LIVE_BEFORE _ < <(dk_stats live_mappings mapped_bytes) || LIVE_BEFORE=0
+    [ "${LIVE_BEFORE:-0}" -gt 0 ] || dk_fail "no live mapping during the guest's I/O"
+}
+
 # t_qemu_killed IMG: SIGKILL to QEMU with the guest's I/O under way and
 # mappings live; the dext cleans up and serves the next client.
 t_qemu_killed() {
-    local img="$1" name=iokit-qemu-killed live=1 mapped=1 reg=1 before
-    dk_start "$name" || return 1
-    guest x86_64 "$img" "$name" "expect=ondemand,modfirst,seek=96,size=128" "dma-strategy=ondemand"
-    until_io "$name" || dk_fail "the guest did not reach its I/O" || return 1
-    read -r before _ < <(dk_stats live_mappings mapped_bytes) || before=0
+    local img="$1" name=iokit-qemu-killed live=1 mapped=1 reg=1
+    io_under_way "$img" "$name" "expect=ondemand,modfirst,seek=96,size=128" \
+        "dma-strategy=ondemand" || return 1
     pkill -KILL -f "^$QEMU_IOKIT/qemu-system-x86_64 .*-name $name" || true
     wait "$GUEST_PID" 2>/dev/null || true
-    [ "${before:-0}" -gt 0 ] || dk_fail "no live mapping when QEMU was killed" || return 1
     for _ in $(seq 1 50); do
         read -r live mapped reg < <(dk_stats live_mappings mapped_bytes registered_bytes) || true
         [ "$live" = 0 ] && [ "$mapped" = 0 ] && [ "$reg" = 0 ] && break
@@ -211,19 +219,15 @@ t_qemu_killed() {
         return 1
     fi
     dk_stop || return 1
-    STEP_NOTE="killed with $before live mapping(s); then 0 left, the next client's selftest passed, dkhost stopped cleanly"
+    STEP_NOTE="killed with $LIVE_BEFORE live mapping(s); then 0 left, the next client's selftest passed, dkhost stopped cleanly"
 }
 
 # t_dkhost_killed IMG: SIGKILL to dkhost with the guest's I/O under way;
 # QEMU reports the lost server and exits with a failure status.
 t_dkhost_killed() {
-    local img="$1" name=iokit-dkhost-killed rc=0 t0 before qlog
+    local img="$1" name=iokit-dkhost-killed rc=0 t0 qlog
     qlog="$LOGS/$name-x86_64.qemu.log"
-    dk_start "$name" || return 1
-    guest x86_64 "$img" "$name" "modfirst,seek=96,size=128" "dma-strategy=window"
-    until_io "$name" || dk_fail "the guest did not reach its I/O" || return 1
-    read -r before _ < <(dk_stats live_mappings mapped_bytes) || before=0
-    [ "${before:-0}" -gt 0 ] || dk_fail "no live mapping when dkhost was to be killed" || return 1
+    io_under_way "$img" "$name" "modfirst,seek=96,size=128" "dma-strategy=window" || return 1
     kill -KILL "$DK_PID"
     wait "$DK_PID" 2>/dev/null || true
     DK_PID=""
@@ -237,7 +241,7 @@ t_dkhost_killed() {
         msg "QEMU did not report the lost driver extension (log: $qlog)"
         return 1
     fi
-    STEP_NOTE="killed with $before live mapping(s); QEMU exited $(($(date +%s) - t0)) s after: $(grep -m 1 'lost the connection' "$qlog" | cut -c1-110)"
+    STEP_NOTE="killed with $LIVE_BEFORE live mapping(s); QEMU exited $(($(date +%s) - t0)) s after: $(grep -m 1 'lost the connection' "$qlog" | cut -c1-110)"
 }
 
 for arch in "${ARCHES[@]}"; do

@@ -222,6 +222,9 @@ export PKG_CONFIG_PATH="$PKGCONF_DIR${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 if [ -d /usr/lib/ccache ]; then
     export PATH="/usr/lib/ccache:$PATH"
     export CCACHE_DIR="${CCACHE_DIR:-$CACHE_ROOT/ccache}"
+    # Hash paths relative to the work area, so another checkout of the
+    # repository (a git worktree, a CI clone elsewhere) hits the same cache.
+    export CCACHE_BASEDIR="$SRC_WORK" CCACHE_NOHASHDIR=1
     mkdir -p "$CCACHE_DIR"
     ccache -M 5G >/dev/null 2>&1 || true
 fi

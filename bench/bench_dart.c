@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "macvfio/abi.h"
-#include "core/dart.h"
+#include "dart.h"
 
 #define NRAND (1u << 20) /* precomputed random values, a power of two */
 

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "macvfio/macvfio.h"
-#include "sim/dmatest.h"
+#include "macvfio/dmatest.h"
 
 #define G MVF_DART_GRANULE
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/core.h"
+#include "core.h"
 
 /* Room for the largest reply frame. */
 #define MVF_REPLY_MAX (sizeof(struct mvf_wire_rep) + 8 * MVF_MAX_SCALARS + \

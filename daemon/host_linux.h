@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "core/core.h"
+#include "core.h"
 #include "log_linux.h"
 
 extern const struct mvf_host_ops mvf_linux_host_ops;

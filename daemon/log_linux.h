@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "core/core.h"
+#include "core.h"
 
 /* Sets up the non-blocking sink for whatever fd 2 is; call first thing
  * in main.  A closed fd 2 (and 0, 1) is filled with /dev/null, so no

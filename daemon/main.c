@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "core.h"
 #include "host_linux.h"
 #include "server.h"
-#include "sim/registry.h"
+#include "registry.h"
 
 #define MAX_DEVICE_ARGS 32
 

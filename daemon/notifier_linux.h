@@ -5,7 +5,7 @@
 
 #include <signal.h>
 
-#include "core/core.h"
+#include "core.h"
 
 /* The watchdog's signal.  It is aimed at the thread that created the
  * first notifier, which must be the thread that signals them all (the

@@ -2,7 +2,7 @@
 #ifndef MACVFIO_DAEMON_SERVER_H
 #define MACVFIO_DAEMON_SERVER_H
 
-#include "core/core.h"
+#include "core.h"
 
 /* Serves `core` on a UNIX socket at `path` (created 0600) until SIGTERM,
  * SIGINT or SIGHUP; returns the process exit code. */

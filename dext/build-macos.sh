@@ -125,14 +125,14 @@ if [ "$bundle_only" = 0 ]; then
         o="$obj/core_$(basename "$f" .c).o"
         run xcrun --sdk driverkit clang -target "$target" -isysroot "$dk_sdk" \
             -std=c11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
-            -I"$ROOT/include" -I"$ROOT" -c "$f" -o "$o"
+            -I"$ROOT/include" -I"$ROOT/core" -c "$f" -o "$o"
         objs+=("$o")
     done
     for f in "$ROOT"/dext/*.cpp "$gen/MacvfioDriver.iig.cpp" "$gen/MacvfioUserClient.iig.cpp"; do
         o="$obj/dext_$(basename "$f" .cpp).o"
         run xcrun --sdk driverkit clang++ -target "$target" -isysroot "$dk_sdk" \
             -std=gnu++17 -O2 -fno-exceptions -fno-rtti -Wall -Wextra -Werror \
-            -I"$gen" -I"$ROOT/dext" -I"$ROOT/include" -I"$ROOT" -c "$f" -o "$o"
+            -I"$gen" -I"$ROOT/dext" -I"$ROOT/include" -I"$ROOT/core" -c "$f" -o "$o"
         objs+=("$o")
     done
     # 4. Link the dext against DriverKit and PCIDriverKit.

@@ -20,7 +20,7 @@
 
 /* The core is C. */
 extern "C" {
-#include "core/core.h"
+#include "core.h"
 }
 
 class MacvfioUserClient;

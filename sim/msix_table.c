@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/core.h"
+#include "core.h"
 
 /* Writable bits of one entry: the message address is DWORD aligned
  * (bits 1:0 read 0), vector control has only the mask bit. */

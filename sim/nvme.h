@@ -92,7 +92,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/core.h"
+#include "core.h"
 
 #define MVF_NVME_VENDOR_ID      0x1b36
 #define MVF_NVME_DEVICE_ID      0x00e2

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/core.h"
+#include "core.h"
 
 /* True when spec names a simulated device ("sim:" prefix). */
 bool mvf_sim_is_spec(const char *spec);

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "selftest.h"
-#include "sim/dmatest.h"
+#include "macvfio/dmatest.h"
 
 #define REG_BAR MVF_DMATEST_REG_BAR
 #define WIN_BAR MVF_DMATEST_WIN_BAR

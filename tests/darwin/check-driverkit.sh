@@ -55,11 +55,11 @@ RES=$("$CLANG" -print-resource-dir)
 WARN=(-Wall -Wextra -Werror)
 C_FLAGS=(-target "$TRIPLE" -std=c11 -D_GNU_SOURCE -nostdinc -isystem "$RES/include"
          -isystem "$CROSS_INC" -U__nonnull -U__nullable -U__null_unspecified
-         -I"$SRC/include" -I"$SRC" "${WARN[@]}" -Wno-unused-parameter -Wshadow
+         -I"$SRC/include" -I"$SRC/core" "${WARN[@]}" -Wno-unused-parameter -Wshadow
          -Wstrict-prototypes -Wmissing-prototypes)
 CXX_FLAGS=(-target "$TRIPLE" -std=gnu++17 -nostdinc -nostdinc++ -ffreestanding
            -isystem "$RES/include" -fno-exceptions -fno-rtti
-           -I"$SRC/dext/dk" -I"$SRC/dext" -I"$SRC/include" -I"$SRC" "${WARN[@]}")
+           -I"$SRC/dext/dk" -I"$SRC/dext" -I"$SRC/include" -I"$SRC/core" "${WARN[@]}")
 for g in "${GENDIRS[@]}"; do
     CXX_FLAGS+=(-I"$g")
 done

@@ -53,7 +53,7 @@ DARWIN_INC=$SRC/tests/darwin/macos
 POISON=$SRC/tests/darwin/poison-linux.h
 COMMON=(-target "$TRIPLE" -nostdinc -I"$DARWIN_INC" -isystem "$RES/include"
         -isystem "$CROSS_INC" -U__nonnull -U__nullable -U__null_unspecified
-        -D_DEFAULT_SOURCE -include "$POISON" -I"$SRC/include" -I"$SRC"
+        -D_DEFAULT_SOURCE -include "$POISON" -I"$SRC/include"
         -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow)
 C_FLAGS=("${COMMON[@]}" -std=c11 -Wstrict-prototypes -Wmissing-prototypes)
 OBJC_FLAGS=("${COMMON[@]}" -x objective-c -std=gnu11 -fobjc-arc -fblocks)

@@ -20,8 +20,8 @@
 #include <cmocka.h>
 
 #include "dext_client.h"
-#include "sim/nvme.h"
-#include "sim/nvme_defs.h"
+#include "nvme.h"
+#include "nvme_defs.h"
 
 #define G        MVF_DART_GRANULE
 #define PG       4096u

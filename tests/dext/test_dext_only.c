@@ -26,7 +26,7 @@
 #include <cmocka.h>
 
 #include "dext_client.h"
-#include "sim/dmatest.h"
+#include "dmatest.h"
 
 #define G MVF_DART_GRANULE
 

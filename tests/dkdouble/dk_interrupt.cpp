@@ -18,7 +18,7 @@
 #include <stdlib.h>
 
 extern "C" {
-#include "core/core.h"
+#include "core.h"
 }
 #include "dk_internal.h"
 

@@ -26,8 +26,8 @@
 #include <string.h>
 
 extern "C" {
-#include "core/core.h"
-#include "sim/registry.h"
+#include "core.h"
+#include "registry.h"
 }
 #include "dk_internal.h"
 

@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 
 extern "C" {
-#include "core/core.h"
+#include "core.h"
 }
 #include "dk_internal.h"
 

@@ -26,9 +26,9 @@
 #include <string.h>
 
 extern "C" {
-#include "core/core.h"
-#include "sim/cfgspace.h"
-#include "sim/dmatest.h"
+#include "core.h"
+#include "cfgspace.h"
+#include "dmatest.h"
 }
 #include "DkKernelDriver.h"
 #include "DkTestUserClient.h"

@@ -55,7 +55,7 @@
 
 extern "C" {
 #include "macvfio/abi.h"
-#include "sim/dmatest.h"
+#include "dmatest.h"
 #include "tests/dkdouble/dkdouble.h"
 }
 

@@ -22,9 +22,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "daemon/frame.h"
-#include "daemon/host_linux.h"
-#include "sim/registry.h"
+#include "frame.h"
+#include "host_linux.h"
+#include "registry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

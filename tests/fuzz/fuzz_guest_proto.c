@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/guest_proto.h"
+#include "guest_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -65,10 +65,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "daemon/host_linux.h"
+#include "host_linux.h"
 #include "fuzz_server.h"
 #include "fuzz_server_wire.h"
-#include "sim/registry.h"
+#include "registry.h"
 
 #define NCLIENTS      2
 #define NDEVICES      2

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/core.h"
+#include "core.h"
 
 #define DEV_DMATEST   0
 #define DEV_NVME      1

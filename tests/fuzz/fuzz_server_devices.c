@@ -4,8 +4,8 @@
 
 #include "fuzz_server.h"
 #include "fuzz_server_wire.h"
-#include "sim/dmatest.h"
-#include "sim/nvme_defs.h"
+#include "dmatest.h"
+#include "nvme_defs.h"
 
 /*
  * The IOVA a DMATEST record programs: inside a mapping the session got

@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "daemon/frame.h"
+#include "frame.h"
 
 /* Big (64 KiB): static, one at a time, as the daemon's loop has it. */
 static struct mvf_frame_reply rep;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/core.h"
+#include "core.h"
 
 /* An eventfd counter one below its maximum: a further write blocks (on a
  * blocking fd) or fails with EAGAIN (non-blocking). */

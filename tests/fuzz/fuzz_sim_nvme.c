@@ -39,9 +39,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "core/core.h"
-#include "sim/nvme.h"
-#include "sim/nvme_defs.h"
+#include "core.h"
+#include "nvme.h"
+#include "nvme_defs.h"
 
 #define MEM_SIZE  (1u << 20)
 #define RW_SIZE   (768u << 10)

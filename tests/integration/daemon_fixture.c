@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "sim/dmatest.h"
+#include "dmatest.h"
 
 #define STDERR_INHERIT (-2)
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "daemon_fixture.h"
-#include "sim/nvme_defs.h"
+#include "nvme_defs.h"
 
 #define NVME_DRV_NVEC_MAX 8     /* vectors (queue ids) the driver wires */
 #define NVME_DRV_CC_IOES  (NVME_CC_IOSQES_6 | NVME_CC_IOCQES_4)

@@ -24,7 +24,7 @@
 
 #include "daemon_fixture.h"
 #include "raw_wire.h"
-#include "sim/dmatest.h"
+#include "dmatest.h"
 
 /* More than macvfiod's 256 connection slots. */
 #define SILENT_CONNECTIONS 300

@@ -25,7 +25,7 @@
 #include <cmocka.h>
 
 #include "daemon_fixture.h"
-#include "sim/dmatest.h"
+#include "dmatest.h"
 
 #define G MVF_DART_GRANULE
 

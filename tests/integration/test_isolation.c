@@ -23,8 +23,8 @@
 
 #include "daemon_fixture.h"
 #include "nvme_driver.h"
-#include "sim/dmatest.h"
-#include "sim/nvme.h"
+#include "dmatest.h"
+#include "nvme.h"
 
 #define PG          4096u
 #define DISK_SIZE   (64u << 20)

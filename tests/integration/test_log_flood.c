@@ -19,9 +19,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "core/core_internal.h"   /* MVF_LOG_BURST, MVF_LOG_INTERVAL_MS */
+#include "core_internal.h"   /* MVF_LOG_BURST, MVF_LOG_INTERVAL_MS */
 #include "daemon_fixture.h"
-#include "sim/dmatest.h"
+#include "dmatest.h"
 
 #define FAULTS 20000u
 #define PIPE_READ_MAX (1u << 20)

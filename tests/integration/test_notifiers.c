@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "daemon_fixture.h"
-#include "sim/dmatest.h"
+#include "dmatest.h"
 
 #define G MVF_DART_GRANULE
 #define FULL_COUNTER 0xfffffffffffffffeull   /* one more write blocks */

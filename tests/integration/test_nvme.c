@@ -25,8 +25,8 @@
 
 #include "daemon_fixture.h"
 #include "nvme_driver.h"
-#include "sim/nvme.h"
-#include "sim/nvme_defs.h"
+#include "nvme.h"
+#include "nvme_defs.h"
 
 #define G         MVF_DART_GRANULE
 #define PG        4096u

@@ -23,7 +23,7 @@
 
 #include "daemon_fixture.h"
 #include "raw_wire.h"
-#include "sim/dmatest.h"
+#include "dmatest.h"
 
 #define G MVF_DART_GRANULE
 

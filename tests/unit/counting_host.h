@@ -7,7 +7,7 @@
 #ifndef MACVFIO_TESTS_COUNTING_HOST_H
 #define MACVFIO_TESTS_COUNTING_HOST_H
 
-#include "core/core.h"
+#include "core.h"
 
 #define NOBJ 8
 

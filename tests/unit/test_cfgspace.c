@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "sim/cfgspace.h"
+#include "cfgspace.h"
 
 static const struct mvf_cfgspace_ids test_ids = {
     .vendor_id = 0x1b36, .device_id = 0x00e0,

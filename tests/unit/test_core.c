@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "core/config_policy.h"
-#include "daemon/frame.h"
-#include "daemon/host_linux.h"
-#include "sim/registry.h"
+#include "config_policy.h"
+#include "frame.h"
+#include "host_linux.h"
+#include "registry.h"
 
 struct fixture {
     struct mvf_core *core;

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "macvfio/abi.h"
-#include "core/dart.h"
+#include "dart.h"
 
 #define KiB 1024ull
 #define MiB (1024ull * KiB)

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "lib/guest_proto.h"
+#include "guest_proto.h"
 #include "macvfio/macvfio.h"
 
 #define G         16384ull

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "core/core_internal.h"
-#include "core/ratelimit.h"
-#include "sim/registry.h"
+#include "core_internal.h"
+#include "ratelimit.h"
+#include "registry.h"
 
 /* ---- the limiter ------------------------------------------------------ */
 

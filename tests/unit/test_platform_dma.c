@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "core/core.h"
-#include "sim/registry.h"
+#include "core.h"
+#include "registry.h"
 
 #define GRANULE  MVF_DART_GRANULE
 #define PLAT_BASE 0x8000000000ull  /* where the fake platform places maps */

@@ -21,9 +21,9 @@
 
 #include <cmocka.h>
 
-#include "core/core.h"
-#include "sim/dmatest.h"
-#include "sim/registry.h"
+#include "core.h"
+#include "dmatest.h"
+#include "registry.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -29,11 +29,11 @@
 
 #include <cmocka.h>
 
-#include "core/core.h"
-#include "core/core_internal.h"   /* MVF_LOG_BURST */
-#include "sim/nvme.h"
-#include "sim/nvme_defs.h"
-#include "sim/registry.h"
+#include "core.h"
+#include "core_internal.h"   /* MVF_LOG_BURST */
+#include "nvme.h"
+#include "nvme_defs.h"
+#include "registry.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PG 4096u

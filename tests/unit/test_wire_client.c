@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "lib/wire_client.h"
+#include "wire_client.h"
 #include "macvfio/macvfio.h"
 
 /* ---- helpers --------------------------------------------------------- */

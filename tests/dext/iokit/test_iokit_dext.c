@@ -32,7 +32,7 @@
 
 #include "daemon_fixture.h"
 #include "macvfio/macvfio.h"
-#include "sim/dmatest.h"
+#include "dmatest.h"
 
 #define G MVF_DART_GRANULE
 

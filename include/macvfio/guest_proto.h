@@ -3,11 +3,10 @@
  * apple-dma-pci: the companion device through which a guest learns and
  * obtains host IOVAs for a passed-through PCI device.
  *
- * The first half of this file is the guest-visible protocol (register
- * map, ring entry, status codes).  It is shared with the guest kernel
- * module, so it uses only fixed-width types and no libc.  The second half
- * (not under __KERNEL__) is the host-side parser API in libmacvfio that
- * QEMU's device wraps.
+ * This is the guest-visible protocol (PCI identity, register map, ring
+ * entry, status codes): the one header the guest kernel module includes,
+ * so it uses only fixed-width types and no libc.  The host side, the
+ * engine QEMU's device wraps, is <macvfio/companion.h>.
  *
  * docs/guest-protocol.md is the prose version and the specification.
  * Everything is little-endian; every register is 32 bits wide and is
@@ -43,11 +42,25 @@
 #define MVF_GP_FEAT_PERCPU_RINGS    (1u << 3) /* NUM_RINGS > 1 */
 #define MVF_GP_FEAT_STRATEGY_SELECT (1u << 4) /* guest may write STRATEGY */
 
-/* STRATEGY values. */
+/* STRATEGY values: the one list of DMA strategies (QEMU's dma-strategy
+ * property, the engine and the guest module's strategy= all use it). */
 #define MVF_GP_STRATEGY_NONE     0u
 #define MVF_GP_STRATEGY_WINDOW   1u
 #define MVF_GP_STRATEGY_POOL     2u
 #define MVF_GP_STRATEGY_ONDEMAND 3u
+#define MVF_GP_STRATEGY_COUNT    4u
+
+/* The strategy's name as users write it, or NULL if s is not one. */
+static inline const char *mvf_gp_strategy_name(uint32_t s)
+{
+    switch (s) {
+    case MVF_GP_STRATEGY_NONE: return "none";
+    case MVF_GP_STRATEGY_WINDOW: return "window";
+    case MVF_GP_STRATEGY_POOL: return "pool";
+    case MVF_GP_STRATEGY_ONDEMAND: return "ondemand";
+    default: return 0;
+    }
+}
 
 /* ---- limits --------------------------------------------------------- */
 #define MVF_GP_MAX_RINGS        64u
@@ -167,111 +180,5 @@ struct mvf_gp_window {
 #define MVF_GP_ENODATA    (-61)
 #define MVF_GP_EOVERFLOW  (-75)
 #define MVF_GP_EOPNOTSUPP (-95)
-
-#ifndef __KERNEL__
-/* =====================================================================
- * Host side: the parser QEMU's apple-dma-pci wraps (libmacvfio).
- *
- * Not thread-safe: the caller serializes every call on one device (QEMU:
- * the BQL).  The set-up functions return 0 or a negative host errno and
- * set mvf_last_error(); the MMIO functions return protocol statuses.
- * Callbacks may read registers and call mvf_gp_reset (deferred until the
- * doorbell ends); MMIO writes and RAM/window changes from inside a
- * callback are refused, and mvf_gp_destroy must not be called there.
- * ===================================================================== */
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-struct mvf_gp_dev;
-
-/* Callbacks QEMU implements.  Each returns 0 or a negative host errno. */
-struct mvf_gp_ops {
-    /* Copy guest RAM; refuse anything that is not RAM with -EFAULT. */
-    int (*read_guest)(void *ctx, uint64_t gpa, void *buf, uint64_t len);
-    int (*write_guest)(void *ctx, uint64_t gpa, const void *buf, uint64_t len);
-    /* Map [gpa, gpa+len) (inside one RAM range) for the device; store the
-     * host IOVA.  Must itself refuse GPAs outside guest RAM. */
-    int (*map)(void *ctx, uint64_t gpa, uint64_t len, uint32_t flags,
-               uint64_t *iova);
-    /* Unmap exactly what one map returned. */
-    int (*unmap)(void *ctx, uint64_t iova, uint64_t len);
-    /* Optional: the managed device's address as the guest sees it now
-     * (MVF_GP_PCI_ADDR), since the guest numbers buses; NULL: the value
-     * in the config is used. */
-    uint32_t (*pci_addr)(void *ctx);
-};
-
-/* Guest may write STRATEGY (else it reads only). */
-#define MVF_GP_CFG_GUEST_SELECT (1u << 0)
-
-struct mvf_gp_config {
-    uint32_t pci_addr;      /* MVF_GP_PCI_ADDR of the managed device */
-    uint32_t num_rings;     /* 0..MVF_GP_MAX_RINGS; 0: no on-demand/pool */
-    uint64_t granule;       /* power of two, 4 KiB..1 GiB; 0: 16 KiB */
-    uint64_t budget;        /* bytes the rings may map at once, >= granule */
-    uint32_t max_mappings;  /* live ring mappings, 1..MVF_GP_MAX_MAPPINGS */
-    uint32_t flags;         /* MVF_GP_CFG_* */
-    uint64_t aperture_base, aperture_size; /* reported only; 0: unknown */
-};
-#define MVF_GP_MAX_MAPPINGS (1u << 20)
-#define MVF_GP_MAX_RAM      64u
-
-/* One guest RAM range; every guest-supplied address must lie in one. */
-struct mvf_gp_range {
-    uint64_t gpa, size;
-};
-
-struct mvf_gp_stats {
-    uint64_t doorbells;      /* doorbell writes, accepted or not */
-    uint64_t entries;        /* entries processed (results written) */
-    uint64_t maps, unmaps;   /* successful ring maps and unmaps */
-    uint64_t errors;         /* error entries, refused doorbells and ring
-                              * setups, refused register accesses */
-    uint64_t resets;
-    uint64_t live_mappings;  /* now */
-    uint64_t mapped_bytes;   /* now */
-};
-
-int mvf_gp_create(const struct mvf_gp_config *cfg, const struct mvf_gp_ops *ops,
-                  void *ctx, struct mvf_gp_dev **out);
-/* Frees the device without calling any callback; call mvf_gp_reset
- * first to release the ring mappings through unmap.  NULL is a no-op. */
-void mvf_gp_destroy(struct mvf_gp_dev *dev);
-
-/* Guest RAM (at most MVF_GP_MAX_RAM non-overlapping ranges).  Ring
- * mappings no longer inside RAM are unmapped and rings outside it are
- * disabled.  Until it is called, every guest address is refused. */
-int mvf_gp_set_ram(struct mvf_gp_dev *dev, const struct mvf_gp_range *ram,
-                   uint32_t n);
-/* The window table QEMU mapped (at most MVF_GP_MAX_WINDOWS entries, each
- * granule aligned).  The parser never maps or unmaps windows. */
-int mvf_gp_set_windows(struct mvf_gp_dev *dev, const struct mvf_gp_window *w,
-                       uint32_t n);
-/* The strategy in force, restored on every reset; it must be one whose
- * feature is present (NONE always is). */
-int mvf_gp_set_strategy(struct mvf_gp_dev *dev, uint32_t strategy);
-uint32_t mvf_gp_get_strategy(const struct mvf_gp_dev *dev);
-
-/* BAR0 accesses.  Only aligned 4-byte accesses below 4 KiB are valid;
- * others read 0 or are ignored.  Both return 0 or the negative MVF_GP_E*
- * status the access produced (what the guest sees in DEV_STATUS or
- * RING_STATUS), for QEMU to log as a guest error; never fatal.  A
- * doorbell write processes its whole batch before returning. */
-int mvf_gp_mmio_read(struct mvf_gp_dev *dev, uint64_t off, unsigned size,
-                     uint64_t *val);
-int mvf_gp_mmio_write(struct mvf_gp_dev *dev, uint64_t off, unsigned size,
-                      uint64_t val);
-
-/* Device reset: unmaps every ring mapping, forgets the rings, restores
- * the strategy.  Windows stay. */
-void mvf_gp_reset(struct mvf_gp_dev *dev);
-
-void mvf_gp_get_stats(const struct mvf_gp_dev *dev, struct mvf_gp_stats *out);
-
-#ifdef __cplusplus
-}
-#endif
-#endif /* !__KERNEL__ */
 
 #endif /* MACVFIO_GUEST_PROTO_H */

@@ -6,8 +6,9 @@
 #
 # With clang and -target arm64-apple-macos13 it compiles, to Mach-O
 # objects, with -Wall -Wextra -Werror:
-#   - lib/*.c (libmacvfio, including the IOKit transport) and tools/*.c
-#     (the macvfio tool), as C11;
+#   - lib/*.c and companion/*.c (libmacvfio, including the IOKit
+#     transport and the apple-dma-pci engine) and tools/*.c (the macvfio
+#     tool), as C11;
 #   - installer/*.m (the host app that activates the system extension), as
 #     Objective-C with ARC;
 # against the arm64 glibc headers standing in for Darwin's libc (Darwin
@@ -116,7 +117,7 @@ int make_pipe(int p[2]) { return pipe2(p, 0); }' objc
     exit "$failed"
 fi
 
-for f in "$SRC"/lib/*.c "$SRC"/tools/*.c; do
+for f in "$SRC"/lib/*.c "$SRC"/companion/*.c "$SRC"/tools/*.c; do
     compile c "$f" || true
 done
 for f in "$SRC"/installer/*.m; do

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: the apple-dma-pci parser (lib/guest_proto.c) driven
+ * libFuzzer target: the apple-dma-pci engine (companion/engine.c) driven
  * by a hostile guest, with the same kind of scripted QEMU as the unit
  * test behind it.
  *
  * Guest RAM is three ranges, one ending exactly at 2^64 so that address
  * arithmetic is tested at its edge.  The callbacks abort if the parser
  * ever hands them an address outside the RAM it was told about, an
- * unaligned or empty mapping, or an IOVA the host never mapped.  After
+ * unaligned or empty mapping, a registration that does not hold the
+ * range, or an IOVA the host never mapped.  After
  * every command the parser's table of live mappings (read white-box)
  * must equal the host's, except mappings whose unmap the host refused
  * while the parser had to let go (reset, RAM removal); after the final
@@ -25,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guest_proto.h"
+#include "engine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,10 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define IOVA_BASE   0xF000000000ull
 #define IOVA_STRIDE (1ull << 20)   /* above any mapping in 320 KiB of RAM */
 
+/* Each range is its own registration, at an offset in it; the handle
+ * changes when the range is registered again (handle_of). */
 static const struct mvf_gp_range all_ram[NRAM] = {
-    { 0x0, 128 << 10 },
-    { 0x100000000ull, 128 << 10 },
-    { 0xFFFFFFFFFFFF0000ull, 64 << 10 },    /* ends at 2^64 */
+    { 0x0, 128 << 10, 0x100, 0x4000 },
+    { 0x100000000ull, 128 << 10, 0x200, 0 },
+    { 0xFFFFFFFFFFFF0000ull, 64 << 10, 0x300, 0x10000 },  /* ends at 2^64 */
 };
 static uint8_t mem0[128 << 10], mem1[128 << 10], mem2[64 << 10];
 static uint8_t *const mem[NRAM] = { mem0, mem1, mem2 };
@@ -61,6 +64,8 @@ static struct {
     int map_err, unmap_err;
     unsigned read_fail_in, write_fail_in;
     unsigned bad_iova, reenter;
+    unsigned gen[NRAM];        /* times each range was registered again */
+    unsigned map_calls, unmap_calls;
 } H;
 
 #define CHECK(cond, ...) do { if (!(cond)) { \
@@ -82,11 +87,45 @@ static uint8_t *ram_at(uint64_t gpa, uint64_t len)
     return NULL;
 }
 
+static uint64_t handle_of(unsigned i)
+{
+    return all_ram[i].handle + ((uint64_t)H.gen[i] << 16);
+}
+
+/* The range as QEMU registered it now. */
+static struct mvf_gp_range range_now(unsigned i)
+{
+    struct mvf_gp_range r = all_ram[i];
+
+    r.handle = handle_of(i);
+    return r;
+}
+
+/* Guest address of [offset, offset+len) of registration handle, or
+ * aborts: the engine may name only what QEMU registered. */
+static uint64_t reg_gpa(uint64_t handle, uint64_t offset, uint64_t len)
+{
+    for (unsigned i = 0; i < NRAM; i++) {
+        const struct mvf_gp_range *r = &all_ram[i];
+
+        if (!(H.present & (1u << i)) || handle != handle_of(i) ||
+            offset < r->handle_offset)
+            continue;
+        CHECK(offset - r->handle_offset < r->size &&
+              len && len <= r->size - (offset - r->handle_offset),
+              "map beyond registration 0x%llx", (unsigned long long)handle);
+        return r->gpa + (offset - r->handle_offset);
+    }
+    CHECK(0, "map of handle 0x%llx offset 0x%llx: not registered",
+          (unsigned long long)handle, (unsigned long long)offset);
+    return 0;
+}
+
 /* ---- the scripted QEMU ------------------------------------------------ */
 
 static void reenter(void)
 {
-    struct mvf_gp_range r = all_ram[0];
+    struct mvf_gp_range r = range_now(0);
 
     switch (H.reenter) {
     case 1:
@@ -144,20 +183,21 @@ static struct hmap *hmap_find(uint64_t iova)
     return m->live && m->iova == iova ? m : NULL;
 }
 
-static int cb_map(void *ctx, uint64_t gpa, uint64_t len, uint32_t flags,
-                  uint64_t *iova)
+static int32_t map_one(const struct mvf_dma_map_req *rq, uint64_t *iova)
 {
+    uint64_t len = rq->length, gpa = reg_gpa(rq->handle, rq->offset, len);
     unsigned id;
 
     CHECK(ram_at(gpa, len), "map outside RAM: 0x%llx+0x%llx",
           (unsigned long long)gpa, (unsigned long long)len);
     CHECK(!((gpa | len) & (H.granule - 1)), "map not granule aligned");
-    CHECK(flags && !(flags & ~3u), "map flags 0x%x", flags);
+    CHECK(rq->flags && !(rq->flags & ~3u) && !rq->reserved, "map flags 0x%x",
+          rq->flags);
     if (H.map_err)
         return H.map_err;
     if (len > H.host_budget - H.live_bytes)
         return -ENOSPC;
-    if (H.bad_iova == 2) { /* hand out an IOVA the parser tracks, again */
+    if (H.bad_iova == 2) { /* hand out an IOVA the engine tracks, again */
         for (unsigned i = 0; i < MAX_HMAPS; i++)
             if (H.maps[i].live && !H.maps[i].refused) {
                 *iova = H.maps[i].iova;
@@ -177,27 +217,46 @@ static int cb_map(void *ctx, uint64_t gpa, uint64_t len, uint32_t flags,
     return 0;
 }
 
-static int cb_unmap(void *ctx, uint64_t iova, uint64_t len)
+static int cb_map_batch(void *ctx, const struct mvf_dma_map_req *reqs,
+                        struct mvf_dma_map_res *res, uint32_t n)
+{
+    CHECK(n >= 1 && n <= MVF_GP_DOORBELL_MAX, "map batch of %u", n);
+    H.map_calls++;
+    for (uint32_t i = 0; i < n; i++)
+        res[i].status = map_one(&reqs[i], &res[i].iova);
+    return 0;
+}
+
+static int32_t unmap_one(uint64_t iova, uint64_t len)
 {
     struct hmap *m = hmap_find(iova);
 
     CHECK(m && m->len == len, "unmap of 0x%llx+0x%llx, never mapped",
           (unsigned long long)iova, (unsigned long long)len);
+    H.live_kept -= !m->refused;
     if (H.unmap_err) {
-        H.live_kept -= !m->refused;
         m->refused = true;
         return H.unmap_err;
     }
-    H.live_kept -= !m->refused;
     m->live = false;
     H.live_bytes -= len;
     H.free_ids[H.n_free++] = (unsigned)(m - H.maps);
     return 0;
 }
 
+static int cb_unmap_batch(void *ctx, const struct mvf_dma_unmap_req *reqs,
+                          int32_t *status, uint32_t n)
+{
+    CHECK(n >= 1 && n <= MVF_GP_DOORBELL_MAX, "unmap batch of %u", n);
+    H.unmap_calls++;
+    for (uint32_t i = 0; i < n; i++)
+        status[i] = unmap_one(reqs[i].iova, reqs[i].length);
+    return 0;
+}
+
 static const struct mvf_gp_ops ops = {
     .read_guest = cb_read, .write_guest = cb_write,
-    .map = cb_map, .unmap = cb_unmap,
+    .map_batch = cb_map_batch, .unmap_batch = cb_unmap_batch,
 };
 
 /* ---- input ------------------------------------------------------------- */
@@ -340,17 +399,21 @@ static void wr(unsigned r, uint32_t field, uint32_t v)
     mvf_gp_mmio_write(H.dev, MVF_GP_RING_REG(r, field), 4, v);
 }
 
-static void set_ram(unsigned mask)
+/* Ranges in mask are RAM; reregister: range 0 gets a new registration
+ * (the engine must unmap what the old one held before this returns). */
+static void set_ram(unsigned mask, bool reregister)
 {
     struct mvf_gp_range r[NRAM];
     uint32_t n = 0;
     unsigned old = H.present;
 
+    if (reregister)
+        H.gen[0]++;
     for (unsigned i = 0; i < NRAM; i++)
         if (mask & (1u << i))
-            r[n++] = all_ram[i];
-    /* Ranges going away are still host memory while the parser prunes
-     * them (QEMU calls set_ram before the region goes); new ones are
+            r[n++] = range_now(i);
+    /* Ranges going away are still host memory while the engine prunes
+     * them (QEMU calls set_ram before it unregisters); new ones are
      * RAM from the start. */
     H.present = old | mask;
     CHECK(mvf_gp_set_ram(H.dev, r, n) == 0, "set_ram failed");
@@ -404,10 +467,16 @@ static void run_cmd(struct input *in)
     }
     case 6: case 7: { /* doorbell */
         uint32_t start = (uint32_t)take(in, 2), count = (uint32_t)take(in, 2);
+        unsigned maps = H.map_calls, unmaps = H.unmap_calls;
 
         if (op & 16)
             count %= 80;
         wr(r, MVF_GP_RING_DOORBELL, MVF_GP_DOORBELL(start, count));
+        /* one map_batch; one unmap_batch, plus one each to release what
+         * the host answered badly and what the guest cannot learn */
+        CHECK(H.map_calls - maps <= 1 && H.unmap_calls - unmaps <= 3,
+              "doorbell made %u map and %u unmap calls", H.map_calls - maps,
+              H.unmap_calls - unmaps);
         break;
     }
     case 8: /* reset, by QEMU or by the guest */
@@ -417,7 +486,7 @@ static void run_cmd(struct input *in)
             mvf_gp_reset(H.dev);
         break;
     case 9: /* guest RAM changes (hot-unplug and back) */
-        set_ram(op / 16 % 8);
+        set_ram(op / 16 % 8, op & 128);
         break;
     case 10: { /* host behaviour */
         static const int errs[8] = { 0, 0, 0, -ENOSPC, -EMFILE, -ENOMEM, 7, -5000 };
@@ -466,6 +535,8 @@ static void check_consistent(void)
         CHECK(hm && hm->len == pm->len, "parser tracks 0x%llx, host does not",
               (unsigned long long)pm->iova);
         CHECK(ram_at(pm->gpa, pm->len), "tracked mapping outside RAM");
+        CHECK(reg_gpa(pm->handle, pm->hoff, pm->len) == pm->gpa,
+              "tracked mapping of a registration QEMU dropped");
         n++;
         kept += !hm->refused;
         bytes += pm->len;
@@ -477,7 +548,7 @@ static void check_consistent(void)
           (unsigned long long)st.live_mappings, (unsigned long long)n);
     CHECK(st.mapped_bytes == bytes, "mapped bytes disagree");
     CHECK(st.maps - st.unmaps == n, "maps - unmaps != live");
-    CHECK(bytes <= d->cfg.budget && n <= d->cfg.max_mappings, "over budget");
+    CHECK(n <= MVF_GP_MAX_MAPPINGS, "table over its bound");
     CHECK(d->live * 2 <= d->cap || (!d->cap && !d->live), "table too full");
     mvf_gp_mmio_read(H.dev, MVF_GP_REG_LIVE_MAPPINGS, 4, &v);
     CHECK(v == n, "LIVE_MAPPINGS register disagrees");
@@ -510,7 +581,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     cfg.budget = (1 + take(&in, 1)) * H.granule * 4;
     CHECK(mvf_gp_create(&cfg, &ops, NULL, &H.dev) == 0, "create failed");
-    set_ram(c0 & 16 ? 3 : 7);
+    set_ram(c0 & 16 ? 3 : 7, false);
 
     while (in.n) {
         run_cmd(&in);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * apple-dma-pci parser: the companion device's registers, its ring
- * doorbells and the ring mappings it tracks.  Pure C: guest memory, host
+ * apple-dma-pci engine: the companion device's registers, its ring
+ * doorbells and the ring mappings it owns.  Pure C: guest memory, host
  * mappings and the device address all come through the caller's ops, so
  * QEMU's device is a thin wrapper and everything here is unit-tested and
  * fuzzed.  Specification: docs/guest-protocol.md.
@@ -9,17 +9,17 @@
  * Every value the guest controls (register writes, ring entries in
  * guest RAM) is hostile.  Each entry is copied out of guest RAM once
  * and judged on that copy; no callback sees an address outside guest
- * RAM, an unaligned or empty range, or an IOVA this parser did not get
- * from map.
+ * RAM, an unaligned or empty range, or an IOVA this engine did not get
+ * from map_batch.  A doorbell costs the host at most two calls, one
+ * unmap_batch and one map_batch, whatever the number of entries.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "guest_proto.h"
-#include "macvfio/abi.h"
+#include "engine.h"
+#include "../lib/error.h" /* libmacvfio's mvfl_fail() and MVF_EXPORT */
 
 _Static_assert(sizeof(struct mvf_gp_entry) == MVF_GP_ENTRY_SIZE, "entry size");
 _Static_assert(offsetof(struct mvf_gp_entry, status) == MVF_GP_ENTRY_OFF_STATUS,
@@ -32,8 +32,10 @@ _Static_assert(MVF_GP_WIN_BASE + MVF_GP_MAX_WINDOWS * MVF_GP_WIN_STRIDE <=
 _Static_assert(MVF_GP_RING_BASE + MVF_GP_MAX_RINGS * MVF_GP_RING_STRIDE <=
                MVF_GP_BAR0_SIZE, "rings overflow BAR0");
 _Static_assert(MVF_GP_RING_MAX_ENTRIES <= 0x10000, "doorbell start is 16 bits");
+_Static_assert(MVF_GP_F_READ == MVF_DMA_READ && MVF_GP_F_WRITE == MVF_DMA_WRITE,
+               "entry flags are DMA flags");
+_Static_assert(MVF_GP_DOORBELL_MAX <= MVF_MAX_BATCH, "a doorbell fits a batch");
 
-#define CHUNK_ENTRIES 64u   /* entries copied from guest RAM per read */
 #define MIN_SLOTS     64u
 #define RESULT_LEN    12u   /* status + iova, written back per entry */
 #define DIRS          (MVF_GP_F_READ | MVF_GP_F_WRITE)
@@ -61,19 +63,37 @@ static bool range_ok(uint64_t a, uint64_t len)
     return len && len - 1 <= UINT64_MAX - a;
 }
 
-static bool in_ram(const struct mvf_gp_dev *d, uint64_t gpa, uint64_t len)
+/* The RAM range holding all of [gpa, gpa+len), or NULL. */
+static const struct mvf_gp_range *ram_find(const struct mvf_gp_dev *d,
+                                           uint64_t gpa, uint64_t len)
 {
     if (!range_ok(gpa, len))
-        return false;
+        return NULL;
     for (uint32_t i = 0; i < d->n_ram; i++) {
         const struct mvf_gp_range *r = &d->ram[i];
 
         if (gpa >= r->gpa && gpa - r->gpa < r->size &&
             len <= r->size - (gpa - r->gpa))
-            return true;
+            return r;
     }
-    return false;
+    return NULL;
 }
+
+static bool in_ram(const struct mvf_gp_dev *d, uint64_t gpa, uint64_t len)
+{
+    return ram_find(d, gpa, len) != NULL;
+}
+
+/* A mapping may stay while its range is RAM of the same registration. */
+static bool map_still_backed(const struct mvf_gp_dev *d,
+                             const struct mvfl_gp_map *m)
+{
+    const struct mvf_gp_range *r = ram_find(d, m->gpa, m->len);
+
+    return r && r->handle == m->handle &&
+           r->handle_offset + (m->gpa - r->gpa) == m->hoff;
+}
+
 
 int32_t mvfl_gp_status(int e)
 {
@@ -141,15 +161,17 @@ static void map_place(struct mvfl_gp_map *slots, uint32_t cap,
     slots[i] = *m;
 }
 
-/* Makes room for one more mapping; false on allocation failure. */
-static bool map_reserve(struct mvf_gp_dev *d)
+/* Makes room for n more mappings; false on allocation failure. */
+static bool map_reserve(struct mvf_gp_dev *d, uint32_t n)
 {
     struct mvfl_gp_map *ns;
     uint32_t ncap;
 
-    if ((uint64_t)(d->live + 1) * 2 <= d->cap)
+    if ((uint64_t)(d->live + n) * 2 <= d->cap)
         return true;
-    ncap = d->cap ? d->cap * 2 : MIN_SLOTS;
+    ncap = d->cap ? d->cap : MIN_SLOTS;
+    while ((uint64_t)(d->live + n) * 2 > ncap)
+        ncap *= 2;
     ns = calloc(ncap, sizeof(*ns));
     if (!ns)
         return false;
@@ -196,13 +218,76 @@ static void map_remove(struct mvf_gp_dev *d, struct mvfl_gp_map *m)
     }
 }
 
-/* Unmaps through the callback and forgets the mapping whatever the
- * callback says (used by reset and RAM removal, which cannot keep it). */
-static void map_drop(struct mvf_gp_dev *d, struct mvfl_gp_map *m)
+/* Unmaps reqs[0..n) in one host call; fills st.  Entries that are not
+ * reported are failures. */
+static void host_unmap(struct mvf_gp_dev *d, const struct mvf_dma_unmap_req *reqs,
+                       int32_t *st, uint32_t n)
 {
-    if (d->ops.unmap(d->ctx, m->iova, m->len))
-        d->stats.errors++;
-    map_remove(d, m);
+    for (uint32_t i = 0; i < n; i++)
+        st[i] = -EIO;
+    d->stats.unmap_calls++;
+    (void)d->ops.unmap_batch(d->ctx, reqs, st, n); /* statuses say it all */
+}
+
+static void drop_flush(struct mvf_gp_dev *d, uint32_t n)
+{
+    struct mvfl_gp_batch *b = d->batch;
+
+    host_unmap(d, b->unmap_req, b->unmap_st, n);
+    for (uint32_t i = 0; i < n; i++)
+        if (b->unmap_st[i])
+            d->stats.errors++;
+}
+
+/* Unmaps and forgets every mapping drop() selects, in batches of the
+ * scratch's size, whatever the host says (reset and RAM removal cannot
+ * keep them); a refusal is counted as an error.  The table is only
+ * read while the host calls run, then the marked mappings go. */
+static void drop_where(struct mvf_gp_dev *d,
+                       bool (*drop)(const struct mvf_gp_dev *,
+                                    const struct mvfl_gp_map *))
+{
+    struct mvfl_gp_batch *b = d->batch;
+    uint32_t n = 0;
+    bool removed;
+
+    for (uint32_t i = 0; i < d->cap; i++) {
+        struct mvfl_gp_map *m = &d->slots[i];
+
+        if (!m->used || !drop(d, m))
+            continue;
+        m->dropping = 1;
+        b->unmap_req[n++] = (struct mvf_dma_unmap_req){ .iova = m->iova,
+                                                        .length = m->len };
+        if (n == MVF_GP_DOORBELL_MAX) {
+            drop_flush(d, n);
+            n = 0;
+        }
+    }
+    if (n)
+        drop_flush(d, n);
+    /* map_remove shifts later members back, past the scan if the probe
+     * run wraps: recheck each slot, and rescan until none is left. */
+    do {
+        removed = false;
+        for (uint32_t i = 0; i < d->cap; i++) {
+            while (d->slots[i].used && d->slots[i].dropping) {
+                map_remove(d, &d->slots[i]);
+                removed = true;
+            }
+        }
+    } while (removed);
+}
+
+static bool drop_all(const struct mvf_gp_dev *d, const struct mvfl_gp_map *m)
+{
+    return true;
+}
+
+static bool drop_unbacked(const struct mvf_gp_dev *d,
+                          const struct mvfl_gp_map *m)
+{
+    return !map_still_backed(d, m);
 }
 
 /* ---- device-wide state ------------------------------------------------- */
@@ -240,15 +325,7 @@ static bool strategy_ok(const struct mvf_gp_dev *d, uint32_t s)
 static void do_reset(struct mvf_gp_dev *d)
 {
     d->busy = true; /* a callback re-entering must not see a half reset */
-    for (uint32_t i = 0; i < d->cap; i++) {
-        struct mvfl_gp_map *m = &d->slots[i];
-
-        if (m->used) {
-            if (d->ops.unmap(d->ctx, m->iova, m->len))
-                d->stats.errors++;
-            d->stats.unmaps++;
-        }
-    }
+    drop_where(d, drop_all);
     free(d->slots);
     d->slots = NULL;
     d->cap = d->live = 0;
@@ -273,9 +350,10 @@ MVF_EXPORT int mvf_gp_create(const struct mvf_gp_config *cfg,
     if (!cfg || !ops || !out)
         return mvfl_fail(-EINVAL, "guest protocol: NULL argument");
     *out = NULL;
-    if (!ops->read_guest || !ops->write_guest || !ops->map || !ops->unmap)
+    if (!ops->read_guest || !ops->write_guest || !ops->map_batch ||
+        !ops->unmap_batch)
         return mvfl_fail(-EINVAL, "guest protocol: read_guest, write_guest, "
-                         "map and unmap are required");
+                         "map_batch and unmap_batch are required");
     g = cfg->granule ? cfg->granule : MVF_DART_GRANULE;
     if (g < 4096 || g > (1ull << 30) || (g & (g - 1)))
         return mvfl_fail(-EINVAL, "guest protocol: granule 0x%llx is not a "
@@ -294,8 +372,12 @@ MVF_EXPORT int mvf_gp_create(const struct mvf_gp_config *cfg,
     if (cfg->aperture_size && !range_ok(cfg->aperture_base, cfg->aperture_size))
         return mvfl_fail(-EINVAL, "guest protocol: aperture wraps");
     d = calloc(1, sizeof(*d));
-    if (!d)
+    if (d)
+        d->batch = malloc(sizeof(*d->batch));
+    if (!d || !d->batch) {
+        free(d);
         return mvfl_fail(-ENOMEM, "guest protocol: out of memory");
+    }
     d->cfg = *cfg;
     d->cfg.granule = g;
     d->ops = *ops;
@@ -311,23 +393,8 @@ MVF_EXPORT void mvf_gp_destroy(struct mvf_gp_dev *dev)
     if (!dev)
         return;
     free(dev->slots);
+    free(dev->batch);
     free(dev);
-}
-
-/* One pass dropping mappings outside RAM; true if it dropped any. */
-static bool prune_pass(struct mvf_gp_dev *d)
-{
-    bool dropped = false;
-
-    for (uint32_t i = 0; i < d->cap; i++) {
-        /* map_remove may shift another member into slot i: recheck it. */
-        while (d->slots[i].used &&
-               !in_ram(d, d->slots[i].gpa, d->slots[i].len)) {
-            map_drop(d, &d->slots[i]);
-            dropped = true;
-        }
-    }
-    return dropped;
 }
 
 MVF_EXPORT int mvf_gp_set_ram(struct mvf_gp_dev *d,
@@ -341,7 +408,8 @@ MVF_EXPORT int mvf_gp_set_ram(struct mvf_gp_dev *d,
         return mvfl_fail(-E2BIG, "guest protocol: %u RAM ranges (max %u)", n,
                          MVF_GP_MAX_RAM);
     for (uint32_t i = 0; i < n; i++) {
-        if (!range_ok(ram[i].gpa, ram[i].size))
+        if (!range_ok(ram[i].gpa, ram[i].size) ||
+            !range_ok(ram[i].handle_offset, ram[i].size))
             return mvfl_fail(-EINVAL, "guest protocol: RAM range %u empty or "
                              "wraps", i);
         for (uint32_t j = 0; j < i; j++) {
@@ -357,8 +425,7 @@ MVF_EXPORT int mvf_gp_set_ram(struct mvf_gp_dev *d,
         memcpy(d->ram, ram, n * sizeof(*ram));
     d->n_ram = n;
     d->busy = true;
-    while (prune_pass(d))
-        ;
+    drop_where(d, drop_unbacked);
     d->busy = false;
     for (uint32_t r = 0; r < d->cfg.num_rings; r++) {
         struct mvfl_gp_ring *ring = &d->rings[r];
@@ -445,122 +512,249 @@ MVF_EXPORT void mvf_gp_get_stats(const struct mvf_gp_dev *d,
 
 /* ---- ring entries ------------------------------------------------------- */
 
-static int32_t entry_map(struct mvf_gp_dev *d, const struct mvf_gp_entry *e,
-                         uint64_t *iova_out)
+#define NOT_QUEUED UINT32_MAX   /* mvfl_gp_work.req of an entry judged alone */
+
+static void parse_entry(struct mvfl_gp_work *w, const uint8_t *raw)
 {
-    uint64_t gm = d->cfg.granule - 1, iova = 0;
-    struct mvfl_gp_map m;
-    bool dup, fits;
-    int rc;
-
-    if (!e->flags || (e->flags & ~DIRS))
-        return MVF_GP_EINVAL;
-    if (!e->len)
-        return MVF_GP_ENODATA;
-    if ((e->gpa | e->len) & gm)
-        return MVF_GP_EINVAL;
-    if (!range_ok(e->gpa, e->len))
-        return MVF_GP_EOVERFLOW;
-    if (!in_ram(d, e->gpa, e->len))
-        return MVF_GP_EFAULT;
-    if (d->live >= d->cfg.max_mappings)
-        return MVF_GP_EMFILE;
-    if (e->len > d->cfg.budget - d->mapped_bytes)
-        return MVF_GP_ENOSPC;
-    if (!map_reserve(d))
-        return MVF_GP_ENOMEM;
-    rc = d->ops.map(d->ctx, e->gpa, e->len, e->flags, &iova);
-    if (rc)
-        return mvfl_gp_status(rc);
-    /* The host's IOVA must be usable as a granule window and new to us;
-     * release what we cannot track (unless that would hit a mapping we
-     * already track, or the range is not even representable). */
-    dup = map_find(d, iova) != NULL;
-    fits = range_ok(iova, e->len);
-    if (dup || !fits || (iova & gm)) {
-        if (!dup && fits && d->ops.unmap(d->ctx, iova, e->len))
-            d->stats.errors++;
-        return MVF_GP_EIO;
-    }
-    m = (struct mvfl_gp_map){ .iova = iova, .len = e->len, .gpa = e->gpa,
-                              .flags = e->flags, .used = 1 };
-    map_insert(d, &m);
-    d->stats.maps++;
-    *iova_out = iova;
-    return 0;
-}
-
-static int32_t entry_unmap(struct mvf_gp_dev *d, const struct mvf_gp_entry *e)
-{
-    uint64_t gm = d->cfg.granule - 1;
-    struct mvfl_gp_map *m;
-    int rc;
-
-    if (e->flags)
-        return MVF_GP_EINVAL;
-    if (!e->len)
-        return MVF_GP_ENODATA;
-    if ((e->iova | e->len) & gm)
-        return MVF_GP_EINVAL;
-    if (!range_ok(e->iova, e->len))
-        return MVF_GP_EOVERFLOW;
-    m = map_find(d, e->iova);
-    if (!m)
-        return MVF_GP_ENOENT;   /* never reaches the unmap callback */
-    if (m->len != e->len)
-        return MVF_GP_EINVAL;
-    rc = d->ops.unmap(d->ctx, m->iova, m->len);
-    if (rc)
-        return mvfl_gp_status(rc); /* still mapped: still tracked */
-    map_remove(d, m);
-    return 0;
-}
-
-/* Runs one entry (raw guest bytes at entry_gpa) and writes its result
- * back; false if the result could not be written. */
-static bool run_entry(struct mvf_gp_dev *d, uint64_t entry_gpa,
-                      const uint8_t *raw)
-{
-    struct mvf_gp_entry e = {
+    *w = (struct mvfl_gp_work){
         .gpa = get_le(raw + 0, 8),
         .len = get_le(raw + 8, 8),
         .op = (uint16_t)get_le(raw + 16, 2),
         .flags = (uint16_t)get_le(raw + 18, 2),
         .iova = get_le(raw + MVF_GP_ENTRY_OFF_IOVA, 8),
+        .req = NOT_QUEUED,
     };
-    uint8_t res[RESULT_LEN];
-    uint64_t iova = e.iova;
-    int32_t st;
+}
 
-    switch (e.op) {
-    case MVF_GP_OP_MAP:
-        iova = UINT64_MAX; /* a guest ignoring status faults loudly */
-        st = entry_map(d, &e, &iova);
-        break;
-    case MVF_GP_OP_UNMAP:
-        st = entry_unmap(d, &e);
-        break;
-    default:
-        st = MVF_GP_EOPNOTSUPP;
-        break;
+/* Judges a MAP entry and queues its host request; 0 or why not. */
+static int32_t judge_map(struct mvf_gp_dev *d, struct mvfl_gp_work *w,
+                         uint32_t *n_map)
+{
+    uint64_t gm = d->cfg.granule - 1;
+    const struct mvf_gp_range *r;
+
+    w->iova = UINT64_MAX; /* a guest ignoring status faults loudly */
+    if (!w->flags || (w->flags & ~DIRS))
+        return MVF_GP_EINVAL;
+    if (!w->len)
+        return MVF_GP_ENODATA;
+    if ((w->gpa | w->len) & gm)
+        return MVF_GP_EINVAL;
+    if (!range_ok(w->gpa, w->len))
+        return MVF_GP_EOVERFLOW;
+    r = ram_find(d, w->gpa, w->len);
+    if (!r)
+        return MVF_GP_EFAULT;
+    if ((uint64_t)d->live + *n_map >= MVF_GP_MAX_MAPPINGS)
+        return MVF_GP_EMFILE;   /* the table's bound, not a budget */
+    w->req = (*n_map)++;
+    d->batch->map_req[w->req] = (struct mvf_dma_map_req){
+        .handle = r->handle,
+        .offset = r->handle_offset + (w->gpa - r->gpa),
+        .length = w->len,
+        .flags = w->flags,
+    };
+    return 0;
+}
+
+/* Judges an UNMAP entry and queues its host request; 0 or why not.  A
+ * mapping named twice in one doorbell is unknown the second time. */
+static int32_t judge_unmap(struct mvf_gp_dev *d, struct mvfl_gp_work *w,
+                           uint32_t *n_unmap)
+{
+    uint64_t gm = d->cfg.granule - 1;
+    struct mvfl_gp_map *m;
+
+    if (w->flags)
+        return MVF_GP_EINVAL;
+    if (!w->len)
+        return MVF_GP_ENODATA;
+    if ((w->iova | w->len) & gm)
+        return MVF_GP_EINVAL;
+    if (!range_ok(w->iova, w->len))
+        return MVF_GP_EOVERFLOW;
+    m = map_find(d, w->iova);
+    if (!m || m->unmapping)
+        return MVF_GP_ENOENT;   /* never reaches the host */
+    if (m->len != w->len)
+        return MVF_GP_EINVAL;
+    m->unmapping = 1;
+    w->req = (*n_unmap)++;
+    d->batch->unmap_req[w->req] = (struct mvf_dma_unmap_req){
+        .iova = m->iova, .length = m->len };
+    return 0;
+}
+
+/* Judges every entry; counts the host requests queued. */
+static void judge_all(struct mvf_gp_dev *d, uint32_t count, uint32_t *n_map,
+                      uint32_t *n_unmap)
+{
+    struct mvfl_gp_batch *b = d->batch;
+
+    for (uint32_t k = 0; k < count; k++) {
+        struct mvfl_gp_work *w = &b->work[k];
+
+        parse_entry(w, b->raw + (size_t)k * MVF_GP_ENTRY_SIZE);
+        if (w->op == MVF_GP_OP_MAP)
+            w->st = judge_map(d, w, n_map);
+        else if (w->op == MVF_GP_OP_UNMAP)
+            w->st = judge_unmap(d, w, n_unmap);
+        else
+            w->st = MVF_GP_EOPNOTSUPP;
     }
-    put_le(res, (uint32_t)st, 4);
-    put_le(res + 4, iova, 8);
-    if (d->ops.write_guest(d->ctx, entry_gpa + MVF_GP_ENTRY_OFF_STATUS, res,
-                           RESULT_LEN)) {
-        /* The guest cannot learn this IOVA: do not leak the mapping. */
-        if (e.op == MVF_GP_OP_MAP && st == 0) {
-            struct mvfl_gp_map *m = map_find(d, iova);
+}
 
-            if (m)
-                map_drop(d, m);
+/* The host's answers to the queued UNMAPs: done ones are forgotten,
+ * refused ones stay tracked (still mapped). */
+static void finish_unmaps(struct mvf_gp_dev *d, uint32_t count)
+{
+    struct mvfl_gp_batch *b = d->batch;
+
+    for (uint32_t k = 0; k < count; k++) {
+        struct mvfl_gp_work *w = &b->work[k];
+        struct mvfl_gp_map *m;
+
+        if (w->op != MVF_GP_OP_UNMAP || w->req == NOT_QUEUED)
+            continue;
+        m = map_find(d, w->iova); /* afresh: removals move slots */
+        m->unmapping = 0;
+        w->st = mvfl_gp_status(b->unmap_st[w->req]);
+        if (!w->st)
+            map_remove(d, m);
+    }
+}
+
+/* An IOVA range the host may hand out: inside the aperture, if known. */
+static bool in_aperture(const struct mvf_gp_dev *d, uint64_t iova, uint64_t len)
+{
+    uint64_t base = d->cfg.aperture_base, size = d->cfg.aperture_size;
+
+    return !size || (iova >= base && iova - base < size &&
+                     len <= size - (iova - base));
+}
+
+/* The host's answers to the queued MAPs.  An IOVA the engine cannot
+ * track (unaligned, wrapping, outside the aperture, already live) fails
+ * its entry with -EIO, and is queued in unmap_req to be released unless
+ * releasing it would hit a live mapping; returns how many were queued. */
+static uint32_t finish_maps(struct mvf_gp_dev *d, uint32_t count)
+{
+    struct mvfl_gp_batch *b = d->batch;
+    uint64_t gm = d->cfg.granule - 1;
+    uint32_t n_bad = 0;
+
+    for (uint32_t k = 0; k < count; k++) {
+        struct mvfl_gp_work *w = &b->work[k];
+        const struct mvf_dma_map_req *rq;
+        struct mvfl_gp_map m;
+        uint64_t iova;
+        bool dup, fits;
+
+        if (w->op != MVF_GP_OP_MAP || w->req == NOT_QUEUED)
+            continue;
+        rq = &b->map_req[w->req];
+        w->st = mvfl_gp_status(b->map_res[w->req].status);
+        if (w->st)
+            continue;
+        iova = b->map_res[w->req].iova;
+        dup = map_find(d, iova) != NULL;
+        fits = range_ok(iova, w->len);
+        if (dup || !fits || (iova & gm) || !in_aperture(d, iova, w->len)) {
+            if (!dup && fits)
+                b->unmap_req[n_bad++] = (struct mvf_dma_unmap_req){
+                    .iova = iova, .length = w->len };
+            w->st = MVF_GP_EIO;
+            continue;
         }
-        return false;
+        m = (struct mvfl_gp_map){ .iova = iova, .len = w->len, .gpa = w->gpa,
+                                  .handle = rq->handle, .hoff = rq->offset,
+                                  .flags = w->flags, .used = 1 };
+        map_insert(d, &m);
+        d->stats.maps++;
+        w->iova = iova;
     }
-    d->stats.entries++;
-    if (st)
-        d->stats.errors++;
-    return true;
+    return n_bad;
+}
+
+static void host_map(struct mvf_gp_dev *d, uint32_t n)
+{
+    struct mvfl_gp_batch *b = d->batch;
+
+    for (uint32_t i = 0; i < n; i++)
+        b->map_res[i] = (struct mvf_dma_map_res){ .status = -EIO };
+    d->stats.map_calls++;
+    (void)d->ops.map_batch(d->ctx, b->map_req, b->map_res, n);
+}
+
+/* Runs the queued MAPs: one host call, then the IOVA checks. */
+static void run_maps(struct mvf_gp_dev *d, uint32_t count, uint32_t n_map)
+{
+    struct mvfl_gp_batch *b = d->batch;
+    uint32_t n_bad;
+
+    if (!map_reserve(d, n_map)) {
+        for (uint32_t k = 0; k < count; k++)
+            if (b->work[k].op == MVF_GP_OP_MAP && b->work[k].req != NOT_QUEUED)
+                b->work[k].st = MVF_GP_ENOMEM;
+        return;
+    }
+    host_map(d, n_map);
+    n_bad = finish_maps(d, count);
+    if (n_bad)
+        drop_flush(d, n_bad);
+}
+
+/* The guest cannot learn the IOVAs of entries [from, count): release
+ * their mappings. */
+static void undo_maps(struct mvf_gp_dev *d, uint32_t from, uint32_t count)
+{
+    struct mvfl_gp_batch *b = d->batch;
+    uint32_t n = 0;
+
+    for (uint32_t k = from; k < count; k++) {
+        const struct mvfl_gp_work *w = &b->work[k];
+        struct mvfl_gp_map *m;
+
+        if (w->op != MVF_GP_OP_MAP || w->st || w->req == NOT_QUEUED)
+            continue;
+        m = map_find(d, w->iova);
+        b->unmap_req[n++] = (struct mvf_dma_unmap_req){ .iova = m->iova,
+                                                        .length = m->len };
+    }
+    if (!n)
+        return;
+    drop_flush(d, n);
+    for (uint32_t i = 0; i < n; i++)
+        map_remove(d, map_find(d, b->unmap_req[i].iova));
+}
+
+/* Writes each entry's status and IOVA back, in order; stores how many
+ * were written.  0, or MVF_GP_EFAULT if one could not be. */
+static int32_t write_results(struct mvf_gp_dev *d,
+                             const struct mvfl_gp_ring *ring, uint32_t start,
+                             uint32_t count, uint32_t *done)
+{
+    struct mvfl_gp_batch *b = d->batch;
+
+    for (uint32_t k = 0; k < count && !d->reset_pending; k++) {
+        const struct mvfl_gp_work *w = &b->work[k];
+        uint64_t at = ring->addr +
+                      (uint64_t)((start + k) % ring->size) * MVF_GP_ENTRY_SIZE;
+        uint8_t res[RESULT_LEN];
+
+        put_le(res, (uint32_t)w->st, 4);
+        put_le(res + 4, w->iova, 8);
+        if (d->ops.write_guest(d->ctx, at + MVF_GP_ENTRY_OFF_STATUS, res,
+                               RESULT_LEN)) {
+            undo_maps(d, k, count);
+            return MVF_GP_EFAULT;
+        }
+        d->stats.entries++;
+        if (w->st)
+            d->stats.errors++;
+        (*done)++;
+    }
+    return 0;
 }
 
 /* Why a doorbell cannot run, or 0. */
@@ -578,34 +772,41 @@ static int32_t doorbell_check(const struct mvfl_gp_ring *ring, uint32_t start,
     return 0;
 }
 
-/* Runs entries [start, start+count) of an enabled ring, wrapping at its
- * end; stores how many completed.  0 or MVF_GP_EFAULT. */
+/*
+ * Runs entries [start, start+count) of an enabled ring, wrapping at its
+ * end: copies them out (at most two reads), judges each, asks the host
+ * for all UNMAPs in one call and then all MAPs in one call (UNMAPs
+ * first, so that room they free serves the MAPs: a guest cannot name in
+ * an UNMAP an IOVA that a MAP of the same doorbell returns), and writes
+ * the results back.  Stores how many entries completed; 0 or
+ * MVF_GP_EFAULT.  A reset asked for by a callback stops it (the reset
+ * that follows releases whatever was mapped).
+ */
 static int32_t ring_run(struct mvf_gp_dev *d, const struct mvfl_gp_ring *ring,
                         uint32_t start, uint32_t count, uint32_t *done)
 {
-    uint8_t buf[CHUNK_ENTRIES * MVF_GP_ENTRY_SIZE];
+    struct mvfl_gp_batch *b = d->batch;
+    uint32_t first = count < ring->size - start ? count : ring->size - start;
+    uint32_t n_map = 0, n_unmap = 0;
 
-    while (*done < count && !d->reset_pending) {
-        uint32_t idx = (start + *done) % ring->size;
-        uint32_t n = count - *done;
-        uint64_t gpa = ring->addr + (uint64_t)idx * MVF_GP_ENTRY_SIZE;
-
-        if (n > CHUNK_ENTRIES)
-            n = CHUNK_ENTRIES;
-        if (n > ring->size - idx)   /* copy only up to the wrap */
-            n = ring->size - idx;
-        /* The enabled ring lies in guest RAM (checked at enable and on
-         * every RAM change), so these are RAM addresses. */
-        if (d->ops.read_guest(d->ctx, gpa, buf, (uint64_t)n * MVF_GP_ENTRY_SIZE))
-            return MVF_GP_EFAULT;
-        for (uint32_t k = 0; k < n && !d->reset_pending; k++) {
-            if (!run_entry(d, gpa + (uint64_t)k * MVF_GP_ENTRY_SIZE,
-                           buf + k * MVF_GP_ENTRY_SIZE))
-                return MVF_GP_EFAULT;
-            (*done)++;
-        }
+    /* The enabled ring lies in guest RAM (checked at enable and on every
+     * RAM change), so these are RAM addresses. */
+    if (d->ops.read_guest(d->ctx, ring->addr + (uint64_t)start * MVF_GP_ENTRY_SIZE,
+                          b->raw, (uint64_t)first * MVF_GP_ENTRY_SIZE) ||
+        (count > first &&
+         d->ops.read_guest(d->ctx, ring->addr, b->raw + (size_t)first * MVF_GP_ENTRY_SIZE,
+                           (uint64_t)(count - first) * MVF_GP_ENTRY_SIZE)))
+        return MVF_GP_EFAULT;
+    judge_all(d, count, &n_map, &n_unmap);
+    if (n_unmap) {
+        host_unmap(d, b->unmap_req, b->unmap_st, n_unmap);
+        finish_unmaps(d, count);
     }
-    return 0;
+    if (n_map && !d->reset_pending)
+        run_maps(d, count, n_map);
+    if (d->reset_pending)
+        return 0;
+    return write_results(d, ring, start, count, done);
 }
 
 /* A doorbell write: sets the ring's STATUS and PROCESSED, returns the

@@ -237,8 +237,8 @@ memfd_machine() {
 }
 
 # QOM properties of apple-dma-pci that the tests read
-QOM_PROPS=(strategy guest-strategy doorbells entries maps unmaps errors resets
-           live-mappings mapped-bytes)
+QOM_PROPS=(strategy guest-strategy doorbells entries maps unmaps map-calls
+           unmap-calls errors resets live-mappings mapped-bytes)
 COMPANION=/machine/peripheral/va0/apple-dma-pci
 
 # qmp_qom SOCKET [quit]: "NAME VALUE" for each of QOM_PROPS of $COMPANION,
@@ -272,8 +272,9 @@ PY
 # qom_value NAME: the value of NAME in $QOM (qmp_qom's output)
 qom_value() { awk -v n="$1" '$1 == n { print $2 }' <<<"$QOM"; }
 
-# check_qom STRATEGY GUEST_STRATEGY: $QOM says so, and the guest rang
-# doorbells and mapped through a ring
+# check_qom STRATEGY GUEST_STRATEGY: $QOM says so, the guest rang
+# doorbells and mapped through a ring, and no doorbell cost the server
+# more than one map call and one unmap call
 check_qom() {
     if [ -z "$QOM" ]; then
         msg "apple-dma-pci's QOM properties were not read (QMP: $LOGS/$QOM_NAME.qmp.log)"
@@ -288,7 +289,12 @@ check_qom() {
         msg "apple-dma-pci: $(qom_value doorbells) doorbell(s), $(qom_value maps) map(s) after the guest's ring test"
         return 1
     fi
-    STEP_NOTE="qom-get: strategy $1, guest-strategy $2, $(qom_value doorbells) doorbell(s), $(qom_value maps) map(s), $(qom_value unmaps) unmap(s), $(qom_value errors) error(s)"
+    if [ "$(qom_value map-calls)" -gt "$(qom_value doorbells)" ] ||
+       [ "$(qom_value unmap-calls)" -gt "$(( $(qom_value doorbells) + $(qom_value resets) ))" ]; then
+        msg "apple-dma-pci: $(qom_value map-calls) map and $(qom_value unmap-calls) unmap call(s) for $(qom_value doorbells) doorbell(s) and $(qom_value resets) reset(s)"
+        return 1
+    fi
+    STEP_NOTE="qom-get: strategy $1, guest-strategy $2, $(qom_value doorbells) doorbell(s), $(qom_value maps) map(s) in $(qom_value map-calls) call(s), $(qom_value unmaps) unmap(s) in $(qom_value unmap-calls) call(s), $(qom_value errors) error(s)"
 }
 
 # run_dmatest ARCH IMAGE NAME GUEST_ARGS [QEMU ARGS...]: boots tests/dmatest.sh

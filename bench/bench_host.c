@@ -15,33 +15,14 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "macvfio/macvfio.h"
 #include "macvfio/dmatest.h"
 
+#include "bench_timing.h"
+
 #define G MVF_DART_GRANULE
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void report(const char *what, double *ns, int n)
-{
-    qsort(ns, (size_t)n, sizeof(*ns), cmp_double);
-    printf("%-44s p50 %7.2f us  p99 %7.2f us  (%d samples)\n", what,
-           ns[n / 2] / 1e3, ns[(int)(n * 0.99)] / 1e3, n);
-}
 
 static int die(const char *what, int ret)
 {
@@ -77,27 +58,27 @@ int main(int argc, char **argv)
         die("connect/open/claim", ret);
 
     for (int i = 0; i < iters; i++) {
-        t0 = now_ns();
+        t0 = bench_now_ns();
         if ((ret = mvf_mmio_read(h, 0, MVF_DMATEST_REG_SCRATCH, 4, &v)))
             die("mmio read", ret);
-        ns[i] = now_ns() - t0;
+        ns[i] = bench_now_ns() - t0;
     }
-    report("trapped MMIO read round trip", ns, iters);
+    bench_report("trapped MMIO read round trip", ns, iters);
     for (int i = 0; i < iters; i++) {
-        t0 = now_ns();
+        t0 = bench_now_ns();
         if ((ret = mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, (uint64_t)i)))
             die("mmio write", ret);
-        ns[i] = now_ns() - t0;
+        ns[i] = bench_now_ns() - t0;
     }
-    report("trapped MMIO write round trip", ns, iters);
+    bench_report("trapped MMIO write round trip", ns, iters);
     for (int i = 0; i < iters; i++) {
         uint32_t c;
-        t0 = now_ns();
+        t0 = bench_now_ns();
         if ((ret = mvf_config_read(h, 0x04, 2, &c)))
             die("config read", ret);
-        ns[i] = now_ns() - t0;
+        ns[i] = bench_now_ns() - t0;
     }
-    report("config read round trip", ns, iters);
+    bench_report("config read round trip", ns, iters);
 
     /* DMA map+unmap of one 16 KiB granule, one call each. */
     mfd = memfd_create("bench", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -106,7 +87,7 @@ int main(int argc, char **argv)
         return 1;
     if ((ret = mvf_dma_register_fd(h, mfd, 0, 64 << 20, &handle)))
         die("register", ret);
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (int i = 0; i < iters; i++) {
         if ((ret = mvf_dma_map(h, handle, (uint64_t)(i % 4096) * G, G,
                                MVF_DMA_READ | MVF_DMA_WRITE, &iova)) ||
@@ -114,7 +95,7 @@ int main(int argc, char **argv)
             die("map/unmap", ret);
     }
     printf("%-44s %9.0f pairs/s\n", "DMA map+unmap, one call each",
-           iters / ((now_ns() - t0) / 1e9));
+           iters / ((bench_now_ns() - t0) / 1e9));
 
     /* Batched: 256 maps in one call, 256 unmaps in another. */
     {
@@ -125,7 +106,7 @@ int main(int argc, char **argv)
         int32_t st[B];
         int rounds = iters / B > 10 ? iters / B : 10;
 
-        t0 = now_ns();
+        t0 = bench_now_ns();
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < B; i++)
                 req[i] = (struct mvf_dma_map_req){ handle, (uint64_t)i * G, G,
@@ -144,7 +125,7 @@ int main(int argc, char **argv)
                     die("unmap batch entry", st[i]);
         }
         printf("%-44s %9.0f pairs/s\n", "DMA map+unmap, batches of 256",
-               rounds * B / ((now_ns() - t0) / 1e9));
+               rounds * B / ((bench_now_ns() - t0) / 1e9));
     }
 
     /* Doorbell write -> device DMA -> MSI-X -> eventfd readable. */
@@ -163,15 +144,15 @@ int main(int argc, char **argv)
         struct pollfd p = { .fd = efd, .events = POLLIN };
         uint64_t cnt;
 
-        t0 = now_ns();
+        t0 = bench_now_ns();
         if ((ret = mvf_mmio_write(h, 0, MVF_DMATEST_REG_DOORBELL, 4,
                                   MVF_DMATEST_DOORBELL_GO)))
             die("doorbell", ret);
         if (poll(&p, 1, 1000) != 1 || read(efd, &cnt, sizeof(cnt)) != sizeof(cnt))
             die("interrupt", -ETIMEDOUT);
-        ns[i] = now_ns() - t0;
+        ns[i] = bench_now_ns() - t0;
     }
-    report("doorbell -> 64 B DMA -> MSI-X eventfd", ns, iters / 4);
+    bench_report("doorbell -> 64 B DMA -> MSI-X eventfd", ns, iters / 4);
 
     close(efd);
     close(mfd);

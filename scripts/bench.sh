@@ -17,6 +17,10 @@ echo "== host round trips: libmacvfio -> socket -> macvfiod -> sim:dmatest"
 pid=$!
 for _ in $(seq 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
 "$build/bench/bench_host" --socket "$dir/s" --iterations "${BENCH_ITERATIONS:-20000}"
+
+echo
+echo "== apple-dma-pci doorbells under on-demand: host calls per entry (before issue #11) vs per doorbell (companion/engine.c)"
+"$build/bench/bench_companion" --socket "$dir/s" --iterations "${BENCH_ITERATIONS:-20000}"
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 

@@ -29,7 +29,7 @@
 #include "macvfio/dmatest.h"
 #include "macvfio/macvfio.h"
 
-#include "bench_timing.h"
+#include "bench_common.h"
 
 #define G        MVF_DART_GRANULE
 #define RAM_SIZE (16ull << 20)
@@ -136,37 +136,21 @@ static int unmap_each(void *ctx, const struct mvf_dma_unmap_req *reqs,
 
 /* ---- the guest's side ------------------------------------------------------ */
 
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
+/* Ring entries are little-endian, as every host macvfio runs on is, so
+ * the bench writes them as structures. */
+static struct mvf_gp_entry *entry(struct shape *sh, unsigned i)
 {
-    for (unsigned i = 0; i < n; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-
-    while (n--)
-        v = v << 8 | p[n];
-    return v;
-}
-
-static uint8_t *entry(struct shape *sh, unsigned i)
-{
-    return sh->b->ram + sh->ring_gpa + (uint64_t)i * MVF_GP_ENTRY_SIZE;
+    return (struct mvf_gp_entry *)(sh->b->ram + sh->ring_gpa) + i;
 }
 
 static void put_entry(struct shape *sh, unsigned i, uint16_t op, uint64_t gpa,
                       uint64_t iova)
 {
-    uint8_t *e = entry(sh, i);
-
-    put_le(e, gpa, 8);
-    put_le(e + 8, G, 8);
-    put_le(e + 16, op, 2);
-    put_le(e + 18, op == MVF_GP_OP_MAP ? MVF_GP_F_READ | MVF_GP_F_WRITE : 0, 2);
-    put_le(e + MVF_GP_ENTRY_OFF_STATUS, (uint32_t)MVF_GP_STATUS_PENDING, 4);
-    put_le(e + MVF_GP_ENTRY_OFF_IOVA, iova, 8);
+    *entry(sh, i) = (struct mvf_gp_entry){
+        .gpa = gpa, .len = G, .op = op,
+        .flags = op == MVF_GP_OP_MAP ? MVF_GP_F_READ | MVF_GP_F_WRITE : 0,
+        .status = MVF_GP_STATUS_PENDING, .iova = iova,
+    };
 }
 
 static void wr(struct shape *sh, uint32_t off, uint32_t v)
@@ -187,12 +171,9 @@ static double doorbell(struct shape *sh, unsigned n)
     t = bench_now_ns() - t0;
     if (st)
         die("doorbell", st);
-    for (unsigned i = 0; i < n; i++) {
-        int32_t es = (int32_t)(uint32_t)get_le(entry(sh, i) +
-                                               MVF_GP_ENTRY_OFF_STATUS, 4);
-        if (es)
-            die("ring entry", es);
-    }
+    for (unsigned i = 0; i < n; i++)
+        if (entry(sh, i)->status)
+            die("ring entry", entry(sh, i)->status);
     return t;
 }
 
@@ -226,16 +207,12 @@ static void shape_init(struct shape *sh, struct bench *b, const char *name,
 /* One round: n MAPs in one doorbell, then their n UNMAPs in another. */
 static void shape_round(struct shape *sh, unsigned n, int r)
 {
-    uint64_t iova;
-
     for (unsigned i = 0; i < n; i++)
         put_entry(sh, i, MVF_GP_OP_MAP,
                   sh->buf_gpa + (uint64_t)((r + i) % MAX_N) * G, 0);
     sh->map_ns[r] = doorbell(sh, n);
-    for (unsigned i = 0; i < n; i++) {
-        iova = get_le(entry(sh, i) + MVF_GP_ENTRY_OFF_IOVA, 8);
-        put_entry(sh, i, MVF_GP_OP_UNMAP, 0, iova);
-    }
+    for (unsigned i = 0; i < n; i++)
+        put_entry(sh, i, MVF_GP_OP_UNMAP, 0, entry(sh, i)->iova);
     sh->unmap_ns[r] = doorbell(sh, n);
     sh->total_ns += sh->map_ns[r] + sh->unmap_ns[r];
 }
@@ -291,23 +268,14 @@ int main(int argc, char **argv)
         .map_batch = map_each, .unmap_batch = unmap_each,
     };
     static const unsigned sizes[] = { 1, 16, 256 };
-    const char *sock = NULL;
+    const char *sock;
     struct bench b = { 0 };
-    int iters = 20000, ret, mfd, rt_n;
+    int iters, ret, mfd, rt_n;
     double *rt;
     uint64_t v;
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--socket") && i + 1 < argc)
-            sock = argv[++i];
-        else if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
-            iters = atoi(argv[++i]);
-    }
-    if (!sock || iters < 100) {
-        fprintf(stderr,
-                "usage: bench_companion --socket PATH [--iterations N>=100]\n");
+    if (bench_args(argc, argv, "bench_companion", &sock, &iters))
         return 2;
-    }
     if ((ret = mvf_connect(sock, &b.h)) || (ret = mvf_device_open(b.h, 0)) ||
         (ret = mvf_claim(b.h)))
         die("connect/open/claim", ret);

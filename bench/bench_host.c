@@ -20,7 +20,7 @@
 #include "macvfio/macvfio.h"
 #include "macvfio/dmatest.h"
 
-#include "bench_timing.h"
+#include "bench_common.h"
 
 #define G MVF_DART_GRANULE
 
@@ -33,23 +33,15 @@ static int die(const char *what, int ret)
 
 int main(int argc, char **argv)
 {
-    const char *sock = NULL;
-    int iters = 20000, ret, mfd, efd;
+    const char *sock;
+    int iters, ret, mfd, efd;
     struct mvf_handle *h;
     uint64_t v, handle, iova;
     double *ns, t0;
     uint32_t cmd;
 
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--socket") && i + 1 < argc)
-            sock = argv[++i];
-        else if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
-            iters = atoi(argv[++i]);
-    }
-    if (!sock || iters < 100) {
-        fprintf(stderr, "usage: bench_host --socket PATH [--iterations N>=100]\n");
+    if (bench_args(argc, argv, "bench_host", &sock, &iters))
         return 2;
-    }
     ns = calloc((size_t)iters, sizeof(*ns));
     if (!ns)
         return 1;

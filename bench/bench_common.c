@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include "bench_timing.h"
+#include "bench_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 double bench_now_ns(void)
@@ -32,4 +33,24 @@ void bench_report(const char *what, double *ns, int n)
 
     printf("%-44s p50 %7.2f us  p99 %7.2f us  (%d samples)\n", what,
            p50 / 1e3, ns[(int)(n * 0.99)] / 1e3, n);
+}
+
+int bench_args(int argc, char **argv, const char *prog, const char **sock,
+               int *iters)
+{
+    *sock = NULL;
+    *iters = 20000;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--socket") && i + 1 < argc)
+            *sock = argv[++i];
+        else if (!strcmp(argv[i], "--iterations") && i + 1 < argc)
+            *iters = atoi(argv[++i]);
+        else
+            *iters = 0;
+    }
+    if (!*sock || *iters < 100) {
+        fprintf(stderr, "usage: %s --socket PATH [--iterations N>=100]\n", prog);
+        return -1;
+    }
+    return 0;
 }

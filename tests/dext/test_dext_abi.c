@@ -23,6 +23,7 @@
 
 #include "dext_client.h"
 #include "dmatest.h"
+#include "tests/common/dmatest_xfer.h"
 
 #define G MVF_DART_GRANULE
 
@@ -37,31 +38,26 @@ static int teardown(void **state)
     return rig_stop(*state);
 }
 
-static uint32_t reg_rd(struct dxc *c, uint32_t reg)
+static uint32_t reg_rd(void *ctx, uint32_t reg)
 {
     uint64_t v = 0;
 
-    assert_int_equal(dxc_mmio_read(c, 0, reg, 4, &v), 0);
+    assert_int_equal(dxc_mmio_read(ctx, 0, reg, 4, &v), 0);
     return (uint32_t)v;
 }
 
-static void reg_wr(struct dxc *c, uint32_t reg, uint32_t v)
+static void reg_wr(void *ctx, uint32_t reg, uint32_t v)
 {
-    assert_int_equal(dxc_mmio_write(c, 0, reg, 4, v), 0);
+    assert_int_equal(dxc_mmio_write(ctx, 0, reg, 4, v), 0);
 }
 
 /* One sim:dmatest transfer through its BAR0 registers; returns STATUS. */
 static uint32_t dma_xfer(struct dxc *c, uint64_t iova, uint32_t off,
                          uint32_t len, uint32_t dir, uint32_t vec)
 {
-    reg_wr(c, MVF_DMATEST_REG_DMA_IOVA_LO, (uint32_t)iova);
-    reg_wr(c, MVF_DMATEST_REG_DMA_IOVA_HI, (uint32_t)(iova >> 32));
-    reg_wr(c, MVF_DMATEST_REG_DMA_OFFSET, off);
-    reg_wr(c, MVF_DMATEST_REG_DMA_LEN, len);
-    reg_wr(c, MVF_DMATEST_REG_DMA_DIR, dir);
-    reg_wr(c, MVF_DMATEST_REG_DMA_VECTOR, vec);
-    reg_wr(c, MVF_DMATEST_REG_DOORBELL, MVF_DMATEST_DOORBELL_GO);
-    return reg_rd(c, MVF_DMATEST_REG_STATUS);
+    const struct dmatest_regs r = { c, reg_wr, reg_rd };
+
+    return dmatest_xfer(&r, iova, off, len, dir, vec);
 }
 
 /* Messages waiting on the connection's port (taken off it). */

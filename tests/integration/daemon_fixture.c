@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "dmatest.h"
+#include "tests/common/dmatest_xfer.h"
 
 #define STDERR_INHERIT (-2)
 
@@ -353,15 +354,20 @@ void test_dmatest_reg_write(struct mvf_handle *h, uint32_t reg, uint32_t v)
     assert_int_equal(mvf_mmio_write(h, MVF_DMATEST_REG_BAR, reg, 4, v), 0);
 }
 
+static void dmatest_wr(void *h, uint32_t reg, uint32_t v)
+{
+    test_dmatest_reg_write(h, reg, v);
+}
+
+static uint32_t dmatest_rd(void *h, uint32_t reg)
+{
+    return test_dmatest_reg_read(h, reg);
+}
+
 uint32_t test_dmatest_xfer(struct mvf_handle *h, uint64_t iova, uint32_t off,
                            uint32_t len, uint32_t dir, uint32_t vec)
 {
-    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_IOVA_LO, (uint32_t)iova);
-    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_IOVA_HI, (uint32_t)(iova >> 32));
-    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_OFFSET, off);
-    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_LEN, len);
-    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_DIR, dir);
-    test_dmatest_reg_write(h, MVF_DMATEST_REG_DMA_VECTOR, vec);
-    test_dmatest_reg_write(h, MVF_DMATEST_REG_DOORBELL, MVF_DMATEST_DOORBELL_GO);
-    return test_dmatest_reg_read(h, MVF_DMATEST_REG_STATUS);
+    const struct dmatest_regs r = { h, dmatest_wr, dmatest_rd };
+
+    return dmatest_xfer(&r, iova, off, len, dir, vec);
 }

@@ -105,6 +105,12 @@ struct iokit_transport {
 
     pthread_mutex_t irq_lock;
     struct iokit_irq irq;
+
+    /* IRQ_INFO's vector count per type (INTx, MSI, MSI-X), once known:
+     * a device's counts do not change while it is open, and QEMU binds
+     * MSI-X vectors one at a time as the guest unmasks them. */
+    uint32_t irq_vectors[MVF_IRQ_MSIX + 1];
+    uint32_t irq_vectors_known;    /* bit per type */
 };
 
 static struct iokit_transport *to_iokit(struct mvf_transport *t)
@@ -355,10 +361,24 @@ static void irq_drop(struct iokit_transport *k);
  * clean-up disables interrupts and retires the state page), ends the
  * delivery set up by irq_notify.
  */
+/* IRQ_INFO's count as the state page can carry it. */
+static uint32_t page_vectors(uint64_t count)
+{
+    return count > MVF_IRQ_STATE_VECTORS ? MVF_IRQ_STATE_VECTORS
+                                         : (uint32_t)count;
+}
+
 static void follow_call(struct iokit_transport *k, const struct mvf_xfer *x)
 {
     if (x->selector == MVF_SEL_HELLO && x->n_out >= 2)
         k->server_features = x->out[1];
+    if (x->selector == MVF_SEL_DEVICE_OPEN)
+        k->irq_vectors_known = 0;
+    if (x->selector == MVF_SEL_IRQ_INFO && x->n_in >= 1 && x->n_out >= 2 &&
+        x->in[0] <= MVF_IRQ_MSIX) {
+        k->irq_vectors[x->in[0]] = page_vectors(x->out[0]);
+        k->irq_vectors_known |= 1u << x->in[0];
+    }
     if (x->selector == MVF_SEL_RELEASE ||
         (x->selector == MVF_SEL_IRQ_SET && x->n_in >= 2 &&
          x->in[1] == MVF_IRQ_ACT_DISABLE && x->in[0] == k->irq.type))
@@ -700,9 +720,9 @@ static int dup_cloexec(int fd)
     return fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
-/* The vectors the device has of `type` (IRQ_INFO): a binding beyond them
- * is refused here as macvfiod refuses it, since the dext never sees the
- * emulated fds. */
+/* The vectors the device has of `type` (IRQ_INFO, asked once per type
+ * and device): a binding beyond them is refused here as macvfiod refuses
+ * it, since the dext never sees the emulated fds. */
 static int irq_vector_count(struct iokit_transport *k, struct mvf_xfer *x,
                             uint32_t type, uint32_t *count)
 {
@@ -710,18 +730,21 @@ static int irq_vector_count(struct iokit_transport *k, struct mvf_xfer *x,
     struct mvf_xfer q;
     int rc;
 
+    if (type <= MVF_IRQ_MSIX && (k->irq_vectors_known & (1u << type))) {
+        *count = k->irq_vectors[type];
+        return 0;
+    }
     mvfl_xfer_init(&q, MVF_SEL_IRQ_INFO);
     q.in = in;
     q.n_in = 1;
     q.n_out_min = 2;
-    rc = iokit_call(&k->base, &q);
+    rc = iokit_call(&k->base, &q);   /* follow_call remembers it */
     if (rc) {
         snprintf(x->err, sizeof(x->err), "%s", q.err);
         x->bad_reply = q.bad_reply;
         return rc;
     }
-    *count = q.out[0] > MVF_IRQ_STATE_VECTORS ? MVF_IRQ_STATE_VECTORS
-                                              : (uint32_t)q.out[0];
+    *count = page_vectors(q.out[0]);
     return 0;
 }
 

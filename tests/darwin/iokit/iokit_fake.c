@@ -256,6 +256,7 @@ static kern_return_t user_client(io_connect_t conn, uint32_t selector,
         *n_out = 2;
         return KERN_SUCCESS;
     case MVF_SEL_IRQ_INFO:
+        fake.irq_info_calls++;
         out[0] = FAKE_VECTORS;
         out[1] = MVF_IRQ_INFO_MASKABLE;
         *n_out = 2;

@@ -49,6 +49,7 @@ struct fake_iokit {
     uint64_t irq_in[5];
     uint64_t dma_reg_in[3];         /* the last DMA_REGISTER */
     unsigned batch_calls;
+    unsigned irq_info_calls;
     size_t max_struct_in;
 };
 

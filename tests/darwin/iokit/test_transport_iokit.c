@@ -301,6 +301,8 @@ static void vector_fds_from_the_state_page(void **state)
     fds[0] = p1[1];
     assert_int_equal(mvf_irq_set_eventfds(h, MVF_IRQ_MSIX, 1, 1, fds), 0);
     assert_true(readable(p1[0]));
+    /* The vector count was asked once, not per binding. */
+    assert_int_equal(fake.irq_info_calls, 1);
     assert_int_equal(fake.page->pending[0], 0);
     /* The transport keeps dups: closing ours does not unbind. */
     close(p2[1]);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Guest I/O benchmark: 4 KiB random reads, 128 KiB sequential reads and
-# 4 KiB random writes in an x86_64 guest (TCG), on macvfiod's sim:nvme
+# 4 KiB random writes in an x86_64 or aarch64 guest (TCG), on macvfiod's sim:nvme
 # passed through by vfio-apple-pci under each DMA strategy of the macvfio
 # guest module, next to QEMU's own emulated nvme on the same backing file.
 # Prints figures, never asserts them (`make bench` runs it; see
@@ -19,6 +19,8 @@
 #   --engine E      iogen engine: aio (default) or sync ($BENCH_IO_ENGINE)
 #   --smp N[,N...]  guest vCPUs; one boot per configuration per value
 #                   (default 2, or $BENCH_IO_SMP)
+#   --arch A        guest architecture: x86_64 (default) or aarch64 (QEMU's
+#                   virt machine, -cpu cortex-a57; $BENCH_IO_ARCH)
 #   --matrix        issue #12's matrix: --loads randread,randwrite,seqread
 #                   --qd 1,4,32 --smp 1,4
 #   --disk-mb N     backing file size in MiB (default 256, or $BENCH_IO_DISK_MB)
@@ -58,8 +60,9 @@
 # twice a second and reads them at the guest's marks around each load (the
 # guest idles a second inside each mark), so traps are per load.
 #
-# Results: the table on stdout; raw lines in build/e2e/bench-io/results.txt;
-# console and QEMU logs in build/e2e/logs/bench-io-CONFIG-smpN-x86_64.{log,qemu.log}.
+# Results: the table on stdout; raw lines in build/e2e/bench-io/results.txt
+# (build/e2e/bench-io-aarch64/ for --arch aarch64);
+# console and QEMU logs in build/e2e/logs/bench-io-CONFIG-smpN-ARCH.{log,qemu.log}.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -104,7 +107,7 @@ SMP="${BENCH_IO_SMP:-2}"
 LOADS="${BENCH_IO_LOADS:-randread,seqread}"
 DISK_MB="${BENCH_IO_DISK_MB:-256}"
 ROUNDS="${BENCH_IO_ROUNDS:-1}"
-ARCH=x86_64
+ARCH="${BENCH_IO_ARCH:-x86_64}"
 BUILD=1
 LIST=0
 REPORT=""
@@ -116,6 +119,7 @@ while [ $# -gt 0 ]; do
     --qd) need $# "$1"; QD="$2"; shift 2 ;;
     --engine) need $# "$1"; ENGINE="$2"; shift 2 ;;
     --smp) need $# "$1"; SMP="$2"; shift 2 ;;
+    --arch) need $# "$1"; ARCH="$2"; shift 2 ;;
     --loads) need $# "$1"; LOADS="$2"; shift 2 ;;
     --matrix) LOADS=randread,randwrite,seqread; QD=1,4,32; SMP=1,4; shift ;;
     --disk-mb) need $# "$1"; DISK_MB="$2"; shift 2 ;;
@@ -145,6 +149,7 @@ for v in QD SMP; do
     done
     [ -n "${!v//,/}" ] || die "${v,,}: no value"
 done
+case "$ARCH" in x86_64|aarch64) ;; *) die "--arch: x86_64 or aarch64, not '$ARCH'" ;; esac
 for x in ${LOADS//,/ }; do
     case "$x" in randread|seqread|randwrite) ;; *) die "--loads: unknown load '$x' (randread, seqread, randwrite)" ;; esac
 done
@@ -173,7 +178,7 @@ function median(arr, key, n,   v, i, j, x) {
 }
 function add(list, item, set) { return (item in set) ? list : list " " item }
 /^# bench/ { if (load == "") load = $(NF - 2) " " $(NF - 1) " " $NF; cores = $(NF - 5); next }
-/^# secs=/ { secs = kv($0, "secs"); engine = kv($0, "engine"); rounds = kv($0, "rounds"); next }
+/^# secs=/ { secs = kv($0, "secs"); engine = kv($0, "engine"); rounds = kv($0, "rounds"); arch = kv($0, "arch"); if (arch == "") arch = "x86_64"; next }
 /^#/ { next }
 { name = $1; smp = substr($2, 5); kind = $3
   order = add(order, name, seen); seen[name] = 1
@@ -197,7 +202,7 @@ kind == "host" { if (kv($0, "trapped") != "-") { btrap[name, smp] += kv($0, "tra
                  hmaps[name, smp] += num(kv($0, "host_maps")); boots[name, smp]++ }
 END {
     r = rounds > 1 ? sprintf(", median of %d rounds", rounds) : ""
-    printf "Guest I/O (x86_64 guest, TCG, %s host cores, load %s): iogen %s (unless noted below), %d s per load%s, O_DIRECT, every block verified\n\n", cores, load, engine, secs, r
+    printf "Guest I/O (%s guest, TCG, %s host cores, load %s): iogen %s (unless noted below), %d s per load%s, O_DIRECT, every block verified\n\n", arch, cores, load, engine, secs, r
     printf "%-3s %-9s %3s %-15s %-8s %8s %8s %6s %13s %9s %9s %8s\n", "cpu", "load", "qd", "config", "strategy", "IOPS", "MB/s", "x emu", "p50/p99 us", "traps/IO", "dbells/IO", "irqs/IO"
     ns = split(sorder, S, " "); nt = split(torder, T, " "); nd = split(dorder, D, " "); nc = split(order, C, " ")
     for (a = 1; a <= ns; a++) for (b = 1; b <= nt; b++) for (e = 1; e <= nd; e++) {
@@ -324,7 +329,9 @@ QEMU_BIN="$QEMU_DIR/qemu-system-$ARCH"
 NLOADS=$(wc -w <<<"${LOADS//,/ }")
 WRITES=""
 case ",$LOADS," in *,randwrite,*) WRITES=1 ;; esac
+# x86_64 keeps the directory it always had; another architecture gets its own.
 OUT="$E2E_OUT/bench-io"
+[ "$ARCH" = x86_64 ] || OUT="$E2E_OUT/bench-io-$ARCH"
 LOGS="$E2E_OUT/logs"
 DISK="$OUT/disk-${DISK_MB}M.img"
 # Own directories for everything built here: other e2e runs in this tree
@@ -529,7 +536,7 @@ run_config() {
 : > "$RESFILE"
 {
     echo "# bench/guest-io.sh $(date -u +%FT%TZ) host $(uname -n) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "# secs=$SECS qd=$QD loads=$LOADS engine=$ENGINE smp=$SMP disk=${DISK_MB}MiB rounds=$ROUNDS qemu=$QEMU_BIN"
+    echo "# secs=$SECS qd=$QD loads=$LOADS engine=$ENGINE smp=$SMP disk=${DISK_MB}MiB rounds=$ROUNDS arch=$ARCH qemu=$QEMU_BIN"
 } >> "$RESFILE"
 T0=$(now)
 for ((round = 1; round <= ROUNDS; round++)); do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make bench: prints the host layer's figures, then the guest I/O benchmark
-# (bench/guest-io.sh: boots TCG guests; builds the patched QEMU if it can,
-# else says it skipped). Never asserts timings. BENCH_GUEST=0: host only.
+# make bench: prints the host layer's figures, then the guest benchmarks
+# (bench/guest-irq.sh, bench/guest-io.sh: they boot TCG guests, build the
+# patched QEMU if they can, else say they skipped). Never asserts timings.
+# BENCH_GUEST=0: host only.
 set -euo pipefail
 build=${1:-build/host}
 dir=$(mktemp -d)
@@ -28,6 +29,15 @@ echo
 echo "== a neighbour's call latency, idle and next to a hostile client (tests/integration/test_isolation)"
 MACVFIOD="$(cd "$build" && pwd)/daemon/macvfiod" "$build/tests/integration/test_isolation" 2>/dev/null |
     grep '^# ' | sed 's/^# //'
+
+echo
+echo "== interrupt delivery into a guest: sim:dmatest's MSI-X through vfio-apple-pci (bench/guest-irq.sh)"
+if [ "${BENCH_GUEST:-1}" = 0 ]; then
+    echo "skipped (BENCH_GUEST=0)"
+else
+    MACVFIO_HOST_BUILD="$(cd "$build" && pwd)" "$(dirname "$0")/../bench/guest-irq.sh" ||
+        echo "interrupt benchmark failed (status $?); the figures above stand"
+fi
 
 echo
 echo "== guest I/O: sim:nvme passed through, per DMA strategy, vs QEMU's emulated nvme"

@@ -17,6 +17,12 @@
  *   cat /sys/kernel/debug/dmatest_irq/counts
  *       "vector V: N" for each vector (interrupts handled), then the
  *       device's "faults: N" (FAULT_COUNT) and "doorbells: N" rung.
+ *   cat /sys/kernel/debug/dmatest_irq/latency
+ *       for the doorbells of the last "ring" write (at most 1000), the
+ *       time from the doorbell write to the handler, from the doorbell
+ *       write's return to the handler (delivery after the trapped write
+ *       came back), and of the STATUS read that follows it: "min p50 p99
+ *       max" in ns each, for make bench (bench/guest-irq.sh).
  *
  * Debian's kernel has no VFIO no-IOMMU mode, hence a module of our own.
  * It maps BAR0 without requesting the regions, so that sysfs resource
@@ -24,8 +30,10 @@
  */
 #include <linux/debugfs.h>
 #include <linux/interrupt.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/sort.h>
 #include <linux/wait.h>
 
 #define DMATEST_NVEC		4
@@ -46,6 +54,7 @@
 #define DIR_FROM_DEVICE		1
 #define STATUS_FAULT		(1u << 2)
 #define FAULT_IOVA		0x0ull	/* below every macvfio IOVA */
+#define MAX_RING		1000
 
 struct dmatest {
 	struct pci_dev *pdev;
@@ -56,6 +65,11 @@ struct dmatest {
 	atomic_t count[DMATEST_NVEC];
 	char names[DMATEST_NVEC][16];
 	unsigned long doorbells;
+	u64 irq_ns[DMATEST_NVEC];	/* ktime of each vector's last handler */
+	/* the last ring's samples: doorbell->handler, return->handler,
+	 * STATUS read */
+	u64 lat_bell[MAX_RING], lat_ret[MAX_RING], lat_status[MAX_RING];
+	unsigned int nlat;
 };
 
 static struct dmatest *the_dev;
@@ -63,7 +77,9 @@ static struct dmatest *the_dev;
 static irqreturn_t dmatest_irq(int irq, void *data)
 {
 	atomic_t *count = data;
+	unsigned int vec = count - the_dev->count;
 
+	WRITE_ONCE(the_dev->irq_ns[vec], ktime_get_ns());
 	atomic_inc(count);
 	wake_up(&the_dev->wq);
 	return IRQ_HANDLED;
@@ -72,6 +88,7 @@ static irqreturn_t dmatest_irq(int irq, void *data)
 static int dmatest_ring_one(struct dmatest *d, unsigned int vec)
 {
 	int before = atomic_read(&d->count[vec]);
+	u64 t_bell, t_ret, t_status, t_irq;
 	u32 status, fault_lo;
 
 	iowrite32(lower_32_bits(FAULT_IOVA), d->regs + REG_DMA_IOVA_LO);
@@ -80,10 +97,13 @@ static int dmatest_ring_one(struct dmatest *d, unsigned int vec)
 	iowrite32(4096, d->regs + REG_DMA_LEN);
 	iowrite32(DIR_FROM_DEVICE, d->regs + REG_DMA_DIR);
 	iowrite32(vec, d->regs + REG_DMA_VECTOR);
+	t_bell = ktime_get_ns();
 	iowrite32(1, d->regs + REG_DOORBELL);
+	t_ret = ktime_get_ns();
 	d->doorbells++;
 
 	status = ioread32(d->regs + REG_STATUS);
+	t_status = ktime_get_ns() - t_ret;
 	fault_lo = ioread32(d->regs + REG_FAULT_IOVA_LO);
 	if (!(status & STATUS_FAULT) || fault_lo != lower_32_bits(FAULT_IOVA)) {
 		dev_err(&d->pdev->dev, "doorbell: status 0x%x error %u fault iova 0x%x: expected a fault\n",
@@ -94,6 +114,14 @@ static int dmatest_ring_one(struct dmatest *d, unsigned int vec)
 				msecs_to_jiffies(5000))) {
 		dev_err(&d->pdev->dev, "no interrupt on vector %u\n", vec);
 		return -ETIMEDOUT;
+	}
+	t_irq = READ_ONCE(d->irq_ns[vec]);
+	if (d->nlat < MAX_RING) {
+		/* a handler that ran before the write returned counts as 0 */
+		d->lat_bell[d->nlat] = t_irq - t_bell;
+		d->lat_ret[d->nlat] = t_irq > t_ret ? t_irq - t_ret : 0;
+		d->lat_status[d->nlat] = t_status;
+		d->nlat++;
 	}
 	return 0;
 }
@@ -111,10 +139,12 @@ static ssize_t ring_write(struct file *file, const char __user *ubuf,
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = 0;
-	if (sscanf(buf, "%u %u", &vec, &n) != 2 || vec >= DMATEST_NVEC || n > 1000)
+	if (sscanf(buf, "%u %u", &vec, &n) != 2 || vec >= DMATEST_NVEC ||
+	    n > MAX_RING)
 		return -EINVAL;
 
 	mutex_lock(&d->lock);
+	d->nlat = 0;
 	for (i = 0; i < n && !ret; i++)
 		ret = dmatest_ring_one(d, vec);
 	mutex_unlock(&d->lock);
@@ -137,6 +167,36 @@ static int counts_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(counts);
 
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void show_lat(struct seq_file *m, const char *what, u64 *v,
+		     unsigned int n)
+{
+	sort(v, n, sizeof(*v), cmp_u64, NULL);
+	seq_printf(m, "%s: n %u min %llu p50 %llu p99 %llu max %llu\n", what, n,
+		   v[0], v[n / 2], v[n * 99 / 100], v[n - 1]);
+}
+
+static int latency_show(struct seq_file *m, void *unused)
+{
+	struct dmatest *d = m->private;
+
+	mutex_lock(&d->lock);
+	if (d->nlat) {
+		show_lat(m, "doorbell->handler", d->lat_bell, d->nlat);
+		show_lat(m, "write-return->handler", d->lat_ret, d->nlat);
+		show_lat(m, "status-read", d->lat_status, d->nlat);
+	}
+	mutex_unlock(&d->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(latency);
+
 static const struct file_operations ring_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
@@ -152,7 +212,7 @@ static int dmatest_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	if (the_dev)
 		return -EBUSY;
-	d = devm_kzalloc(&pdev->dev, sizeof(*d), GFP_KERNEL);
+	d = devm_kzalloc(&pdev->dev, sizeof(*d), GFP_KERNEL);	/* ~24 KiB */
 	if (!d)
 		return -ENOMEM;
 	d->pdev = pdev;
@@ -198,6 +258,7 @@ static int dmatest_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	d->dir = debugfs_create_dir("dmatest_irq", NULL);
 	debugfs_create_file("ring", 0200, d->dir, d, &ring_fops);
 	debugfs_create_file("counts", 0444, d->dir, d, &counts_fops);
+	debugfs_create_file("latency", 0444, d->dir, d, &latency_fops);
 	dev_info(&pdev->dev, "dmatest_irq: %d MSI-X vectors, bus mastering on\n",
 		 DMATEST_NVEC);
 	return 0;

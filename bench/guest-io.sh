@@ -56,9 +56,11 @@
 # the deltas of /sys/kernel/debug/macvfio/<BDF>/{doorbells,maps,unmaps,
 # batches,bytes_bounced,failures,...} and of the nvme I/O queue interrupts
 # around each load (a counter the module does not have counts as 0).  The
-# host polls macvfiod (`macvfio info --json`) for its trapped MMIO accesses
-# twice a second and reads them at the guest's marks around each load (the
-# guest idles a second inside each mark), so traps are per load.
+# host polls macvfiod (`macvfio info --json`) for its trapped MMIO accesses,
+# and apple-dma-pci (QMP: its map-calls and unmap-calls) for the host DMA
+# calls it made, twice a second, and reads them at the guest's marks
+# around each load (the guest idles a second inside each mark), so traps
+# and calls are per load.
 #
 # Results: the table on stdout; raw lines in build/e2e/bench-io/results.txt
 # (build/e2e/bench-io-aarch64/ for --arch aarch64);
@@ -197,13 +199,14 @@ kind == "delta" { key = name SUBSEP smp SUBSEP kv($0, "test") SUBSEP kv($0, "qd"
                   for (i = 4; i <= NF; i++) { split($i, p, "=")
                       if (p[1] == "test" || p[1] == "qd") continue
                       if (p[2] == "-") cnt[key, p[1]] = "-"; else if (cnt[key, p[1]] != "-") cnt[key, p[1]] += p[2] } }
-kind == "load" { key = name SUBSEP smp SUBSEP kv($0, "test") SUBSEP kv($0, "qd"); ltrap[key] += kv($0, "trapped"); nload[key]++ }
+kind == "load" { key = name SUBSEP smp SUBSEP kv($0, "test") SUBSEP kv($0, "qd"); ltrap[key] += kv($0, "trapped"); nload[key]++
+                 if (kv($0, "calls") != "" && kv($0, "calls") != "-") { lcalls[key] += kv($0, "calls"); ncalls[key]++ } }
 kind == "host" { if (kv($0, "trapped") != "-") { btrap[name, smp] += kv($0, "trapped") }
                  hmaps[name, smp] += num(kv($0, "host_maps")); boots[name, smp]++ }
 END {
     r = rounds > 1 ? sprintf(", median of %d rounds", rounds) : ""
     printf "Guest I/O (%s guest, TCG, %s host cores, load %s): iogen %s (unless noted below), %d s per load%s, O_DIRECT, every block verified\n\n", arch, cores, load, engine, secs, r
-    printf "%-3s %-9s %3s %-15s %-8s %8s %8s %6s %13s %9s %9s %8s\n", "cpu", "load", "qd", "config", "strategy", "IOPS", "MB/s", "x emu", "p50/p99 us", "traps/IO", "dbells/IO", "irqs/IO"
+    printf "%-3s %-9s %3s %-15s %-8s %8s %8s %6s %13s %9s %9s %9s %8s\n", "cpu", "load", "qd", "config", "strategy", "IOPS", "MB/s", "x emu", "p50/p99 us", "traps/IO", "dbells/IO", "calls/IO", "irqs/IO"
     ns = split(sorder, S, " "); nt = split(torder, T, " "); nd = split(dorder, D, " "); nc = split(order, C, " ")
     for (a = 1; a <= ns; a++) for (b = 1; b <= nt; b++) for (e = 1; e <= nd; e++) {
         ekey = "emu" SUBSEP S[a] SUBSEP T[b] SUBSEP D[e]
@@ -225,10 +228,11 @@ END {
             db = (c == "emu") ? "-" : ((key, "doorbells") in cnt && cnt[key, "doorbells"] != "-") ? per(cnt[key, "doorbells"], ios[key]) : "0*"
             if (db == "0*") anystar = 1
             ir = ((key, "irqs") in cnt && cnt[key, "irqs"] != "-") ? per(cnt[key, "irqs"], ios[key]) : "-"
-            printf "%-3s %-9s %3s %-15s %-8s %8.0f %8.1f %6s %13s %9s %9s %8s\n", S[a], T[b], D[e], c,
+            hc = (key in ncalls) ? per(lcalls[key], ios[key]) : "-"
+            printf "%-3s %-9s %3s %-15s %-8s %8.0f %8.1f %6s %13s %9s %9s %9s %8s\n", S[a], T[b], D[e], c,
                 (c == "emu") ? "(QEMU)" : strat[c], iops, median(mv, key, nres[key]),
                 (ref > 0 ? sprintf("%.2f", iops / ref) : "-"),
-                median(p50, key, nres[key]) "/" median(p99, key, nres[key]), tr, db, ir
+                median(p50, key, nres[key]) "/" median(p99, key, nres[key]), tr, db, hc, ir
             if (c != "emu") {
                 nk = split("maps unmaps batches cache_hits cache_misses evictions refusals coalesced bytes_bounced dma_maps failures", keys, " ")
                 line = ""
@@ -272,7 +276,8 @@ END {
     print ""
     print "MB/s: 10^6 bytes/s. x emu: IOPS over emulated NVMe'"'"'s in the same row group. p50/p99: iogen'"'"'s submit-to-completion latency."
     print "traps/IO: BAR accesses macvfiod served (NVMe doorbells) during the load, per I/O. dbells/IO: apple-dma-pci"
-    print "doorbells rung by macvfio per I/O (debugfs)" (anystar ? "; 0*: the module has no doorbells counter." : ".") " irqs/IO: the nvme I/O queues'"'"' interrupts per I/O."
+    print "doorbells rung by macvfio per I/O (debugfs)" (anystar ? "; 0*: the module has no doorbells counter." : ".") " calls/IO: host DMA map and unmap calls"
+    print "apple-dma-pci made for them per I/O (QOM map-calls + unmap-calls). irqs/IO: the nvme I/O queues'"'"' interrupts per I/O."
     if (qn != "") { print "Queues the stock nvme driver set up (blk-mq hardware queues, MSI-X vectors):"; printf "%s", qn }
     if (bt != "") { print "Per boot:"; printf "%s", bt }
     if (det != "") { print "macvfio debugfs counters per I/O (nonzero):"; printf "%s", det }
@@ -430,10 +435,36 @@ host_stats() {  # host_stats SOCK: "trapped dma_maps" of device 0 (reads + write
     daemon_stats "$1" trapped_reads+trapped_writes dma_maps 2>/dev/null
 }
 
+# companion_calls QMP: apple-dma-pci's host DMA calls so far (QOM map-calls
+# + unmap-calls of the companion of vfio-apple-pci id=va0), or "-"
+companion_calls() {
+    python3 - "$1" <<'PY' 2>/dev/null || echo -
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()                                    # greeting
+def cmd(name, **args):
+    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            return r.get("return")
+cmd("qmp_capabilities")
+obj = "/machine/peripheral/va0/apple-dma-pci"
+print(cmd("qom-get", path=obj, property="map-calls") +
+      cmd("qom-get", path=obj, property="unmap-calls"))
+PY
+}
+
 # run_config CONFIG SMP: one boot; appends to $RESFILE
 run_config() {
     local c="$1" smp="$2" name dopts props mparams expect log qlog args pid rc trapped maps t tm
-    local seen=0 begin_tr=0 marks m mkind mtest mqd tag
+    local seen=0 begin_tr=0 begin_calls=- calls=- qc marks m mkind mtest mqd tag
+    local qmp
+    qmp="$RUN/qmp-$(field "$c" 1)-$smp"
     name=$(field "$c" 1); dopts=$(field "$c" 2); props=$(field "$c" 3)
     mparams=$(field "$c" 4); expect=$(field "$c" 5)
     local boot mem=512M engine="$ENGINE" qd="$QD" pool=0 kvp nruns
@@ -469,7 +500,8 @@ run_config() {
         args="target=pt,$args${mparams:+,modparams=${mparams// /:}}${expect:+,expect=$expect}"
         # shellcheck disable=SC2086  # options, split on purpose
         start_daemon "$name" $dopts || { echo "$tag na $WHY" >> "$RESFILE"; return 0; }
-        qemu_args=(-device "vfio-apple-pci,socket=$SOCK${props:+,$props}"
+        qemu_args=(-device "vfio-apple-pci,id=va0,socket=$SOCK${props:+,$props}"
+                   -qmp "unix:$qmp,server=on,wait=off"
                    -trace enable=vfio_apple_dma_strategy)
     fi
     if [ "$name" = emu ]; then
@@ -483,17 +515,20 @@ run_config() {
         >"$RUN/$name.out" 2>&1 &
     pid=$!
     trapped=""; maps=""
-    # take_marks COUNT: the marks the guest printed since the last look get
-    # the trapped COUNT just read (within a second of each: the guest idles).
+    # take_marks COUNT CALLS: the marks the guest printed since the last
+    # look get the trapped COUNT and companion CALLS just read (within a
+    # second of each: the guest idles).
     take_marks() {
+        local d=-
         mapfile -t marks < <(tr -d '\r' < "$log" 2>/dev/null |
             grep -a -o 'BENCH-IO mark [a-z]* test=[a-z]* qd=[0-9]*' || true)
         for ((m = seen; m < ${#marks[@]}; m++)); do
             read -r _ _ mkind mtest mqd <<<"${marks[m]}"
             if [ "$mkind" = begin ]; then
-                begin_tr=$1
+                begin_tr=$1; begin_calls=$2
             else
-                echo "$tag load $mtest $mqd trapped=$(($1 - begin_tr))" >> "$RESFILE"
+                [ "$2" = - ] || [ "$begin_calls" = - ] || d=$(($2 - begin_calls))
+                echo "$tag load $mtest $mqd trapped=$(($1 - begin_tr)) calls=$d" >> "$RESFILE"
             fi
         done
         seen=${#marks[@]}
@@ -501,7 +536,10 @@ run_config() {
     while kill -0 "$pid" 2>/dev/null; do
         if [ -n "$DAEMON_PID" ] && read -r t tm < <(host_stats "$SOCK"); then
             trapped=$t; maps=$tm
-            take_marks "$t"
+            # the last good answer stands (QEMU is gone after the last mark)
+            qc=$(companion_calls "$qmp")
+            [ "$qc" = - ] || calls=$qc
+            take_marks "$t" "$calls"
         fi
         sleep 0.5
     done
@@ -509,7 +547,7 @@ run_config() {
     wait "$pid" || rc=$?
     if [ -n "$DAEMON_PID" ] && read -r t tm < <(host_stats "$SOCK"); then
         [ "${t:-0}" -ge "${trapped:-0}" ] && { trapped=$t; maps=$tm; }
-        take_marks "$trapped"   # the last load's end, if the guest was quick
+        take_marks "$trapped" "$calls"   # the last load's end, if the guest was quick
     fi
     daemon_stop
     local qstrat

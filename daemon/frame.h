@@ -12,12 +12,8 @@
 
 #include "core.h"
 
-/* Room for the largest reply frame. */
-#define MVF_REPLY_MAX (sizeof(struct mvf_wire_rep) + 8 * MVF_MAX_SCALARS + \
-                       MVF_MAX_STRUCT)
-
 struct mvf_frame_reply {
-    uint8_t buf[MVF_REPLY_MAX];
+    uint8_t buf[MVF_WIRE_MAX_FRAME];
     size_t len;
     int obj;              /* fd to attach (owned: the caller closes it), or -1 */
 };

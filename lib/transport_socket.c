@@ -44,12 +44,9 @@
      MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE | MVF_FEAT_RESET |      \
      MVF_FEAT_DMA_FD | MVF_FEAT_DMA_BATCH | MVF_FEAT_STATS)
 
-/* One byte beyond the largest valid reply so oversize frames show up
- * as MSG_TRUNC rather than fitting by accident. */
-#define FRAME_BUF_LEN (MVFL_WIRE_MAX_REPLY + 1)
-_Static_assert(FRAME_BUF_LEN > sizeof(struct mvf_wire_req) +
-                                   8u * MVF_MAX_SCALARS + MVF_MAX_STRUCT,
-               "frame buffer holds any request");
+/* One byte beyond the largest valid frame (abi.h), so oversize replies
+ * show up as MSG_TRUNC rather than fitting by accident; any request fits. */
+#define FRAME_BUF_LEN (MVF_WIRE_MAX_FRAME + 1)
 
 struct sock_transport {
     struct mvf_transport base;

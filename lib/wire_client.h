@@ -12,10 +12,6 @@
 
 #include "transport.h"
 
-/* Largest reply frame a well-behaved server can send. */
-#define MVFL_WIRE_MAX_REPLY \
-    (sizeof(struct mvf_wire_rep) + 8u * MVF_MAX_SCALARS + MVF_MAX_STRUCT)
-
 /* Writes the request frame for x into buf; returns its length, or
  * -EINVAL / -E2BIG (message in x->err) for a call that cannot be sent. */
 int mvfl_wire_encode_req(void *buf, size_t cap, uint32_t seq,

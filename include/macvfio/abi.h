@@ -211,9 +211,6 @@ struct mvf_irq_state {
  */
 #define MVF_WIRE_MAGIC_REQ 0x4D564651u /* "MVFQ" */
 #define MVF_WIRE_MAGIC_REP 0x4D564652u /* "MVFR" */
-/* Upper bound of one frame (headers are 24 bytes; 32 leaves slack). */
-#define MVF_WIRE_MAX_FRAME (32 + 8 * MVF_MAX_SCALARS + MVF_MAX_STRUCT)
-
 struct mvf_wire_req {
     uint32_t magic;
     uint32_t seq;            /* echoed in the reply */
@@ -233,5 +230,23 @@ struct mvf_wire_rep {
     uint32_t struct_len;
     uint32_t reserved;
 };
+
+/* The largest valid frame in either direction: the larger header, every
+ * scalar and the largest structure.  Every buffer that holds a frame is
+ * sized from this one constant. */
+#define MVF_WIRE_HEADER_MAX                                              \
+    (sizeof(struct mvf_wire_req) > sizeof(struct mvf_wire_rep) ?         \
+     sizeof(struct mvf_wire_req) : sizeof(struct mvf_wire_rep))
+#define MVF_WIRE_MAX_FRAME                                               \
+    (MVF_WIRE_HEADER_MAX + 8u * MVF_MAX_SCALARS + MVF_MAX_STRUCT)
+#ifdef __cplusplus
+#define MVF_ABI_STATIC_ASSERT static_assert
+#else
+#define MVF_ABI_STATIC_ASSERT _Static_assert
+#endif
+MVF_ABI_STATIC_ASSERT(sizeof(struct mvf_wire_req) <= MVF_WIRE_HEADER_MAX &&
+                      sizeof(struct mvf_wire_rep) <= MVF_WIRE_HEADER_MAX &&
+                      MVF_WIRE_MAX_FRAME <= UINT32_MAX,
+                      "both frame headers fit MVF_WIRE_MAX_FRAME");
 
 #endif /* MACVFIO_ABI_H */

@@ -28,8 +28,7 @@ int fz_call(struct mvf_session *s, uint32_t selector, const uint64_t *scalars,
             unsigned n_scalars, const void *structure, uint32_t struct_len,
             const int *fds, unsigned nfds, struct fz_reply *out)
 {
-    static uint8_t buf[sizeof(struct mvf_wire_req) + 8 * MVF_MAX_SCALARS +
-                       MVF_MAX_STRUCT];
+    static uint8_t buf[MVF_WIRE_MAX_FRAME];
     struct mvf_wire_req h = {
         .magic = MVF_WIRE_MAGIC_REQ,
         .seq = ++next_seq,

@@ -30,7 +30,7 @@
 /* ---- helpers --------------------------------------------------------- */
 
 struct frame {
-    unsigned char buf[MVFL_WIRE_MAX_REPLY + 64];
+    unsigned char buf[MVF_WIRE_MAX_FRAME + 64];
     size_t len;
 };
 
@@ -391,7 +391,7 @@ static void decode_largest_valid_reply(void **state)
     x.struct_out = got;
     x.struct_out_cap = sizeof(got);
     build_rep(&f, 77, 0, sc, MVF_MAX_SCALARS, st, sizeof(st), 0);
-    assert_int_equal(f.len, MVFL_WIRE_MAX_REPLY);
+    assert_int_equal(f.len, MVF_WIRE_MAX_FRAME);
     assert_int_equal(mvfl_wire_decode_rep(f.buf, f.len, 77, 0, &x), 0);
     assert_int_equal(x.struct_out_len, MVF_MAX_STRUCT);
     assert_memory_equal(got, st, sizeof(st));

@@ -59,6 +59,7 @@ int mvf_dispatch_posted(struct mvf_session *s, uint32_t seq,
 {
     int ret;
 
+    mvf_call_init(call);          /* no object out when it is not run */
     if (!(mvf_core_features(s->core) & MVF_FEAT_POSTED_WRITE))
         ret = mvf_fail(call, -ENOTSUP, "this transport has no posted requests");
     else if (!postable(call->selector))

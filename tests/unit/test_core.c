@@ -264,6 +264,7 @@ static void test_posted_frames(void **state)
     len = make_frame(buf, 4, MVF_SEL_RESET | posted, NULL, 0);
     assert_int_equal(mvf_frame_handle(f->s, buf, len, NULL, 0, 0, &rep), -EINVAL);
     assert_int_equal(rep.len, 0);
+    assert_int_equal(rep.obj, -1);      /* nothing for the caller to close */
     wr[1] = MVF_DMATEST_REG_SCRATCH;
     wr[3] = 0x5678;
     len = make_frame(buf, 5, MVF_SEL_MMIO_WRITE | posted, wr, 4);

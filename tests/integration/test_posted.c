@@ -162,6 +162,30 @@ static void test_client_without_posting(void **state)
     close(fd);
 }
 
+/* macvfiod --no-posted-writes: the library sees no bit and waits for
+ * every write, whose failure is then its own. */
+static void test_daemon_without_posting(void **state)
+{
+    static const char *const args[] = { "--device", "sim:dmatest",
+                                        "--no-posted-writes", NULL };
+    struct test_daemon d;
+    struct mvf_handle *h;
+    struct mvf_stats st;
+
+    (void)state;
+    assert_int_equal(test_daemon_start(&d, args), 0);
+    h = test_open_claimed(&d, 0);
+    assert_false(mvf_features(h) & MVF_FEAT_POSTED_WRITE);
+    assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SIZE, 4, 1), -ERANGE);
+    assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, 9), 0);
+    assert_int_equal(scratch(h), 9);
+    st = stats(h);
+    assert_int_equal(st.posted_writes, 0);
+    assert_int_equal(st.trapped_writes, 1);   /* the refused one never ran */
+    mvf_close(h);
+    assert_int_equal(test_daemon_stop(&d), 0);
+}
+
 /* Resident memory of a process in KiB (VmRSS), or -1. */
 static long rss_kib(pid_t pid)
 {
@@ -214,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_posted_in_order),
         cmocka_unit_test(test_posted_error_reported_once),
         cmocka_unit_test(test_client_without_posting),
+        cmocka_unit_test(test_daemon_without_posting),
         cmocka_unit_test(test_posted_flood_is_fair),
     };
     return cmocka_run_group_tests(tests, test_pair_start, test_pair_stop);

@@ -210,7 +210,8 @@ static size_t make_frame(uint8_t *buf, uint32_t seq, uint32_t sel,
     };
 
     memcpy(buf, &h, sizeof(h));
-    memcpy(buf + sizeof(h), sc, 8u * n);
+    if (n)
+        memcpy(buf + sizeof(h), sc, 8u * n);
     return sizeof(h) + 8u * n;
 }
 

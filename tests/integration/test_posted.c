@@ -183,6 +183,27 @@ static void test_daemon_without_posting(void **state)
     assert_int_equal(st.posted_writes, 0);
     assert_int_equal(st.trapped_writes, 1);   /* the refused one never ran */
     mvf_close(h);
+
+    /* A client that posts anyway: refused (not run), reported next. */
+    {
+        uint64_t wr[4] = { 0, MVF_DMATEST_REG_SCRATCH, 4, 1 };
+        uint8_t buf[256], body[1024];
+        struct mvf_wire_rep rep;
+        int fd = raw_connect(&d);
+        size_t len;
+
+        raw_hello(fd);
+        len = raw_frame(buf, MVF_SEL_MMIO_WRITE | MVF_WIRE_SEL_POSTED, wr, 4, 0);
+        assert_true(send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len);
+        len = raw_frame(buf, MVF_SEL_DEVICE_LIST, NULL, 0, 0);
+        raw_exchange(fd, buf, len, &rep, body, sizeof(body));
+        assert_int_equal(rep.status, -EIO);
+        assert_int_equal(rep.flags, MVF_WIRE_REP_POSTED_ERROR);
+        assert_non_null(strstr((const char *)body, "no posted requests"));
+        raw_exchange(fd, buf, len, &rep, body, sizeof(body));
+        assert_int_equal(rep.status, 0);
+        close(fd);
+    }
     assert_int_equal(test_daemon_stop(&d), 0);
 }
 

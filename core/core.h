@@ -269,6 +269,24 @@ void mvf_call_init(struct mvf_call *call);
 /* Runs the call; returns 0 or a negative errno (also left in err). */
 int mvf_dispatch(struct mvf_session *s, struct mvf_call *call);
 
+/*
+ * Posted requests (abi.h, "Posted requests"; core/posted.c).
+ * mvf_dispatch_posted runs a request that gets no reply, seq being its
+ * frame's sequence number: only MMIO_WRITE, and only where the host
+ * announces MVF_FEAT_POSTED_WRITE; a failure is latched on the session.
+ * mvf_posted_refuse latches a posted request the transport could not
+ * even parse.  Both count in the open device's stats.
+ * mvf_session_take_posted: when a failure is latched, writes the report
+ * into msg, clears the latch and returns -EIO; else returns 0.  The
+ * transport calls it before each request that is not posted and, on
+ * -EIO, answers with the report instead of running the request.
+ */
+int mvf_dispatch_posted(struct mvf_session *s, uint32_t seq,
+                        struct mvf_call *call);
+void mvf_posted_refuse(struct mvf_session *s, uint32_t seq, uint32_t selector,
+                       int status, const char *why);
+int mvf_session_take_posted(struct mvf_session *s, char *msg, size_t len);
+
 /* The MVF_FEAT_* bits HELLO announces (the core's own and the host's
  * transport features) and its max_struct. */
 uint64_t mvf_core_features(const struct mvf_core *c);

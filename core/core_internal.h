@@ -100,6 +100,10 @@ struct mvf_session {
     bool hello;
     uint64_t client_features;
     char last_err[MVF_ERRMSG_MAX];  /* LAST_ERROR's answer */
+    /* Posted requests that failed since the last report (posted.c) and
+     * the first one's text. */
+    uint64_t posted_failed;
+    char posted_err[MVF_ERRMSG_MAX];
 };
 
 /* The transport context of the device's owner (for host ops). */
@@ -114,6 +118,9 @@ int mvf_fail(struct mvf_call *call, int err, const char *fmt, ...)
 
 void mvf_core_log(struct mvf_core *c, enum mvf_log_level lvl,
                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* "MMIO_WRITE" etc., or NULL for a selector that does not exist. */
+const char *mvf_core_selector_name(uint32_t selector);
 
 /* irq.c */
 int mvf_irq_info_call(struct mvf_device *dev, struct mvf_call *call);

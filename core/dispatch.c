@@ -19,7 +19,7 @@
 /* ...and what only the transport can decide (mvf_host_ops). */
 #define MVF_TRANSPORT_FEATURES                                           \
     (MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE | MVF_FEAT_DMA_FD |  \
-     MVF_FEAT_DMA_VA)
+     MVF_FEAT_DMA_VA | MVF_FEAT_POSTED_WRITE)
 
 enum need { NEED_NONE, NEED_DEVICE, NEED_CLAIM };
 
@@ -56,6 +56,11 @@ static const struct sel_spec specs[MVF_SEL_COUNT] = {
     [MVF_SEL_DMA_UNMAP_BATCH] = { "DMA_UNMAP_BATCH", 0, NEED_CLAIM, false, true },
     [MVF_SEL_LAST_ERROR]     = { "LAST_ERROR", 0, NEED_NONE, false, false },
 };
+
+const char *mvf_core_selector_name(uint32_t selector)
+{
+    return selector < MVF_SEL_COUNT ? specs[selector].name : NULL;
+}
 
 static void fill_info(struct mvf_device *dev, struct mvf_device_info *info)
 {
@@ -416,7 +421,10 @@ static int dispatch_one(struct mvf_session *s, struct mvf_call *call)
     case MVF_SEL_STATS: {
         struct mvf_stats st;
         mvf_device_stats(dev, &st);
-        return put_struct(call, &st, sizeof(st));
+        /* Append-only: a 1.1 client's smaller buffer gets the 1.1 part. */
+        return put_struct(call, &st, call->struct_out_cap < sizeof(st) &&
+                          call->struct_out_cap >= MVF_STATS_SIZE_1_1 ?
+                          MVF_STATS_SIZE_1_1 : sizeof(st));
     }
     case MVF_SEL_DMA_MAP_BATCH:
         return mvf_dma_map_batch_call(dev, call);

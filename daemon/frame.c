@@ -6,12 +6,13 @@
 #include <string.h>
 
 static void build_reply(struct mvf_frame_reply *rep, uint32_t seq, int status,
-                        const struct mvf_call *call)
+                        uint32_t flags, const struct mvf_call *call)
 {
     struct mvf_wire_rep h = {
         .magic = MVF_WIRE_MAGIC_REP,
         .seq = seq,
         .status = status,
+        .flags = flags,
     };
     uint8_t *p = rep->buf + sizeof(h);
     size_t slen;
@@ -43,7 +44,34 @@ static int reject(struct mvf_frame_reply *rep, uint32_t seq, int err,
 
     mvf_call_init(&call);
     snprintf(call.err, sizeof(call.err), "%s", msg);
-    build_reply(rep, seq, err, &call);
+    build_reply(rep, seq, err, 0, &call);
+    return err;
+}
+
+/* A frame with an intact header that is wrong: answered if it waits for
+ * an answer, latched if it was posted. */
+static int refuse(struct mvf_session *s, const struct mvf_wire_req *h,
+                  struct mvf_frame_reply *rep, int err, const char *msg)
+{
+    if (!(h->selector & MVF_WIRE_SEL_POSTED))
+        return reject(rep, h->seq, err, msg);
+    mvf_posted_refuse(s, h->seq, h->selector & ~MVF_WIRE_SEL_POSTED, err, msg);
+    rep->len = 0;
+    return err;
+}
+
+/* Before a request that waits for its reply: a latched posted failure
+ * is reported instead of running it (abi.h, "Posted requests"). */
+static int report_posted(struct mvf_session *s, uint32_t seq,
+                         struct mvf_frame_reply *rep)
+{
+    struct mvf_call call;
+    int err;
+
+    mvf_call_init(&call);
+    err = mvf_session_take_posted(s, call.err, sizeof(call.err));
+    if (err)
+        build_reply(rep, seq, err, MVF_WIRE_REP_POSTED_ERROR, &call);
     return err;
 }
 
@@ -55,6 +83,7 @@ int mvf_frame_handle(struct mvf_session *s, const uint8_t *buf, size_t len,
     struct mvf_wire_req h;
     struct mvf_call call;
     size_t need;
+    bool posted;
     int ret;
 
     rep->obj = -1;
@@ -63,20 +92,25 @@ int mvf_frame_handle(struct mvf_session *s, const uint8_t *buf, size_t len,
     memcpy(&h, buf, sizeof(h));
     if (h.magic != MVF_WIRE_MAGIC_REQ)
         return reject(rep, h.seq, -EPROTO, "bad frame magic");
+    posted = (h.selector & MVF_WIRE_SEL_POSTED) != 0;
+    if (!posted && (ret = report_posted(s, h.seq, rep)))
+        return ret;
     if (truncated)
-        return reject(rep, h.seq, -EMSGSIZE, "frame or its fds were truncated");
+        return refuse(s, &h, rep, -EMSGSIZE, "frame or its fds were truncated");
     if (h.n_scalars > MVF_MAX_SCALARS || h.struct_len > MVF_MAX_STRUCT)
-        return reject(rep, h.seq, -E2BIG, "too many scalars or structure too large");
+        return refuse(s, &h, rep, -E2BIG,
+                      "too many scalars or structure too large");
     need = sizeof(h) + 8u * h.n_scalars + h.struct_len;
     if (len != need)
-        return reject(rep, h.seq, -EPROTO, "frame length does not match its header");
+        return refuse(s, &h, rep, -EPROTO,
+                      "frame length does not match its header");
     if (h.n_fds != nfds)
-        return reject(rep, h.seq, -EBADF, "header names a different fd count "
+        return refuse(s, &h, rep, -EBADF, "header names a different fd count "
                       "than arrived");
 
     memcpy(scalars, buf + sizeof(h), 8u * h.n_scalars);
     memset(&call, 0, sizeof(call));
-    call.selector = h.selector;
+    call.selector = h.selector & ~MVF_WIRE_SEL_POSTED;
     call.in = scalars;
     call.n_in = h.n_scalars;
     call.struct_in = h.struct_len ? buf + sizeof(h) + 8u * h.n_scalars : NULL;
@@ -89,10 +123,16 @@ int mvf_frame_handle(struct mvf_session *s, const uint8_t *buf, size_t len,
     call.struct_out_cap = h.max_struct_out < MVF_MAX_STRUCT ?
                           h.max_struct_out : MVF_MAX_STRUCT;
 
+    if (posted) {
+        ret = mvf_dispatch_posted(s, h.seq, &call);
+        rep->obj = call.obj_out;  /* -1 for MMIO_WRITE; the caller closes it */
+        rep->len = 0;
+        return ret;
+    }
     ret = mvf_dispatch(s, &call);
     if (ret >= 0 && call.struct_out_len && call.n_out < MVF_MAX_SCALARS)
         memmove(rep->buf + sizeof(struct mvf_wire_rep) + 8u * call.n_out,
                 call.struct_out, call.struct_out_len);
-    build_reply(rep, h.seq, ret, &call);
+    build_reply(rep, h.seq, ret, 0, &call);
     return ret;
 }

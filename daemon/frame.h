@@ -12,20 +12,18 @@
 
 #include "core.h"
 
-/* Room for the largest reply frame. */
-#define MVF_REPLY_MAX (sizeof(struct mvf_wire_rep) + 8 * MVF_MAX_SCALARS + \
-                       MVF_MAX_STRUCT)
-
 struct mvf_frame_reply {
-    uint8_t buf[MVF_REPLY_MAX];
-    size_t len;
+    uint8_t buf[MVF_WIRE_MAX_FRAME];
+    size_t len;           /* 0: a posted request, nothing to send */
     int obj;              /* fd to attach (owned: the caller closes it), or -1 */
 };
 
 /*
  * Parses the request in buf[0..len) with `nfds` fds attached, runs it
- * through the core and builds the reply.  Always produces a reply
- * (malformed frames get an error status).  Returns the call's status.
+ * through the core and builds the reply.  Every request gets a reply
+ * (malformed frames an error status) except a posted one (abi.h,
+ * "Posted requests"): rep->len is then 0 and a failure is latched on the
+ * session.  Returns the call's status.
  * `truncated` says the message did not fit the receive buffer or its
  * fds were cut (MSG_TRUNC / MSG_CTRUNC).
  */

@@ -141,7 +141,9 @@ const struct mvf_host_ops mvf_linux_host_ops = {
     .obj_dup = obj_dup,
     .log = mvf_linux_host_log,
     .now_ms = mvf_linux_now_ms,
-    /* Eventfds and memfds ride in SCM_RIGHTS; the state page is a memfd. */
-    .transport_features = MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE |
+    /* Eventfds and memfds ride in SCM_RIGHTS; the state page is a memfd;
+     * a socket frame can go without a reply (posted writes). */
+    .transport_features = MVF_FEAT_POSTED_WRITE |
+                          MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE |
                           MVF_FEAT_DMA_FD,
 };

@@ -28,6 +28,9 @@ static void usage(FILE *f)
         "      --dma-max-mappings N   live mappings per device (default 65536)\n"
         "      --dma-aperture-base A  first IOVA (default 0xf000000000)\n"
         "      --dma-aperture-size S  IOVA space size (default 64G)\n"
+        "      --no-posted-writes     do not offer posted MMIO writes: clients\n"
+        "                             wait for every write's reply (as with\n"
+        "                             a server before ABI 1.2)\n"
         "  -v, --verbose              log debug messages\n"
         "  -q, --quiet                log errors and warnings only\n"
         "  -h, --help                 this text\n");
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
         { "dma-max-mappings", required_argument, NULL, 'M' },
         { "dma-aperture-base", required_argument, NULL, 'A' },
         { "dma-aperture-size", required_argument, NULL, 'S' },
+        { "no-posted-writes", no_argument, NULL, 'P' },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -73,6 +77,7 @@ int main(int argc, char **argv)
     };
     const char *socket_path = NULL, *devices[MAX_DEVICE_ARGS];
     unsigned ndevices = 0;
+    static struct mvf_host_ops hops;  /* outlives the core */
     struct mvf_dart_config dart;
     struct mvf_core *core;
     uint64_t v;
@@ -81,6 +86,7 @@ int main(int argc, char **argv)
     /* Before anything opens an fd: a closed stderr gets /dev/null. */
     mvf_log_init();
     mvf_dart_config_default(&dart);
+    hops = mvf_linux_host_ops;
     while ((opt = getopt_long(argc, argv, "s:d:vqh", opts, NULL)) != -1) {
         switch (opt) {
         case 's':
@@ -110,6 +116,9 @@ int main(int argc, char **argv)
             else
                 dart.size = v;
             break;
+        case 'P':
+            hops.transport_features &= ~MVF_FEAT_POSTED_WRITE;
+            break;
         case 'v':
             mvf_linux_set_log_level(MVF_LOG_DEBUG);
             break;
@@ -129,7 +138,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    core = mvf_core_create(&mvf_linux_host_ops, NULL);
+    core = mvf_core_create(&hops, NULL);
     if (!core)
         return 1;
     for (unsigned i = 0; i < ndevices; i++) {

@@ -274,6 +274,9 @@ static unsigned collect_fds(struct msghdr *msg, int *fds)
 }
 
 /* Handles one frame; returns false when the client must be dropped.
+ * One frame per ready client per turn of the loop, posted or not, so a
+ * client flooding posted writes waits for its turn like everyone else and
+ * its socket buffer, not the daemon's memory, holds its backlog.
  * `hup` says the peer has shut down: a read of 0 bytes is then its end,
  * otherwise it is a zero-length frame, which is answered like any other
  * malformed frame. */
@@ -309,7 +312,11 @@ static bool serve_client(struct server *sv, struct client *c, bool hup,
     for (unsigned i = 0; i < nfds; i++)
         close(fds[i]);
 
-    {
+    if (sv->rep.len == 0) {
+        /* Posted: no reply (abi.h, "Posted requests"). */
+        if (sv->rep.obj >= 0)
+            close(sv->rep.obj);
+    } else {
         union {
             char buf[CMSG_SPACE(sizeof(int))];
             struct cmsghdr align;

@@ -129,6 +129,7 @@ MVF_EXPORT int mvf_mmio_write(struct mvf_handle *h, uint32_t bar,
                               uint64_t offset, uint32_t width, uint64_t value)
 {
     uint64_t in[4] = { bar, offset, width, value };
+    struct mvf_xfer x;
     int rc;
 
     if ((rc = mvfl_need(h, MVF_FEAT_MMIO_TRAP, "MMIO write")) ||
@@ -137,7 +138,10 @@ MVF_EXPORT int mvf_mmio_write(struct mvf_handle *h, uint32_t bar,
     if (!fits_width(value, width))
         return mvfl_fail(-EINVAL, "MMIO write: value 0x%llx wider than %u "
                          "bytes", (unsigned long long)value, width);
-    return mvfl_call_scalars(h, MVF_SEL_MMIO_WRITE, in, 4, NULL, 0);
+    mvfl_xfer_init(&x, MVF_SEL_MMIO_WRITE);
+    x.in = in;
+    x.n_in = 4;
+    return mvfl_call_posted(h, &x);
 }
 
 /* ---- memory mapping -------------------------------------------------- */

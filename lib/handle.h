@@ -15,6 +15,7 @@ struct mvf_handle {
     pthread_mutex_t lock;          /* one request/reply at a time */
     struct mvf_transport *t;
     bool broken;                   /* a reply broke the protocol */
+    bool posted_pending;           /* posted since the last reply */
     uint32_t server_version;
     uint64_t features;             /* MVF_FEAT_* both ends support */
     uint32_t max_struct;           /* min(server's, MVF_MAX_STRUCT) */
@@ -24,6 +25,12 @@ struct mvf_handle {
 /* Runs one call under the handle's lock.  On failure records
  * "<SELECTOR>: <reason>" as the thread's error and returns it. */
 int mvfl_call(struct mvf_handle *h, struct mvf_xfer *x);
+
+/* Posts x (no reply) where the server announced MVF_FEAT_POSTED_WRITE
+ * and the transport can post; otherwise the same as mvfl_call.  A failure
+ * of a posted request is reported by a later call (abi.h, "Posted
+ * requests"). */
+int mvfl_call_posted(struct mvf_handle *h, struct mvf_xfer *x);
 
 /* MAP_MEMORY through the transport's map op: *ptr on success. */
 int mvfl_call_map(struct mvf_handle *h, struct mvf_xfer *x, void **ptr);

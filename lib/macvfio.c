@@ -23,8 +23,12 @@ _Static_assert(sizeof(struct mvf_device_info) <= MIN_SERVER_MAX_STRUCT &&
 
 /* ---- the call path -------------------------------------------------- */
 
-static int run_locked(struct mvf_handle *h, struct mvf_xfer *x, void **map,
-                      const struct mvfl_irq_req *irq)
+/* How one exchange goes: through the transport's post, irq_notify,
+ * map_memory or call op. */
+enum how { HOW_CALL, HOW_POST, HOW_MAP, HOW_IRQ };
+
+static int run_locked(struct mvf_handle *h, struct mvf_xfer *x, enum how how,
+                      void **map, const struct mvfl_irq_req *irq)
 {
     const char *name = mvfl_selector_name(x->selector);
     int rc;
@@ -38,15 +42,33 @@ static int run_locked(struct mvf_handle *h, struct mvf_xfer *x, void **map,
                          "%s: connection unusable after a malformed reply",
                          name);
     }
-    if (irq)
+    if (how == HOW_POST && !(h->t->ops->post &&
+                             (h->features & MVF_FEAT_POSTED_WRITE)))
+        how = HOW_CALL;
+    switch (how) {
+    case HOW_POST:
+        rc = h->t->ops->post(h->t, x);
+        h->posted_pending |= rc == 0;
+        break;
+    case HOW_IRQ:
         rc = h->t->ops->irq_notify(h->t, x, irq);
-    else if (map)
+        break;
+    case HOW_MAP:
         rc = h->t->ops->map_memory(h->t, x, map);
-    else
+        break;
+    default:
         rc = h->t->ops->call(h->t, x);
+        break;
+    }
+    /* A reply (even a failure's) means the server has run every
+     * request posted before it. */
+    if (how != HOW_POST && (rc == 0 || x->status < 0))
+        h->posted_pending = false;
     if (x->bad_reply)
         h->broken = true;
     pthread_mutex_unlock(&h->lock);
+    if (rc < 0 && x->posted_error)
+        return mvfl_fail(rc, "%s was not carried out: %s", name, x->err);
     if (rc < 0)
         return mvfl_fail(rc, "%s: %s", name, x->err);
     return 0;
@@ -54,12 +76,17 @@ static int run_locked(struct mvf_handle *h, struct mvf_xfer *x, void **map,
 
 int mvfl_call(struct mvf_handle *h, struct mvf_xfer *x)
 {
-    return run_locked(h, x, NULL, NULL);
+    return run_locked(h, x, HOW_CALL, NULL, NULL);
+}
+
+int mvfl_call_posted(struct mvf_handle *h, struct mvf_xfer *x)
+{
+    return run_locked(h, x, HOW_POST, NULL, NULL);
 }
 
 int mvfl_call_map(struct mvf_handle *h, struct mvf_xfer *x, void **ptr)
 {
-    return run_locked(h, x, ptr, NULL);
+    return run_locked(h, x, HOW_MAP, ptr, NULL);
 }
 
 int mvfl_call_irq(struct mvf_handle *h, const struct mvfl_irq_req *req)
@@ -67,7 +94,7 @@ int mvfl_call_irq(struct mvf_handle *h, const struct mvfl_irq_req *req)
     struct mvf_xfer x;
 
     mvfl_xfer_init(&x, MVF_SEL_IRQ_SET);
-    return run_locked(h, &x, NULL, req);
+    return run_locked(h, &x, HOW_IRQ, NULL, req);
 }
 
 int mvfl_call_scalars(struct mvf_handle *h, uint32_t selector,
@@ -268,6 +295,9 @@ MVF_EXPORT void mvf_close(struct mvf_handle *h)
 {
     if (!h)
         return;
+    /* Posted writes run before the session ends, as if they had been
+     * answered; a failure among them has nobody to go to. */
+    (void)mvf_flush(h);
     h->t->ops->close(h->t);
     pthread_mutex_destroy(&h->lock);
     free(h);
@@ -358,15 +388,41 @@ MVF_EXPORT int mvf_get_stats(struct mvf_handle *h, struct mvf_stats *out)
         return rc;
     if (!out)
         return mvfl_fail(-EINVAL, "stats: NULL output");
+    memset(&st, 0, sizeof(st));
     mvfl_xfer_init(&x, MVF_SEL_STATS);
     x.struct_out = &st;
     x.struct_out_cap = sizeof(st);
     rc = mvfl_call(h, &x);
     if (rc < 0)
         return rc;
-    if (x.struct_out_len != sizeof(st))
+    /* A 1.1 server has no posted counters: they stay 0. */
+    if (x.struct_out_len != sizeof(st) &&
+        x.struct_out_len != MVF_STATS_SIZE_1_1)
         return mvfl_bad_reply(h, MVF_SEL_STATS, "%u bytes of stats, not %zu",
                               x.struct_out_len, sizeof(st));
     *out = st;
     return 0;
+}
+
+/* ---- posted writes --------------------------------------------------- */
+
+MVF_EXPORT int mvf_flush(struct mvf_handle *h)
+{
+    char text[MVF_ERRMSG_MAX];
+    struct mvf_xfer x;
+    bool pending;
+
+    if (!h)
+        return mvfl_fail(-EINVAL, "flush: NULL handle");
+    pthread_mutex_lock(&h->lock);
+    pending = h->posted_pending;
+    pthread_mutex_unlock(&h->lock);
+    if (!pending)
+        return 0;
+    /* Any call that waits for its reply is a barrier; LAST_ERROR changes
+     * nothing on the server (every server that posts has it). */
+    mvfl_xfer_init(&x, MVF_SEL_LAST_ERROR);
+    x.struct_out = text;
+    x.struct_out_cap = sizeof(text);
+    return mvfl_call(h, &x);
 }

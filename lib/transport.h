@@ -28,6 +28,7 @@ struct mvf_xfer {
     uint32_t struct_in_len;
     const int *fds_in;           /* the caller keeps owning them */
     uint32_t n_fds_in;
+    bool posted;                 /* sent with MVF_WIRE_SEL_POSTED (post op) */
 
     /* what a successful reply must carry */
     uint32_t n_out_min;          /* scalar outputs the call needs */
@@ -43,6 +44,9 @@ struct mvf_xfer {
     int fds_out[MVF_MAX_FDS];    /* the caller owns them on success */
     uint32_t n_fds_out;
     bool bad_reply;              /* the reply broke the protocol */
+    bool posted_error;           /* the reply reports an earlier posted
+                                  * request's failure; this call was not
+                                  * carried out (MVF_WIRE_REP_POSTED_ERROR) */
     char err[MVF_ERRMSG_MAX];    /* why, when the call failed */
 };
 
@@ -68,6 +72,12 @@ struct mvf_transport_ops {
      * broke the protocol, after which the transport refuses calls;
      * -ETIMEDOUT when timeout_ms ran out, likewise final). */
     int (*call)(struct mvf_transport *t, struct mvf_xfer *x);
+    /* Optional (the socket; where HELLO announced MVF_FEAT_POSTED_WRITE):
+     * sends x as a posted request and returns once it is sent, bounded
+     * by timeout_ms like call; no reply comes.  A failure of it comes
+     * back on a later call's reply (x->posted_error).  Returns 0 or a
+     * local negative errno. */
+    int (*post)(struct mvf_transport *t, struct mvf_xfer *x);
     /* Performs the MAP_MEMORY call prepared in x and maps the result
      * read-write, never executable: *ptr, size in x->out[0], flags in
      * x->out[1]. Same return convention as call. */

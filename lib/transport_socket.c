@@ -4,7 +4,9 @@
  * one frame per message, fds in SCM_RIGHTS (abi.h, "Wire format").
  *
  * The caller (macvfio.c) serialises calls, so one buffer serves both
- * directions.  The server always replies; if it dies, recvmsg returns 0
+ * directions.  The server replies to every request that is not posted
+ * (abi.h, "Posted requests"), in order, so the reply read after a send
+ * is that request's; if it dies, recvmsg returns 0
  * and the call fails with -ECONNRESET instead of hanging.  A server that
  * is alive but stuck (stopped, deadlocked) is bounded by the transport's
  * timeout: the call fails with -ETIMEDOUT.  Once the connection is dead,
@@ -42,14 +44,12 @@
 #define SOCKET_FEATURES                                                     \
     (MVF_FEAT_CONFIG | MVF_FEAT_MMIO_TRAP | MVF_FEAT_MAP_MEMORY |           \
      MVF_FEAT_IRQ_EVENTFD | MVF_FEAT_IRQ_STATE_PAGE | MVF_FEAT_RESET |      \
-     MVF_FEAT_DMA_FD | MVF_FEAT_DMA_BATCH | MVF_FEAT_STATS)
+     MVF_FEAT_DMA_FD | MVF_FEAT_DMA_BATCH | MVF_FEAT_STATS |               \
+     MVF_FEAT_POSTED_WRITE)
 
-/* One byte beyond the largest valid reply so oversize frames show up
- * as MSG_TRUNC rather than fitting by accident. */
-#define FRAME_BUF_LEN (MVFL_WIRE_MAX_REPLY + 1)
-_Static_assert(FRAME_BUF_LEN > sizeof(struct mvf_wire_req) +
-                                   8u * MVF_MAX_SCALARS + MVF_MAX_STRUCT,
-               "frame buffer holds any request");
+/* One byte beyond the largest valid frame (abi.h), so oversize replies
+ * show up as MSG_TRUNC rather than fitting by accident; any request fits. */
+#define FRAME_BUF_LEN (MVF_WIRE_MAX_FRAME + 1)
 
 struct sock_transport {
     struct mvf_transport base;
@@ -263,31 +263,54 @@ static int receive_reply(struct sock_transport *s, struct mvf_xfer *x,
     return 0;
 }
 
-static int sock_call(struct mvf_transport *t, struct mvf_xfer *x)
+/* Encodes and sends x; *seq is its sequence number.  The deadline
+ * starts here. */
+static int send_xfer(struct sock_transport *s, struct mvf_xfer *x,
+                     uint32_t *seq, struct mvfl_deadline *dl)
 {
-    struct sock_transport *s = to_sock(t);
-    struct mvfl_deadline dl;
-    uint32_t seq;
-    int len, rc;
+    int len;
 
     x->bad_reply = false;
+    x->posted_error = false;
     x->n_fds_out = 0;
     if (s->dead) {
         snprintf(x->err, sizeof(x->err), "connection unusable: %.200s",
                  s->dead_msg);
         return s->dead;
     }
-    seq = ++s->seq;
-    len = mvfl_wire_encode_req(s->frame, sizeof(s->frame), seq, x);
+    *seq = ++s->seq;
+    len = mvfl_wire_encode_req(s->frame, sizeof(s->frame), *seq, x);
     if (len < 0)
         return len;
     /* One limit for the whole exchange: the caller waits at most
      * timeout_ms, however the time splits between sending and waiting. */
-    dl = mvfl_deadline_in(t->timeout_ms);
-    rc = send_request(s, x, (size_t)len, &dl);
+    *dl = mvfl_deadline_in(s->base.timeout_ms);
+    return send_request(s, x, (size_t)len, dl);
+}
+
+static int sock_call(struct mvf_transport *t, struct mvf_xfer *x)
+{
+    struct sock_transport *s = to_sock(t);
+    struct mvfl_deadline dl;
+    uint32_t seq = 0;
+    int rc;
+
+    x->posted = false;
+    rc = send_xfer(s, x, &seq, &dl);
     if (rc < 0)
         return rc;
     return receive_reply(s, x, seq, &dl);
+}
+
+/* A full socket buffer blocks the send (until the deadline): that is
+ * the backpressure on a client posting faster than the server runs. */
+static int sock_post(struct mvf_transport *t, struct mvf_xfer *x)
+{
+    struct mvfl_deadline dl;
+    uint32_t seq = 0;
+
+    x->posted = true;
+    return send_xfer(to_sock(t), x, &seq, &dl);
 }
 
 static int sock_map_memory(struct mvf_transport *t, struct mvf_xfer *x,
@@ -373,6 +396,7 @@ static int sock_poll_fd(struct mvf_transport *t)
 
 static const struct mvf_transport_ops sock_ops = {
     .call = sock_call,
+    .post = sock_post,
     .map_memory = sock_map_memory,
     .unmap_memory = sock_unmap_memory,
     .close = sock_close,

@@ -96,6 +96,13 @@ int mvfl_wire_encode_req(void *buf, size_t cap, uint32_t seq,
     size_t len;
     unsigned char *p = buf;
 
+    if (x->selector & MVF_WIRE_SEL_POSTED)
+        return set_err(x, -EINVAL, "selector 0x%x has the posted bit set",
+                       x->selector);
+    if (x->posted && (x->n_fds_in || x->struct_out_cap || x->n_out_min ||
+                      x->n_fds_expect))
+        return set_err(x, -EINVAL, "a posted request carries no fds and "
+                       "expects nothing back");
     if (x->n_in > MVF_MAX_SCALARS || (x->n_in && !x->in))
         return set_err(x, -EINVAL, "%u scalar inputs (at most %u)", x->n_in,
                        MVF_MAX_SCALARS);
@@ -119,7 +126,7 @@ int mvfl_wire_encode_req(void *buf, size_t cap, uint32_t seq,
 
     req.magic = MVF_WIRE_MAGIC_REQ;
     req.seq = seq;
-    req.selector = x->selector;
+    req.selector = x->selector | (x->posted ? MVF_WIRE_SEL_POSTED : 0);
     req.n_scalars = (uint16_t)x->n_in;
     req.n_fds = (uint16_t)x->n_fds_in;
     req.struct_len = x->struct_in_len;
@@ -155,6 +162,7 @@ int mvfl_wire_decode_rep(const void *buf, size_t len, uint32_t seq,
     size_t want;
 
     x->bad_reply = false;
+    x->posted_error = false;
     x->n_out = 0;
     x->struct_out_len = 0;
     x->status = 0;
@@ -181,6 +189,12 @@ int mvfl_wire_decode_rep(const void *buf, size_t len, uint32_t seq,
     if (rep.status > 0 || rep.status < -MAX_ERRNO)
         return bad_reply(x, "status %d is not 0 or a negative errno",
                          rep.status);
+
+    if (rep.flags & MVF_WIRE_REP_POSTED_ERROR) {
+        if (rep.status >= 0)
+            return bad_reply(x, "posted-error flag on status %d", rep.status);
+        x->posted_error = true;
+    }
 
     const unsigned char *scalars = p + sizeof(rep);
     const unsigned char *sbytes = scalars + 8u * rep.n_scalars;

@@ -12,12 +12,9 @@
 
 #include "transport.h"
 
-/* Largest reply frame a well-behaved server can send. */
-#define MVFL_WIRE_MAX_REPLY \
-    (sizeof(struct mvf_wire_rep) + 8u * MVF_MAX_SCALARS + MVF_MAX_STRUCT)
-
-/* Writes the request frame for x into buf; returns its length, or
- * -EINVAL / -E2BIG (message in x->err) for a call that cannot be sent. */
+/* Writes the request frame for x into buf (the selector word with
+ * MVF_WIRE_SEL_POSTED when x->posted); returns its length, or -EINVAL /
+ * -E2BIG (message in x->err) for a call that cannot be sent. */
 int mvfl_wire_encode_req(void *buf, size_t cap, uint32_t seq,
                          struct mvf_xfer *x);
 
@@ -25,7 +22,8 @@ int mvfl_wire_encode_req(void *buf, size_t cap, uint32_t seq,
  * Checks a reply frame of len bytes that arrived with n_fds descriptors
  * and fills x's reply fields (not the fds).  Returns 0 when the frame is
  * well formed (x->status then says how the call went, and on failure
- * x->err holds the server's message, made printable), or -EPROTO with
+ * x->err holds the server's message, made printable; x->posted_error
+ * says the failure is an earlier posted request's), or -EPROTO with
  * x->bad_reply set and the reason in x->err.
  */
 int mvfl_wire_decode_rep(const void *buf, size_t len, uint32_t seq,

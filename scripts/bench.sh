@@ -24,6 +24,16 @@ echo "== apple-dma-pci doorbells under on-demand: host calls per entry (before i
 "$build/bench/bench_companion" --socket "$dir/s" --iterations "${BENCH_ITERATIONS:-20000}"
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
+rm -f "$dir/s"
+
+echo
+echo "== the same writes with macvfiod --no-posted-writes (each waits for its reply)"
+"$build/daemon/macvfiod" --quiet --no-posted-writes --socket "$dir/s" --device sim:dmatest &
+pid=$!
+for _ in $(seq 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
+"$build/bench/bench_host" --socket "$dir/s" --iterations "${BENCH_ITERATIONS:-20000}" --writes-only
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
 
 echo
 echo "== a neighbour's call latency, idle and next to a hostile client (tests/integration/test_isolation)"

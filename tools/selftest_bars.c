@@ -40,6 +40,7 @@ static const char *probe(struct mvf_handle *h, unsigned bar, uint8_t *map,
                  PRIx64, off + 1, v);
         res = why;
     } else if (mvf_mmio_write(h, bar, off, 4, 0x600dd00du) < 0 ||
+               mvf_flush(h) < 0 ||   /* the write may be posted */
                (*q & 0xffffffffu) != 0x600dd00du) {
         snprintf(why, whylen, "offset 0x%" PRIx64 ": MMIO_WRITE/4 not seen "
                  "through the mapping (0x%016" PRIx64 ")", off, *q);

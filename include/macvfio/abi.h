@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define MVF_ABI_VERSION_MAJOR 1
-#define MVF_ABI_VERSION_MINOR 1
+#define MVF_ABI_VERSION_MINOR 2
 #define MVF_ABI_VERSION ((MVF_ABI_VERSION_MAJOR << 16) | MVF_ABI_VERSION_MINOR)
 
 /* Feature bits returned by HELLO (scalar out 1). */
@@ -37,6 +37,9 @@
 #define MVF_FEAT_DMA_BATCH       (1ull << 8) /* DMA_MAP_BATCH / DMA_UNMAP_BATCH */
 #define MVF_FEAT_STATS           (1ull << 9)
 #define MVF_FEAT_LAST_ERROR      (1ull << 10) /* LAST_ERROR (ABI 1.1) */
+#define MVF_FEAT_POSTED_WRITE    (1ull << 11) /* socket: MMIO_WRITE may be
+                                               * posted (ABI 1.2; see
+                                               * "Posted requests" below) */
 
 /* Selectors. Numbers are ABI: never renumber, only append. */
 enum mvf_selector {
@@ -169,7 +172,13 @@ struct mvf_stats {
     uint64_t config_reads, config_writes, config_writes_dropped;
     uint64_t resets;
     uint64_t registered_bytes;  /* live client memory registered */
+    /* ABI 1.2 (appended: a client that offers the 1.1 size gets the
+     * fields above and nothing else). */
+    uint64_t posted_writes;     /* posted requests received */
+    uint64_t posted_errors;     /* posted requests that failed */
 };
+/* The STATS size before ABI 1.2. */
+#define MVF_STATS_SIZE_1_1 112u
 
 /* DMA_MAP_BATCH entries. */
 struct mvf_dma_map_req {
@@ -208,16 +217,33 @@ struct mvf_irq_state {
  * bits.  A feature bit the server did not announce means the call fails
  * (-ENOTSUP or -ENOSYS); clients should not rely on that and check bits.
  * File descriptors ride in SCM_RIGHTS on the same message.
+ *
+ * Posted requests (ABI 1.2, only where HELLO announced
+ * MVF_FEAT_POSTED_WRITE, i.e. macvfiod's socket): a request whose selector
+ * word has MVF_WIRE_SEL_POSTED set gets no reply.  Only MMIO_WRITE may be
+ * posted (PCIe writes are posted too).  The server runs it in order with
+ * every other request of the connection, so a later request, posted or
+ * not, sees its effect.  If it fails, whatever the reason (a malformed
+ * frame whose header is intact, a selector that may not be posted, any
+ * error of the write itself), the failure is latched on the connection:
+ * the first one's text is kept, later ones are counted, all are counted in
+ * STATS (posted_errors).  The next request that is not posted is then NOT
+ * executed: its reply has status -EIO, MVF_WIRE_REP_POSTED_ERROR in flags,
+ * and the message "posted MMIO_WRITE (seq S) of BAR B at 0xO failed:
+ * <errno> <reason>", plus "(and N more)" when more failed.  That clears the
+ * latch: each failure is reported once.  Sending that request again runs it.
  */
 #define MVF_WIRE_MAGIC_REQ 0x4D564651u /* "MVFQ" */
 #define MVF_WIRE_MAGIC_REP 0x4D564652u /* "MVFR" */
-/* Upper bound of one frame (headers are 24 bytes; 32 leaves slack). */
-#define MVF_WIRE_MAX_FRAME (32 + 8 * MVF_MAX_SCALARS + MVF_MAX_STRUCT)
-
+/* In mvf_wire_req.selector: posted, send no reply (see above). */
+#define MVF_WIRE_SEL_POSTED 0x80000000u
+/* In mvf_wire_rep.flags: this reply reports a latched posted failure; the
+ * request it answers was not executed. */
+#define MVF_WIRE_REP_POSTED_ERROR (1u << 0)
 struct mvf_wire_req {
     uint32_t magic;
     uint32_t seq;            /* echoed in the reply */
-    uint32_t selector;
+    uint32_t selector;       /* enum mvf_selector | MVF_WIRE_SEL_POSTED */
     uint16_t n_scalars;      /* <= MVF_MAX_SCALARS */
     uint16_t n_fds;          /* fds the sender attached */
     uint32_t struct_len;     /* <= MVF_MAX_STRUCT */
@@ -231,7 +257,25 @@ struct mvf_wire_rep {
     uint16_t n_scalars;
     uint16_t n_fds;
     uint32_t struct_len;
-    uint32_t reserved;
+    uint32_t flags;          /* MVF_WIRE_REP_* (before ABI 1.2: reserved, 0) */
 };
+
+/* The largest valid frame in either direction: the larger header, every
+ * scalar and the largest structure.  Every buffer that holds a frame is
+ * sized from this one constant. */
+#define MVF_WIRE_HEADER_MAX                                              \
+    (sizeof(struct mvf_wire_req) > sizeof(struct mvf_wire_rep) ?         \
+     sizeof(struct mvf_wire_req) : sizeof(struct mvf_wire_rep))
+#define MVF_WIRE_MAX_FRAME                                               \
+    (MVF_WIRE_HEADER_MAX + 8u * MVF_MAX_SCALARS + MVF_MAX_STRUCT)
+#ifdef __cplusplus
+#define MVF_ABI_STATIC_ASSERT static_assert
+#else
+#define MVF_ABI_STATIC_ASSERT _Static_assert
+#endif
+MVF_ABI_STATIC_ASSERT(sizeof(struct mvf_wire_req) <= MVF_WIRE_HEADER_MAX &&
+                      sizeof(struct mvf_wire_rep) <= MVF_WIRE_HEADER_MAX &&
+                      MVF_WIRE_MAX_FRAME <= UINT32_MAX,
+                      "both frame headers fit MVF_WIRE_MAX_FRAME");
 
 #endif /* MACVFIO_ABI_H */

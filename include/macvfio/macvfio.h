@@ -170,8 +170,22 @@ int mvf_bar_info(struct mvf_handle *h, uint32_t bar, uint64_t *size,
 /* Trapped BAR access; width 1, 2, 4 or 8, offset naturally aligned. */
 int mvf_mmio_read(struct mvf_handle *h, uint32_t bar, uint64_t offset,
                   uint32_t width, uint64_t *value);
+/* Where the server announced MVF_FEAT_POSTED_WRITE (macvfiod's socket,
+ * never IOKit), mvf_mmio_write is posted: it returns once the request is
+ * sent, and 0 means only that.  The server runs it before anything sent
+ * later, so a later read sees it.  If it fails on the server, the next
+ * call that waits for a reply (any call but a posted write) is not
+ * carried out and returns -EIO, mvf_last_error() saying "... was not
+ * carried out: posted MMIO_WRITE (seq S) of BAR B at 0xO failed (E): ...";
+ * each failure is reported once.  Checks made locally (width, alignment)
+ * still fail mvf_mmio_write itself.  See docs/abi.md, "Posted requests". */
 int mvf_mmio_write(struct mvf_handle *h, uint32_t bar, uint64_t offset,
                    uint32_t width, uint64_t value);
+/* A barrier for posted writes: returns once the server has run every
+ * write posted before it, with 0, or -EIO for a failed one (as above).
+ * Nothing is sent when nothing was posted since the last reply.
+ * mvf_close flushes first but cannot report a failure (STATS counts it). */
+int mvf_flush(struct mvf_handle *h);
 
 /* Maps a memory type (MVF_MEM_BAR(n), MVF_MEM_IRQ_STATE) read-write and
  * never executable.  flags (may be NULL) get the server's flags.  On

@@ -12,7 +12,11 @@
  *
  * The session is destroyed after every input, which exercises the
  * cleanup path; the fuzzer then checks the device is clean again.
+ * Every frame with an intact header must get a reply unless its selector
+ * has MVF_WIRE_SEL_POSTED, which must get none; a reply that carries a
+ * latched posted failure must say -EIO (abi.h, "Posted requests").
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,11 +79,12 @@ static int make_fd(unsigned kind)
 static void run_frame(struct mvf_session *s, const uint8_t *buf, size_t len,
                       unsigned fd_kind)
 {
+    struct mvf_wire_req h = { 0 };
+    struct mvf_wire_rep r;
     int fds[4];
     unsigned nfds = 0;
 
-    if (len >= sizeof(struct mvf_wire_req)) {
-        struct mvf_wire_req h;
+    if (len >= sizeof(h)) {
         memcpy(&h, buf, sizeof(h));
         while (nfds < h.n_fds && nfds < 4) {
             int fd = make_fd(fd_kind);
@@ -91,6 +96,17 @@ static void run_frame(struct mvf_session *s, const uint8_t *buf, size_t len,
     mvf_frame_handle(s, buf, len, fds, nfds, 0, &rep);
     if (rep.obj >= 0)
         close(rep.obj);
+    if (h.magic == MVF_WIRE_MAGIC_REQ && (h.selector & MVF_WIRE_SEL_POSTED)) {
+        if (rep.len != 0)
+            abort();              /* a posted request was answered */
+    } else {
+        if (rep.len < sizeof(r))
+            abort();              /* a request went unanswered */
+        memcpy(&r, rep.buf, sizeof(r));
+        if ((r.flags & ~MVF_WIRE_REP_POSTED_ERROR) ||
+            ((r.flags & MVF_WIRE_REP_POSTED_ERROR) && r.status != -EIO))
+            abort();
+    }
     for (unsigned i = 0; i < nfds; i++)
         close(fds[i]);
 }

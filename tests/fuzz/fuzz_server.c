@@ -38,6 +38,7 @@
  *              or a near miss (see dmatest_iova())
  *  12 DEVICE   u8 op, u8 bar, u16 offset, u8 width, u64 value: MMIO and
  *              config accesses, RESET, STATS, DEVICE_INFO, MAP_MEMORY
+ *              (op bits 0-2; bit 3 posts the MMIO write)
  *  13 NVME_UP  u8 mapping, u8 flags: sim:nvme admin queues in that
  *              mapping, controller enabled
  *  14 NVME_SQE 64 bytes: an admin command at the SQ tail (PRPs below
@@ -491,7 +492,7 @@ static void do_irqctl(struct client *c, struct rd *r)
 
 static void do_device(struct client *c, struct rd *r)
 {
-    unsigned op = (unsigned)rd_n(r, 1) % 8;
+    unsigned opb = (unsigned)rd_n(r, 1), op = opb % 8;
     uint64_t bar = rd_n(r, 1) % 8, off = rd_n(r, 2), width = 1u << (rd_n(r, 1) & 3);
     uint64_t val = rd_n(r, 8);
     uint64_t sc[4];
@@ -499,7 +500,10 @@ static void do_device(struct client *c, struct rd *r)
     if (width < 8)
         val &= (1ull << (8 * width)) - 1;
     switch (op) {
-    case 0: fz_mmio_write(c->s, (uint32_t)bar, off, (uint32_t)width, val); break;
+    case 0:
+        fz_mmio_write_as(c->s, (uint32_t)bar, off, (uint32_t)width, val,
+                         (opb & 8) != 0);
+        break;
     case 1: fz_mmio_read(c->s, (uint32_t)bar, off, (uint32_t)width); break;
     case 2:
         sc[0] = off & 0xfff; sc[1] = width > 4 ? 4 : width; sc[2] = val & 0xffffffffu;

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -14,6 +15,21 @@
 static struct mvf_frame_reply rep;
 static uint32_t next_seq;
 
+/* Posted requests get no reply, every other request one. */
+static void check_reply(const uint8_t *buf, size_t len)
+{
+    struct mvf_wire_req h;
+
+    if (len < sizeof(h))
+        return;
+    memcpy(&h, buf, sizeof(h));
+    if (h.magic != MVF_WIRE_MAGIC_REQ)
+        return;
+    if ((h.selector & MVF_WIRE_SEL_POSTED) ? rep.len != 0 :
+                                             rep.len < sizeof(struct mvf_wire_rep))
+        abort();
+}
+
 int fz_raw_frame(struct mvf_session *s, const uint8_t *buf, size_t len,
                  const int *fds, unsigned nfds)
 {
@@ -21,6 +37,7 @@ int fz_raw_frame(struct mvf_session *s, const uint8_t *buf, size_t len,
 
     if (rep.obj >= 0)
         close(rep.obj);
+    check_reply(buf, len);
     return status;
 }
 
@@ -28,8 +45,7 @@ int fz_call(struct mvf_session *s, uint32_t selector, const uint64_t *scalars,
             unsigned n_scalars, const void *structure, uint32_t struct_len,
             const int *fds, unsigned nfds, struct fz_reply *out)
 {
-    static uint8_t buf[sizeof(struct mvf_wire_req) + 8 * MVF_MAX_SCALARS +
-                       MVF_MAX_STRUCT];
+    static uint8_t buf[MVF_WIRE_MAX_FRAME];
     struct mvf_wire_req h = {
         .magic = MVF_WIRE_MAGIC_REQ,
         .seq = ++next_seq,
@@ -41,6 +57,7 @@ int fz_call(struct mvf_session *s, uint32_t selector, const uint64_t *scalars,
     };
     struct mvf_wire_rep rh;
     size_t len = sizeof(h);
+    int status;
 
     if (n_scalars > MVF_MAX_SCALARS || struct_len > MVF_MAX_STRUCT)
         return -1;
@@ -51,9 +68,17 @@ int fz_call(struct mvf_session *s, uint32_t selector, const uint64_t *scalars,
     if (struct_len)
         memcpy(buf + len, structure, struct_len);
     len += struct_len;
-    mvf_frame_handle(s, buf, len, fds, nfds, 0, &rep);
+    status = mvf_frame_handle(s, buf, len, fds, nfds, 0, &rep);
     if (rep.obj >= 0)
         close(rep.obj);
+    check_reply(buf, len);
+    if (rep.len == 0) {           /* posted: the status is all there is */
+        if (out) {
+            memset(out, 0, sizeof(*out));
+            out->status = status;
+        }
+        return status;
+    }
 
     memcpy(&rh, rep.buf, sizeof(rh));
     if (out) {
@@ -111,9 +136,16 @@ int fz_count_fds(void)
 void fz_mmio_write(struct mvf_session *s, uint32_t bar, uint64_t off,
                    uint32_t width, uint64_t val)
 {
+    fz_mmio_write_as(s, bar, off, width, val, false);
+}
+
+void fz_mmio_write_as(struct mvf_session *s, uint32_t bar, uint64_t off,
+                      uint32_t width, uint64_t val, bool posted)
+{
     const uint64_t sc[4] = { bar, off, width, val };
 
-    fz_call(s, MVF_SEL_MMIO_WRITE, sc, 4, NULL, 0, NULL, 0, NULL);
+    fz_call(s, MVF_SEL_MMIO_WRITE | (posted ? MVF_WIRE_SEL_POSTED : 0), sc, 4,
+            NULL, 0, NULL, 0, NULL);
 }
 
 uint64_t fz_mmio_read(struct mvf_session *s, uint32_t bar, uint64_t off,

@@ -25,7 +25,9 @@ struct fz_reply {
     uint32_t struct_len;
 };
 
-/* One call through the frame layer.  The reply's fd, if any, is closed;
+/* One call through the frame layer (selector may carry
+ * MVF_WIRE_SEL_POSTED: then only out->status is set, from the frame
+ * layer's return, as no reply exists).  The reply's fd, if any, is closed;
  * the attached fds stay the caller's (the daemon closes what it
  * receives, so the caller closes them right after, as it would). */
 int fz_call(struct mvf_session *s, uint32_t selector, const uint64_t *scalars,
@@ -41,6 +43,9 @@ int fz_raw_frame(struct mvf_session *s, const uint8_t *buf, size_t len,
  * read gives 0). */
 void fz_mmio_write(struct mvf_session *s, uint32_t bar, uint64_t off,
                    uint32_t width, uint64_t val);
+/* The same, posted or not (abi.h, "Posted requests"). */
+void fz_mmio_write_as(struct mvf_session *s, uint32_t bar, uint64_t off,
+                      uint32_t width, uint64_t val, bool posted);
 uint64_t fz_mmio_read(struct mvf_session *s, uint32_t bar, uint64_t off,
                       uint32_t width);
 void fz_bus_master(struct mvf_session *s, bool on);

@@ -43,3 +43,15 @@ def doorbell(iova, length, direction):
 seed("device_dma", 1, [frame(15, (256 << 10, 0, 1), nfds=1), frame(17, (1, 0, G, 3)),
                        frame(7, (4, 2, 6))] + doorbell(IOVA, 4096, 1) +
      doorbell(IOVA, 4096, 0) + doorbell(IOVA + G - 8, 64, 1))
+# Posted requests (abi.h, "Posted requests"): a write that runs, one
+# outside the BAR, a posted read and RESET (refused, not run), a posted
+# frame one scalar short, one with an fd; then the synchronous read that
+# collects the report and one that runs.  Also posted before HELLO.
+P = 0x80000000
+seed("posted", 1, [frame(10 | P, (0, 8, 4, 0x1234)), frame(9, (0, 8, 4)),
+                   frame(10 | P, (0, 0x1000, 4, 1)), frame(9 | P, (0, 8, 4)),
+                   frame(14 | P), frame(10 | P, (0, 8, 4, 1))[:-8],
+                   frame(10 | P, (0, 8, 4, 1), nfds=1), frame(9, (0, 8, 4)),
+                   frame(9, (0, 8, 4)), frame(19)])
+seed("posted_before_hello", 0, [frame(10 | P, (0, 8, 4, 1)), frame(0, (1 << 16, 0)),
+                                frame(0, (1 << 16, 0))])

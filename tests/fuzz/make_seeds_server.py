@@ -130,3 +130,21 @@ seed("raw_frames", [
     dmatest(0, 0, 6, 64, raw=0), rec(0, RAW, bytes([0]) + b"MVFQ" + bytes(30)),
     rec(1, RAW, bytes([1]) + frame(0, (2 << 16, 0))), rec(0, RAW, bytes([0]) + frame(5)),
 ])
+
+# Posted writes (abi.h, "Posted requests") from both clients, good and
+# failing, raw and structured, then synchronous calls that collect the
+# latched failure.
+POSTED = 0x80000000
+def device(c, op, bar, off, width_log2, val):
+    return rec(c, DEVICE, struct.pack("<BBHBQ", op, bar, off, width_log2, val))
+seed("posted", [
+    setup(0, DMATEST_DEV), setup(1, DMATEST_DEV, OPEN_ONLY),
+    device(0, 8, 0, 0x008, 2, 0x1234), device(0, 1, 0, 0x008, 2, 0),
+    device(0, 8, 0, 0x1000, 2, 1), device(0, 8, 6, 0, 2, 1),
+    device(1, 8, 0, 0x008, 2, 7), device(0, 5, 0, 0, 0, 0),
+    rec(0, RAW, bytes([0]) + frame(10 | POSTED, (0, 8, 4, 9))),
+    rec(0, RAW, bytes([0]) + frame(9 | POSTED, (0, 8, 4))),
+    rec(0, RAW, bytes([0]) + frame(10 | POSTED, (0, 8, 4, 9))[:-8]),
+    rec(0, RAW, bytes([0]) + frame(10 | POSTED, (0, 8, 4, 9), nfds=1)),
+    device(0, 1, 0, 0x008, 2, 0), device(0, 1, 0, 0x008, 2, 0),
+])

@@ -19,6 +19,7 @@
 #include "config_policy.h"
 #include "frame.h"
 #include "host_linux.h"
+#include "macvfio/dmatest.h"
 #include "registry.h"
 
 struct fixture {
@@ -199,6 +200,106 @@ static void test_frame_codec(void **state)
                      -EBADF);
 }
 
+/* A request frame of n scalars into buf; returns its length. */
+static size_t make_frame(uint8_t *buf, uint32_t seq, uint32_t sel,
+                         const uint64_t *sc, uint16_t n)
+{
+    struct mvf_wire_req h = {
+        .magic = MVF_WIRE_MAGIC_REQ, .seq = seq, .selector = sel,
+        .n_scalars = n, .max_struct_out = MVF_MAX_STRUCT,
+    };
+
+    memcpy(buf, &h, sizeof(h));
+    if (n)
+        memcpy(buf + sizeof(h), sc, 8u * n);
+    return sizeof(h) + 8u * n;
+}
+
+/* The scratch register through a synchronous MMIO_READ frame; asserts
+ * the reply is a plain success. */
+static uint64_t frame_read_scratch(struct mvf_session *s, uint32_t seq,
+                                   struct mvf_frame_reply *rep)
+{
+    const uint64_t rd[3] = { 0, MVF_DMATEST_REG_SCRATCH, 4 };
+    uint8_t buf[sizeof(struct mvf_wire_req) + 24];
+    struct mvf_wire_rep r;
+    uint64_t v;
+
+    assert_int_equal(mvf_frame_handle(s, buf, make_frame(buf, seq,
+                     MVF_SEL_MMIO_READ, rd, 3), NULL, 0, 0, rep), 0);
+    memcpy(&r, rep->buf, sizeof(r));
+    assert_int_equal(r.seq, seq);
+    assert_int_equal(r.flags, 0);
+    assert_int_equal(r.n_scalars, 1);
+    memcpy(&v, rep->buf + sizeof(r), 8);
+    return v;
+}
+
+/* Posted requests (abi.h, "Posted requests") at the frame layer. */
+static void test_posted_frames(void **state)
+{
+    const uint32_t posted = MVF_WIRE_SEL_POSTED;
+    struct fixture *f = *state;
+    static struct mvf_frame_reply rep;
+    uint8_t buf[sizeof(struct mvf_wire_req) + 32];
+    uint64_t wr[4] = { 0, MVF_DMATEST_REG_SCRATCH, 4, 0x1234 };
+    struct mvf_stats st0, st;
+    struct mvf_wire_rep r;
+    const char *msg;
+    size_t len;
+
+    open_claim(f->s);
+    mvf_device_stats(mvf_core_device(f->core, 0), &st0);
+    /* Run in order, no reply: the next read sees the write. */
+    len = make_frame(buf, 1, MVF_SEL_MMIO_WRITE | posted, wr, 4);
+    assert_int_equal(mvf_frame_handle(f->s, buf, len, NULL, 0, 0, &rep), 0);
+    assert_int_equal(rep.len, 0);
+    assert_int_equal(frame_read_scratch(f->s, 2, &rep), 0x1234);
+
+    /* Three failures, none answered: outside the BAR, a selector that
+     * may not be posted (not run), a frame whose length is wrong. */
+    wr[1] = 1ull << 40;
+    len = make_frame(buf, 3, MVF_SEL_MMIO_WRITE | posted, wr, 4);
+    assert_int_equal(mvf_frame_handle(f->s, buf, len, NULL, 0, 0, &rep), -ERANGE);
+    assert_int_equal(rep.len, 0);
+    len = make_frame(buf, 4, MVF_SEL_RESET | posted, NULL, 0);
+    assert_int_equal(mvf_frame_handle(f->s, buf, len, NULL, 0, 0, &rep), -EINVAL);
+    assert_int_equal(rep.len, 0);
+    assert_int_equal(rep.obj, -1);      /* nothing for the caller to close */
+    wr[1] = MVF_DMATEST_REG_SCRATCH;
+    wr[3] = 0x5678;
+    len = make_frame(buf, 5, MVF_SEL_MMIO_WRITE | posted, wr, 4);
+    assert_int_equal(mvf_frame_handle(f->s, buf, len - 1, NULL, 0, 0, &rep),
+                     -EPROTO);
+    assert_int_equal(rep.len, 0);
+    mvf_device_stats(mvf_core_device(f->core, 0), &st);
+    assert_int_equal(st.posted_writes - st0.posted_writes, 4);
+    assert_int_equal(st.posted_errors - st0.posted_errors, 3);
+    assert_int_equal(st.resets, st0.resets);
+
+    /* The next synchronous request reports the first, is not run... */
+    len = make_frame(buf, 6, MVF_SEL_MMIO_WRITE, wr, 4);
+    assert_int_equal(mvf_frame_handle(f->s, buf, len, NULL, 0, 0, &rep), -EIO);
+    memcpy(&r, rep.buf, sizeof(r));
+    assert_int_equal(r.seq, 6);
+    assert_int_equal(r.status, -EIO);
+    assert_int_equal(r.flags, MVF_WIRE_REP_POSTED_ERROR);
+    assert_int_equal(rep.len, sizeof(r) + r.struct_len);
+    msg = (const char *)rep.buf + sizeof(r);
+    assert_int_equal(msg[r.struct_len - 1], '\0');
+    assert_non_null(strstr(msg, "posted MMIO_WRITE (seq 3) of BAR 0 at "
+                           "0x10000000000 failed (-34): "));
+    assert_non_null(strstr(msg, "outside BAR 0"));
+    assert_non_null(strstr(msg, "(and 2 more)"));
+    assert_int_equal(frame_read_scratch(f->s, 7, &rep), 0x1234);
+    /* ...and the report comes once: the same write now runs. */
+    assert_int_equal(mvf_frame_handle(f->s, buf, len, NULL, 0, 0, &rep), 0);
+    memcpy(&r, rep.buf, sizeof(r));
+    assert_int_equal(r.flags, 0);
+    assert_int_equal(frame_read_scratch(f->s, 8, &rep), 0x5678);
+    assert_int_equal(call(f->s, MVF_SEL_RELEASE, NULL, 0, NULL), 0);
+}
+
 static void test_config_policy_caps(void **state)
 {
     struct fixture *f = *state;
@@ -328,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shape_rules),
         cmocka_unit_test(test_frame_codec),
+        cmocka_unit_test(test_posted_frames),
         cmocka_unit_test(test_config_policy_caps),
         cmocka_unit_test(test_config_policy_checks_before_indexing),
         cmocka_unit_test(test_cleanup_releases_everything),

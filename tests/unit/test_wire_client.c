@@ -30,7 +30,7 @@
 /* ---- helpers --------------------------------------------------------- */
 
 struct frame {
-    unsigned char buf[MVFL_WIRE_MAX_REPLY + 64];
+    unsigned char buf[MVF_WIRE_MAX_FRAME + 64];
     size_t len;
 };
 
@@ -114,6 +114,61 @@ static void encode_lays_out_header_scalars_struct(void **state)
     assert_int_equal(req.max_struct_out, sizeof(out));
     assert_memory_equal(buf + sizeof(req), in, sizeof(in));
     assert_memory_equal(buf + sizeof(req) + sizeof(in), payload, 5);
+}
+
+static void encode_posted_sets_the_selector_bit(void **state)
+{
+    unsigned char buf[128];
+    uint64_t in[4] = { 0, 8, 4, 1 };
+    struct mvf_wire_req req;
+    struct mvf_xfer x;
+
+    (void)state;
+    mvfl_xfer_init(&x, MVF_SEL_MMIO_WRITE);
+    x.in = in;
+    x.n_in = 4;
+    x.posted = true;
+    assert_int_equal(mvfl_wire_encode_req(buf, sizeof(buf), 9, &x),
+                     (int)(sizeof(req) + 32));
+    memcpy(&req, buf, sizeof(req));
+    assert_int_equal(req.selector, MVF_SEL_MMIO_WRITE | MVF_WIRE_SEL_POSTED);
+    assert_int_equal(req.max_struct_out, 0);
+    x.posted = false;
+    assert_true(mvfl_wire_encode_req(buf, sizeof(buf), 9, &x) > 0);
+    memcpy(&req, buf, sizeof(req));
+    assert_int_equal(req.selector, MVF_SEL_MMIO_WRITE);
+    /* The bit is the encoder's to set, and a posted call expects nothing. */
+    x.selector = MVF_SEL_MMIO_WRITE | MVF_WIRE_SEL_POSTED;
+    assert_int_equal(mvfl_wire_encode_req(buf, sizeof(buf), 9, &x), -EINVAL);
+    x.selector = MVF_SEL_MMIO_WRITE;
+    x.posted = true;
+    x.n_out_min = 1;
+    assert_int_equal(mvfl_wire_encode_req(buf, sizeof(buf), 9, &x), -EINVAL);
+    assert_non_null(strstr(x.err, "posted"));
+}
+
+static void decode_posted_error_flag(void **state)
+{
+    const char msg[] = "posted MMIO_WRITE (seq 3) failed (-34): no";
+    struct frame f;
+    struct mvf_xfer x;
+
+    (void)state;
+    setup_scalar_call(&x, 1);
+    build_rep(&f, 5, -EIO, NULL, 0, msg, sizeof(msg), 0);
+    hdr(&f)->flags = MVF_WIRE_REP_POSTED_ERROR;
+    assert_int_equal(mvfl_wire_decode_rep(f.buf, f.len, 5, 0, &x), 0);
+    assert_int_equal(x.status, -EIO);
+    assert_true(x.posted_error);
+    assert_string_equal(x.err, msg);
+    /* Without the flag, the same failure is the call's own. */
+    hdr(&f)->flags = 0;
+    assert_int_equal(mvfl_wire_decode_rep(f.buf, f.len, 5, 0, &x), 0);
+    assert_false(x.posted_error);
+    /* The flag on a success makes no sense. */
+    build_rep(&f, 5, 0, (uint64_t[]){ 1 }, 1, NULL, 0, 0);
+    hdr(&f)->flags = MVF_WIRE_REP_POSTED_ERROR;
+    assert_bad(&f, 5, 0, &x, "posted-error flag");
 }
 
 static void encode_refuses_impossible_calls(void **state)
@@ -391,7 +446,7 @@ static void decode_largest_valid_reply(void **state)
     x.struct_out = got;
     x.struct_out_cap = sizeof(got);
     build_rep(&f, 77, 0, sc, MVF_MAX_SCALARS, st, sizeof(st), 0);
-    assert_int_equal(f.len, MVFL_WIRE_MAX_REPLY);
+    assert_int_equal(f.len, MVF_WIRE_MAX_FRAME);
     assert_int_equal(mvfl_wire_decode_rep(f.buf, f.len, 77, 0, &x), 0);
     assert_int_equal(x.struct_out_len, MVF_MAX_STRUCT);
     assert_memory_equal(got, st, sizeof(st));
@@ -1294,6 +1349,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(encode_lays_out_header_scalars_struct),
         cmocka_unit_test(encode_refuses_impossible_calls),
+        cmocka_unit_test(encode_posted_sets_the_selector_bit),
+        cmocka_unit_test(decode_posted_error_flag),
         cmocka_unit_test(decode_success_with_scalars_and_struct),
         cmocka_unit_test(decode_accepts_extra_scalars_and_expected_fds),
         cmocka_unit_test(decode_error_reply_keeps_status_and_message),

@@ -74,7 +74,8 @@ int main(int argc, char **argv)
         bench_report("trapped MMIO read round trip", ns, iters);
     for (int i = 0; i < iters; i++) {
         t0 = bench_now_ns();
-        if ((ret = mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, (uint64_t)i)))
+        if ((ret = mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SCRATCH, 4,
+                                         (uint64_t)i)))
             die("mmio write", ret);
         ns[i] = bench_now_ns() - t0;
     }
@@ -84,7 +85,8 @@ int main(int argc, char **argv)
                     "trapped MMIO write round trip", ns, iters);
     for (int i = 0; i < iters && posted; i++) {
         t0 = bench_now_ns();
-        if ((ret = mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, (uint64_t)i)) ||
+        if ((ret = mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SCRATCH, 4,
+                                         (uint64_t)i)) ||
             (ret = mvf_flush(h)))
             die("mmio write + flush", ret);
         ns[i] = bench_now_ns() - t0;

@@ -2,6 +2,7 @@
 /* Device access: config space, BAR information, trapped MMIO, and
  * mapping memory types into the client. */
 #include <errno.h>
+#include <stdbool.h>
 
 #include "handle.h"
 
@@ -125,8 +126,8 @@ MVF_EXPORT int mvf_mmio_read(struct mvf_handle *h, uint32_t bar,
     return 0;
 }
 
-MVF_EXPORT int mvf_mmio_write(struct mvf_handle *h, uint32_t bar,
-                              uint64_t offset, uint32_t width, uint64_t value)
+static int mmio_write(struct mvf_handle *h, uint32_t bar, uint64_t offset,
+                      uint32_t width, uint64_t value, bool posted)
 {
     uint64_t in[4] = { bar, offset, width, value };
     struct mvf_xfer x;
@@ -141,7 +142,20 @@ MVF_EXPORT int mvf_mmio_write(struct mvf_handle *h, uint32_t bar,
     mvfl_xfer_init(&x, MVF_SEL_MMIO_WRITE);
     x.in = in;
     x.n_in = 4;
-    return mvfl_call_posted(h, &x);
+    return posted ? mvfl_call_posted(h, &x) : mvfl_call(h, &x);
+}
+
+MVF_EXPORT int mvf_mmio_write(struct mvf_handle *h, uint32_t bar,
+                              uint64_t offset, uint32_t width, uint64_t value)
+{
+    return mmio_write(h, bar, offset, width, value, false);
+}
+
+MVF_EXPORT int mvf_mmio_write_posted(struct mvf_handle *h, uint32_t bar,
+                                     uint64_t offset, uint32_t width,
+                                     uint64_t value)
+{
+    return mmio_write(h, bar, offset, width, value, true);
 }
 
 /* ---- memory mapping -------------------------------------------------- */

@@ -170,17 +170,22 @@ int mvf_bar_info(struct mvf_handle *h, uint32_t bar, uint64_t *size,
 /* Trapped BAR access; width 1, 2, 4 or 8, offset naturally aligned. */
 int mvf_mmio_read(struct mvf_handle *h, uint32_t bar, uint64_t offset,
                   uint32_t width, uint64_t *value);
-/* Where the server announced MVF_FEAT_POSTED_WRITE (macvfiod's socket,
- * never IOKit), mvf_mmio_write is posted: it returns once the request is
- * sent, and 0 means only that.  The server runs it before anything sent
- * later, so a later read sees it.  If it fails on the server, the next
- * call that waits for a reply (any call but a posted write) is not
- * carried out and returns -EIO, mvf_last_error() saying "... was not
- * carried out: posted MMIO_WRITE (seq S) of BAR B at 0xO failed (E): ...";
- * each failure is reported once.  Checks made locally (width, alignment)
- * still fail mvf_mmio_write itself.  See docs/abi.md, "Posted requests". */
+/* Returns once the server has carried the write out (or refused it). */
 int mvf_mmio_write(struct mvf_handle *h, uint32_t bar, uint64_t offset,
                    uint32_t width, uint64_t value);
+/* The same write, posted where the server announced MVF_FEAT_POSTED_WRITE
+ * (macvfiod's socket, never IOKit; elsewhere it is mvf_mmio_write): it
+ * returns once the request is sent, and 0 means only that.  The server
+ * runs it before anything sent later, so a later trapped read sees it;
+ * an access through a mapped BAR is not ordered after it (mvf_flush
+ * first).  If it fails on the server, the next call that waits for a
+ * reply (any call but a posted write) is not carried out and returns
+ * -EIO, mvf_last_error() saying "... was not carried out: posted
+ * MMIO_WRITE (seq S) of BAR B at 0xO failed (E): ..."; each failure is
+ * reported once.  Checks made locally (width, alignment) still fail the
+ * call itself.  See docs/abi.md, "Posted requests". */
+int mvf_mmio_write_posted(struct mvf_handle *h, uint32_t bar, uint64_t offset,
+                          uint32_t width, uint64_t value);
 /* A barrier for posted writes: returns once the server has run every
  * write posted before it, with 0, or -EIO for a failed one (as above).
  * Nothing is sent when nothing was posted since the last reply.

@@ -52,12 +52,12 @@ static void test_posted_in_order(void **state)
     assert_true(mvf_features(h) & MVF_FEAT_POSTED_WRITE);
     assert_int_equal(mvf_server_version(h), MVF_ABI_VERSION);
     for (uint32_t i = 1; i <= 1000; i++) {
-        assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, i), 0);
+        assert_int_equal(mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SCRATCH, 4, i), 0);
         if (i % 100 == 0)
             assert_int_equal(scratch(h), i);
     }
     for (uint32_t i = 0; i < 10; i++)
-        assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4,
+        assert_int_equal(mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SCRATCH, 4,
                                         0x5000 + i), 0);
     /* STATS is a call like any other: it comes after all of them. */
     st = stats(h);
@@ -79,10 +79,10 @@ static void test_posted_error_reported_once(void **state)
     uint64_t v = 0;
 
     (void)state;
-    assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, 0x11), 0);
+    assert_int_equal(mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SCRATCH, 4, 0x11), 0);
     /* Outside BAR0: the server refuses it, but nobody waits for that. */
-    assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SIZE, 4, 0x22), 0);
-    assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, 0x33), 0);
+    assert_int_equal(mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SIZE, 4, 0x22), 0);
+    assert_int_equal(mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SCRATCH, 4, 0x33), 0);
     assert_int_equal(mvf_mmio_read(h, 0, MVF_DMATEST_REG_SCRATCH, 4, &v), -EIO);
     assert_non_null(strstr(mvf_last_error(), "MMIO_READ was not carried out: "
                            "posted MMIO_WRITE (seq "));
@@ -95,8 +95,8 @@ static void test_posted_error_reported_once(void **state)
     assert_int_equal(st.posted_errors - st0.posted_errors, 1);
 
     /* mvf_flush is the barrier that collects it; the ROM is read-only. */
-    assert_int_equal(mvf_mmio_write(h, MVF_ROM_INDEX, 0, 4, 0), 0);
-    assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SIZE, 4, 0), 0);
+    assert_int_equal(mvf_mmio_write_posted(h, MVF_ROM_INDEX, 0, 4, 0), 0);
+    assert_int_equal(mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SIZE, 4, 0), 0);
     assert_int_equal(mvf_flush(h), -EIO);
     assert_non_null(strstr(mvf_last_error(), "LAST_ERROR was not carried out"));
     assert_non_null(strstr(mvf_last_error(), "(and 1 more)"));
@@ -104,7 +104,7 @@ static void test_posted_error_reported_once(void **state)
     st = stats(h);
     assert_int_equal(st.posted_errors - st0.posted_errors, 3);
     /* Local checks still fail the write itself, and nothing is sent. */
-    assert_int_equal(mvf_mmio_write(h, 0, 2, 4, 0), -EINVAL);
+    assert_int_equal(mvf_mmio_write_posted(h, 0, 2, 4, 0), -EINVAL);
     assert_int_equal(mvf_flush(h), 0);
     mvf_close(h);
 }
@@ -176,8 +176,8 @@ static void test_daemon_without_posting(void **state)
     assert_int_equal(test_daemon_start(&d, args), 0);
     h = test_open_claimed(&d, 0);
     assert_false(mvf_features(h) & MVF_FEAT_POSTED_WRITE);
-    assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SIZE, 4, 1), -ERANGE);
-    assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, 9), 0);
+    assert_int_equal(mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SIZE, 4, 1), -ERANGE);
+    assert_int_equal(mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SCRATCH, 4, 9), 0);
     assert_int_equal(scratch(h), 9);
     st = stats(h);
     assert_int_equal(st.posted_writes, 0);
@@ -239,7 +239,7 @@ static void test_posted_flood_is_fair(void **state)
     (void)state;
     assert_true(rss0 > 0);
     for (uint32_t i = 1; i <= FLOOD; i++)
-        assert_int_equal(mvf_mmio_write(h, 0, MVF_DMATEST_REG_SCRATCH, 4, i), 0);
+        assert_int_equal(mvf_mmio_write_posted(h, 0, MVF_DMATEST_REG_SCRATCH, 4, i), 0);
     assert_int_equal(scratch(h), FLOOD);
     test_probe_check(p, "a client posting 100000 MMIO writes");
     st = stats(h);

@@ -51,19 +51,12 @@ static LIST_HEAD(mvf_devices);
 static DEFINE_MUTEX(mvf_lock);
 static struct dentry *mvf_dbg_root;
 
+/* Never NULL: the protocol's name, or "unknown" for a value it lacks. */
 static const char *mvf_strategy_name(u32 s)
 {
-	switch (s) {
-	case MVF_GP_STRATEGY_NONE:
-		return "none";
-	case MVF_GP_STRATEGY_WINDOW:
-		return "window";
-	case MVF_GP_STRATEGY_POOL:
-		return "pool";
-	case MVF_GP_STRATEGY_ONDEMAND:
-		return "ondemand";
-	}
-	return "unknown";
+	const char *name = mvf_gp_strategy_name(s);
+
+	return name ? name : "unknown";
 }
 
 u64 mvf_read64(struct mvf_gp *gp, u32 off)
@@ -253,19 +246,14 @@ static void mvf_debugfs_add(struct mvf_gp *gp)
 
 static int mvf_parse_strategy(const char *s, u32 *out)
 {
-	static const char * const names[] = {
-		[MVF_GP_STRATEGY_WINDOW] = "window",
-		[MVF_GP_STRATEGY_POOL] = "pool",
-		[MVF_GP_STRATEGY_ONDEMAND] = "ondemand",
-	};
 	u32 i;
 
 	if (!s || sysfs_streq(s, "auto") || !*s) {
 		*out = MVF_GP_STRATEGY_NONE;	/* the companion's */
 		return 0;
 	}
-	for (i = MVF_GP_STRATEGY_WINDOW; i < ARRAY_SIZE(names); i++)
-		if (sysfs_streq(s, names[i])) {
+	for (i = MVF_GP_STRATEGY_WINDOW; i < MVF_GP_STRATEGY_COUNT; i++)
+		if (sysfs_streq(s, mvf_gp_strategy_name(i))) {
 			*out = i;
 			return 0;
 		}

@@ -77,6 +77,7 @@ struct mvf_od {
 	u32 nlive;		/* extents mapped on the host */
 	u64 mapped;		/* bytes of live extents plus MAPs in flight */
 	u32 inflight;		/* MAP entries in flight */
+	u64 inflight_bytes;	/* their bytes (part of mapped) */
 	u64 peak;		/* the most bytes mapped at once */
 	u64 limit;		/* bytes: the budget, or less if the host refused */
 	u32 max_maps;		/* the mapping cap, or less if the host refused */

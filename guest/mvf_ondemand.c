@@ -396,6 +396,7 @@ static bool mvf_od_round(struct mvf_gp *gp, struct mvf_od_map *m, u32 nm,
 	}
 	od->mapped += need;
 	od->inflight += cnt;
+	od->inflight_bytes += need;
 	spin_unlock_irqrestore(&od->lock, *flags);
 
 	list_for_each_entry(e, &victims, idle)
@@ -437,6 +438,7 @@ static bool mvf_od_round(struct mvf_gp *gp, struct mvf_od_map *m, u32 nm,
 		st = r->status;
 		od->mapped -= m[i].len;
 		od->inflight--;
+		od->inflight_bytes -= m[i].len;
 		if (!st && !mvf_iova_ok(gp, r->iova, r->len))
 			st = -EIO;
 		if (!st) {
@@ -454,7 +456,9 @@ static bool mvf_od_round(struct mvf_gp *gp, struct mvf_od_map *m, u32 nm,
 			mvf_gpa_it_insert(e, &od->by_gpa);
 			od->nlive++;
 			od->mapped += e->len;
-			od->peak = max(od->peak, od->mapped);
+			/* what is mapped, not what others still ask for */
+			od->peak = max(od->peak,
+				       od->mapped - od->inflight_bytes);
 			od->limit = max(od->limit, od->mapped);
 			od->last_gpa = e->gpa;
 			od->last_iova = e->iova;
@@ -920,6 +924,7 @@ int mvf_ondemand_init(struct mvf_gp *gp)
 	od->nlive = 0;
 	od->mapped = 0;
 	od->inflight = 0;
+	od->inflight_bytes = 0;
 	od->peak = 0;
 	od->lost = 0;
 	od->limit = gp->budget ? gp->budget : U64_MAX;

@@ -7,6 +7,8 @@
  * mvf_window.c   window strategy: a constant-offset dma_range_map
  * mvf_ring.c     the companion's request rings: MAP/UNMAP batches, one
  *                doorbell (one VM exit) per batch, safe in atomic context
+ * mvf_coherent.c mmap and get_sgtable of coherent memory, shared by the
+ *                pool and on-demand dma_map_ops
  * mvf_ondemand.c on-demand strategy: dma_map_ops mapping granule spans on
  *                demand into a refcounted cache of host mappings, kept
  *                while the budget allows and evicted least recently used
@@ -64,8 +66,6 @@ struct mvf_req {
 	u16 flags;		/* MAP: MVF_GP_F_* */
 	int status;		/* out: 0 or a negative errno */
 };
-
-struct mvf_ext;
 
 /* On-demand state (mvf_ondemand.c). */
 struct mvf_od {
@@ -130,9 +130,9 @@ struct mvf_gp {
 	 */
 	const struct bus_dma_region *cur;
 
-	/* pool and on-demand: per-device dma_map_ops, so a callback finds
-	 * its mvf_gp with container_of(get_dma_ops(dev)) */
-	struct dma_map_ops ops;
+	/* pool and on-demand: the strategy's static dma_map_ops; a callback
+	 * finds this mvf_gp with mvf_from_dev() */
+	const struct dma_map_ops *ops;
 	struct mvf_ring *rings;
 	u32 nrings;
 	u32 ring_max;			/* entries per doorbell */
@@ -144,7 +144,7 @@ struct mvf_gp {
 	u64 rebinds;
 	u64 attaches;
 	struct dentry *dbg;
-	struct list_head node;
+	struct list_head node;		/* mvf_devices, RCU for the DMA paths */
 };
 
 /* Module parameters (mvf_main.c). */
@@ -153,10 +153,7 @@ extern unsigned int mvf_lazy_unmap_ms;
 extern unsigned int mvf_idle_max;
 extern unsigned int mvf_map_chunk_kb;
 
-static inline struct mvf_gp *mvf_from_dev(struct device *dev)
-{
-	return container_of(get_dma_ops(dev), struct mvf_gp, ops);
-}
+struct mvf_gp *mvf_from_dev(struct device *dev);
 
 static inline u16 mvf_dir_flags(enum dma_data_direction dir)
 {
@@ -190,6 +187,10 @@ static dma_addr_t name(struct device *dev, struct page *page,		\
 u64 mvf_read64(struct mvf_gp *gp, u32 off);
 void mvf_companion_reset(struct mvf_gp *gp);
 
+/* mvf_coherent.c */
+int mvf_coherent_mmap(struct vm_area_struct *vma, void *cpu_addr, size_t size);
+int mvf_coherent_sgtable(struct sg_table *sgt, void *cpu_addr, size_t size);
+
 /* mvf_window.c */
 int mvf_window_init(struct mvf_gp *gp);
 void mvf_window_fini(struct mvf_gp *gp);
@@ -200,12 +201,14 @@ void mvf_rings_fini(struct mvf_gp *gp);
 int mvf_ring_submit(struct mvf_gp *gp, struct mvf_req *req, u32 n);
 
 /* mvf_ondemand.c */
+extern const struct dma_map_ops mvf_od_ops;
 int mvf_ondemand_init(struct mvf_gp *gp);
 void mvf_ondemand_fini(struct mvf_gp *gp);
 u32 mvf_ondemand_flush(struct mvf_gp *gp);
 void mvf_ondemand_show(struct mvf_gp *gp, struct seq_file *s);
 
 /* mvf_pool.c */
+extern const struct dma_map_ops mvf_pool_ops;
 int mvf_pool_init(struct mvf_gp *gp);
 void mvf_pool_fini(struct mvf_gp *gp);
 void mvf_pool_show(struct mvf_gp *gp, struct seq_file *s);

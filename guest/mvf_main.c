@@ -47,6 +47,7 @@ unsigned int mvf_map_chunk_kb = 64;
 module_param_named(map_chunk_kb, mvf_map_chunk_kb, uint, 0644);
 MODULE_PARM_DESC(map_chunk_kb, "on-demand: while the cache uses under half the budget, a miss maps the aligned chunk of this size around it (0: the granule span only)");
 
+/* Companions bound; changed under mvf_lock, read under RCU by mvf_from_dev. */
 static LIST_HEAD(mvf_devices);
 static DEFINE_MUTEX(mvf_lock);
 static struct dentry *mvf_dbg_root;
@@ -67,6 +68,26 @@ u64 mvf_read64(struct mvf_gp *gp, u32 off)
 	return lo | hi << 32;
 }
 
+/*
+ * The state of the managed device @dev, for the static dma_map_ops of the
+ * pool and on-demand strategies; NULL if no companion manages it (then
+ * the ops fail the call).  A short RCU walk: a guest has a few managed
+ * devices at most.  Any context.
+ */
+struct mvf_gp *mvf_from_dev(struct device *dev)
+{
+	struct mvf_gp *gp, *found = NULL;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(gp, &mvf_devices, node)
+		if (&gp->managed->dev == dev) {
+			found = gp;
+			break;
+		}
+	rcu_read_unlock();
+	return found;
+}
+
 static bool mvf_uses_ops(struct mvf_gp *gp)
 {
 	return gp->strategy == MVF_GP_STRATEGY_POOL ||
@@ -78,7 +99,7 @@ static bool mvf_installed(struct mvf_gp *gp)
 	struct device *dev = &gp->managed->dev;
 
 	if (mvf_uses_ops(gp))
-		return get_dma_ops(dev) == &gp->ops;
+		return get_dma_ops(dev) == gp->ops;
 	return gp->cur && READ_ONCE(dev->dma_range_map) == gp->cur;
 }
 
@@ -91,9 +112,9 @@ static int mvf_install(struct mvf_gp *gp)
 	if (mvf_installed(gp))
 		return 0;
 	if (mvf_uses_ops(gp)) {
-		set_dma_ops(dev, &gp->ops);
+		set_dma_ops(dev, gp->ops);
 		/* a kernel built without per-device DMA ops ignores it */
-		if (get_dma_ops(dev) != &gp->ops)
+		if (get_dma_ops(dev) != gp->ops)
 			return -EOPNOTSUPP;
 		gp->installs++;
 		return 0;
@@ -117,7 +138,7 @@ static void mvf_uninstall(struct mvf_gp *gp)
 
 	device_lock(mdev);
 	if (!mdev->driver) {
-		if (mvf_uses_ops(gp) && get_dma_ops(mdev) == &gp->ops)
+		if (mvf_uses_ops(gp) && get_dma_ops(mdev) == gp->ops)
 			set_dma_ops(mdev, NULL);
 		if (gp->cur && mdev->dma_range_map == gp->cur) {
 			mdev->dma_range_map = NULL;
@@ -437,12 +458,15 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto err_put;
 	}
 
+	/* on the list first: the ops find their state through it */
 	mutex_lock(&mvf_lock);
+	list_add_tail_rcu(&gp->node, &mvf_devices);
 	ret = mvf_install(gp);
-	if (!ret)
-		list_add_tail(&gp->node, &mvf_devices);
+	if (ret)
+		list_del_rcu(&gp->node);
 	mutex_unlock(&mvf_lock);
 	if (ret) {
+		synchronize_rcu();
 		dev_err(d, "%s: cannot install the %s strategy: %d\n",
 			pci_name(gp->managed), mvf_strategy_name(gp->strategy),
 			ret);
@@ -504,10 +528,11 @@ static void mvf_remove(struct pci_dev *pdev)
 			 mvf_strategy_name(gp->strategy));
 		device_release_driver(mdev);
 	}
-	mutex_lock(&mvf_lock);
-	list_del(&gp->node);
-	mutex_unlock(&mvf_lock);
 	mvf_uninstall(gp);
+	mutex_lock(&mvf_lock);
+	list_del_rcu(&gp->node);
+	mutex_unlock(&mvf_lock);
+	synchronize_rcu();	/* gp is freed with the companion's devres */
 	mvf_strategy_fini(gp);
 	pci_dev_put(gp->managed);
 }

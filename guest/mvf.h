@@ -204,7 +204,6 @@ int mvf_ring_submit(struct mvf_gp *gp, struct mvf_req *req, u32 n);
 extern const struct dma_map_ops mvf_od_ops;
 int mvf_ondemand_init(struct mvf_gp *gp);
 void mvf_ondemand_fini(struct mvf_gp *gp);
-u32 mvf_ondemand_flush(struct mvf_gp *gp);
 void mvf_ondemand_show(struct mvf_gp *gp, struct seq_file *s);
 
 /* mvf_pool.c */

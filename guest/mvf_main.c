@@ -103,7 +103,34 @@ static bool mvf_installed(struct mvf_gp *gp)
 	return gp->cur && READ_ONCE(dev->dma_range_map) == gp->cur;
 }
 
-/* Caller holds mvf_lock. */
+/*
+ * Whether the managed device has DMA translation from elsewhere (firmware's
+ * dma-ranges, an IOMMU's ops) that installing ours would overwrite; if so
+ * says which, and the strategy is refused rather than composed with it.
+ * The ops strategies leave a dma_range_map alone (dma-direct, its only
+ * user, no longer runs), so only the window strategy conflicts with one.
+ */
+static bool mvf_foreign_translation(struct mvf_gp *gp)
+{
+	struct device *dev = &gp->managed->dev;
+	const struct dma_map_ops *ops = get_dma_ops(dev);
+
+	if (ops && ops != gp->ops) {
+		dev_err(&gp->pdev->dev, "%s: has DMA ops not ours (%ps): refusing the %s strategy\n",
+			pci_name(gp->managed), ops,
+			mvf_strategy_name(gp->strategy));
+		return true;
+	}
+	if (!mvf_uses_ops(gp) && dev->dma_range_map &&
+	    dev->dma_range_map != gp->cur) {
+		dev_err(&gp->pdev->dev, "%s: firmware set a DMA range map: refusing the window strategy, which would replace it\n",
+			pci_name(gp->managed));
+		return true;
+	}
+	return false;
+}
+
+/* Caller holds the managed device's lock and mvf_lock. */
 static int mvf_install(struct mvf_gp *gp)
 {
 	struct device *dev = &gp->managed->dev;
@@ -111,6 +138,8 @@ static int mvf_install(struct mvf_gp *gp)
 
 	if (mvf_installed(gp))
 		return 0;
+	if (mvf_foreign_translation(gp))
+		return -EBUSY;
 	if (mvf_uses_ops(gp)) {
 		set_dma_ops(dev, gp->ops);
 		/* a kernel built without per-device DMA ops ignores it */
@@ -119,9 +148,6 @@ static int mvf_install(struct mvf_gp *gp)
 		gp->installs++;
 		return 0;
 	}
-	if (dev->dma_range_map)
-		dev_warn(&gp->pdev->dev, "%s: replacing a DMA range map not ours\n",
-			 pci_name(gp->managed));
 	copy = kmemdup(gp->map, (gp->nwin + 1) * sizeof(*gp->map), GFP_KERNEL);
 	if (!copy)
 		return -ENOMEM;
@@ -154,9 +180,10 @@ static int mvf_bus_notify(struct notifier_block *nb, unsigned long action,
 {
 	struct device *dev = data;
 	struct mvf_gp *gp;
+	int ret = NOTIFY_DONE;
 
+	/* the driver core holds the device's lock for these */
 	switch (action) {
-	case BUS_NOTIFY_ADD_DEVICE:
 	case BUS_NOTIFY_BIND_DRIVER:
 	case BUS_NOTIFY_UNBOUND_DRIVER:
 	case BUS_NOTIFY_DRIVER_NOT_BOUND:
@@ -168,6 +195,7 @@ static int mvf_bus_notify(struct notifier_block *nb, unsigned long action,
 	list_for_each_entry(gp, &mvf_devices, node) {
 		if (&gp->managed->dev != dev)
 			continue;
+		ret = NOTIFY_OK;
 		if (action == BUS_NOTIFY_UNBOUND_DRIVER ||
 		    action == BUS_NOTIFY_DRIVER_NOT_BOUND)
 			gp->cur = NULL;	/* freed by the driver core */
@@ -178,7 +206,7 @@ static int mvf_bus_notify(struct notifier_block *nb, unsigned long action,
 		break;
 	}
 	mutex_unlock(&mvf_lock);
-	return NOTIFY_OK;
+	return ret;	/* NOTIFY_DONE: not a device of ours */
 }
 
 static struct notifier_block mvf_nb = {
@@ -440,6 +468,12 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = mvf_choose_strategy(gp);
 	if (ret)
 		goto err_put;
+	/* before unbinding anything: a firmware map is there while bound */
+	device_lock(mdev);
+	ret = mvf_foreign_translation(gp) ? -EBUSY : 0;
+	device_unlock(mdev);
+	if (ret)
+		goto err_put;
 
 	/* Unbind a driver that allocated DMA memory without the translation:
 	 * before the strategy is set up, since a pool or rings need memory
@@ -455,16 +489,18 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	bits = mvf_strategy_init(gp);
 	if (bits < 0) {
 		ret = bits;
-		goto err_put;
+		goto err_rebind;
 	}
 
 	/* on the list first: the ops find their state through it */
+	device_lock(mdev);
 	mutex_lock(&mvf_lock);
 	list_add_tail_rcu(&gp->node, &mvf_devices);
 	ret = mvf_install(gp);
 	if (ret)
 		list_del_rcu(&gp->node);
 	mutex_unlock(&mvf_lock);
+	device_unlock(mdev);
 	if (ret) {
 		synchronize_rcu();
 		dev_err(d, "%s: cannot install the %s strategy: %d\n",
@@ -505,6 +541,11 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 err_fini:
 	mvf_strategy_fini(gp);
+err_rebind:
+	/* give back the driver unbound above, as it was: without us */
+	if (bound && device_attach(mdev) > 0)
+		dev_warn(d, "%s: %s bound again without DMA translation\n",
+			 pci_name(gp->managed), mdev->driver->name);
 err_put:
 	pci_dev_put(gp->managed);
 	return ret;

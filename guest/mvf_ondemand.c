@@ -292,23 +292,6 @@ static void mvf_take_idle(struct mvf_gp *gp, struct list_head *out, bool all)
 	}
 }
 
-/* Unmap every idle extent now; returns how many. */
-u32 mvf_ondemand_flush(struct mvf_gp *gp)
-{
-	LIST_HEAD(victims);
-	unsigned long flags;
-	struct mvf_ext *e;
-	u32 n = 0;
-
-	spin_lock_irqsave(&gp->od.lock, flags);
-	mvf_take_idle(gp, &victims, true);
-	spin_unlock_irqrestore(&gp->od.lock, flags);
-	list_for_each_entry(e, &victims, idle)
-		n++;
-	mvf_ext_unmap_list(gp, &victims);
-	return n;
-}
-
 /* Caller holds od->lock: when the oldest idle extent expires. */
 static unsigned long mvf_od_next_expiry(struct mvf_gp *gp)
 {

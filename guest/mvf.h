@@ -55,6 +55,7 @@ struct mvf_ring {
 	unsigned int order;
 	u32 size;		/* entries */
 	u32 index;		/* ring block number in the companion */
+	u64 irqoff_max_ns;	/* longest hold of the lock (interrupts off) */
 };
 
 /* One request for mvf_ring_submit(). */
@@ -199,6 +200,7 @@ void mvf_window_fini(struct mvf_gp *gp);
 int mvf_rings_init(struct mvf_gp *gp);
 void mvf_rings_fini(struct mvf_gp *gp);
 int mvf_ring_submit(struct mvf_gp *gp, struct mvf_req *req, u32 n);
+u64 mvf_rings_irqoff_max_ns(struct mvf_gp *gp);
 
 /* mvf_ondemand.c */
 extern const struct dma_map_ops mvf_od_ops;

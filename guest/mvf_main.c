@@ -264,6 +264,13 @@ static int mvf_counter_get(void *data, u64 *val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(mvf_counter_fops, mvf_counter_get, NULL, "%llu\n");
 
+static int mvf_irqoff_get(void *data, u64 *val)
+{
+	*val = mvf_rings_irqoff_max_ns(data);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(mvf_irqoff_fops, mvf_irqoff_get, NULL, "%llu\n");
+
 static void mvf_debugfs_add(struct mvf_gp *gp)
 {
 	static const struct {
@@ -287,6 +294,8 @@ static void mvf_debugfs_add(struct mvf_gp *gp)
 	debugfs_create_u64("rebinds", 0444, gp->dbg, &gp->rebinds);
 	debugfs_create_u64("attaches", 0444, gp->dbg, &gp->attaches);
 	debugfs_create_u64("installs", 0444, gp->dbg, &gp->installs);
+	debugfs_create_file_unsafe("irqoff_max_ns", 0444, gp->dbg, gp,
+				   &mvf_irqoff_fops);
 	for (i = 0; i < ARRAY_SIZE(counters); i++)
 		debugfs_create_file_unsafe(counters[i].name, 0444, gp->dbg,
 					   (char *)&gp->cnt + counters[i].off,

@@ -186,6 +186,8 @@ static dma_addr_t name(struct device *dev, struct page *page,		\
 #endif
 
 u64 mvf_read64(struct mvf_gp *gp, u32 off);
+bool mvf_iova_ok(struct mvf_gp *gp, u64 iova, u64 len);
+bool mvf_ranges_overlap(u64 a, u64 alen, u64 b, u64 blen);
 void mvf_companion_reset(struct mvf_gp *gp);
 
 /* mvf_coherent.c */

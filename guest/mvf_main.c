@@ -88,6 +88,26 @@ struct mvf_gp *mvf_from_dev(struct device *dev)
 	return found;
 }
 
+/*
+ * Whether [iova, iova + len) that the host gave is usable: granule
+ * aligned, not wrapping, inside the aperture (if the companion has one).
+ */
+bool mvf_iova_ok(struct mvf_gp *gp, u64 iova, u64 len)
+{
+	if ((iova | len) & (gp->granule - 1) || !len || iova + len < iova)
+		return false;
+	if (!gp->aperture_size)
+		return true;
+	return iova >= gp->aperture_base &&
+	       iova + len - gp->aperture_base <= gp->aperture_size;
+}
+
+/* Whether two ranges that do not wrap share a byte. */
+bool mvf_ranges_overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
 static bool mvf_uses_ops(struct mvf_gp *gp)
 {
 	return gp->strategy == MVF_GP_STRATEGY_POOL ||
@@ -416,6 +436,31 @@ static void mvf_strategy_fini(struct mvf_gp *gp)
 	}
 }
 
+/*
+ * PCI_ADDR is the host's word: the function it names must be one this
+ * companion can serve, an endpoint under the same host bridge, and
+ * neither the companion itself nor another companion.
+ */
+static int mvf_check_managed(struct mvf_gp *gp)
+{
+	struct pci_dev *m = gp->managed;
+	const char *why = NULL;
+
+	if (m == gp->pdev)
+		why = "is the companion itself";
+	else if (m->vendor == MVF_GP_PCI_VENDOR && m->device == MVF_GP_PCI_DEVICE)
+		why = "is another companion";
+	else if (pci_find_host_bridge(m->bus) != pci_find_host_bridge(gp->pdev->bus))
+		why = "is under another host bridge";
+	else if (m->hdr_type != PCI_HEADER_TYPE_NORMAL)
+		why = "is a bridge, not a function to pass through";
+	if (!why)
+		return 0;
+	dev_err(&gp->pdev->dev, "PCI_ADDR names %s, which %s: refusing it\n",
+		pci_name(m), why);
+	return -ENODEV;
+}
+
 static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct device *d = &pdev->dev;
@@ -473,6 +518,9 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENODEV;
 	}
 	mdev = &gp->managed->dev;
+	ret = mvf_check_managed(gp);
+	if (ret)
+		goto err_put;
 
 	ret = mvf_choose_strategy(gp);
 	if (ret)

@@ -191,17 +191,6 @@ static bool mvf_iova_insert(struct mvf_od *od, struct mvf_ext *x)
 	return true;
 }
 
-/* Whether an IOVA the host returned for a MAP of @len bytes is usable. */
-static bool mvf_iova_ok(struct mvf_gp *gp, u64 iova, u64 len)
-{
-	if (iova & (gp->granule - 1) || iova + len < iova)
-		return false;
-	if (!gp->aperture_size)
-		return true;
-	return iova >= gp->aperture_base &&
-	       iova + len - gp->aperture_base <= gp->aperture_size;
-}
-
 /* Caller holds od->lock: forget an idle extent, move it to @out. */
 static void mvf_ext_take(struct mvf_od *od, struct mvf_ext *e,
 			 struct list_head *out)

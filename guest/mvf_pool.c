@@ -493,6 +493,31 @@ static int mvf_pool_alloc_chunks(struct mvf_gp *gp, u64 want)
 	return got ? 0 : -ENOMEM;
 }
 
+/* The host's IOVAs for the chunks: usable, and no two overlapping. */
+static int mvf_pool_check_iovas(struct mvf_gp *gp)
+{
+	u32 i, j;
+
+	for (i = 0; i < gp->pool.nchunks; i++) {
+		struct mvf_pool_chunk *c = &gp->pool.chunk[i];
+
+		if (!mvf_iova_ok(gp, c->iova, c->size)) {
+			dev_err(&gp->pdev->dev, "pool chunk %u: the host gave iova 0x%llx for 0x%llx bytes: unaligned or outside the aperture\n",
+				i, c->iova, c->size);
+			return -EIO;
+		}
+		for (j = 0; j < i; j++)
+			if (mvf_ranges_overlap(c->iova, c->size,
+					       gp->pool.chunk[j].iova,
+					       gp->pool.chunk[j].size)) {
+				dev_err(&gp->pdev->dev, "pool chunks %u and %u: the host gave overlapping iovas 0x%llx and 0x%llx\n",
+					j, i, gp->pool.chunk[j].iova, c->iova);
+				return -EIO;
+			}
+	}
+	return 0;
+}
+
 int mvf_pool_init(struct mvf_gp *gp)
 {
 	struct mvf_req *req = NULL;
@@ -536,6 +561,8 @@ int mvf_pool_init(struct mvf_gp *gp)
 		gp->pool.chunk[i].iova = req[i].iova;
 	}
 	kfree(req);
+	if (!ret)
+		ret = mvf_pool_check_iovas(gp);
 	if (ret)
 		goto err;
 

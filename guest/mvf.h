@@ -7,6 +7,8 @@
  * mvf_window.c   window strategy: a constant-offset dma_range_map
  * mvf_ring.c     the companion's request rings: MAP/UNMAP batches, one
  *                doorbell (one VM exit) per batch, safe in atomic context
+ * mvf_coherent.c mmap and get_sgtable of coherent memory, shared by the
+ *                pool and on-demand dma_map_ops
  * mvf_ondemand.c on-demand strategy: dma_map_ops mapping granule spans on
  *                demand into a refcounted cache of host mappings, kept
  *                while the budget allows and evicted least recently used
@@ -53,6 +55,7 @@ struct mvf_ring {
 	unsigned int order;
 	u32 size;		/* entries */
 	u32 index;		/* ring block number in the companion */
+	u64 irqoff_max_ns;	/* longest hold of the lock (interrupts off) */
 };
 
 /* One request for mvf_ring_submit(). */
@@ -65,8 +68,6 @@ struct mvf_req {
 	int status;		/* out: 0 or a negative errno */
 };
 
-struct mvf_ext;
-
 /* On-demand state (mvf_ondemand.c). */
 struct mvf_od {
 	spinlock_t lock;	/* trees, idle list, accounting, extent fields */
@@ -77,6 +78,7 @@ struct mvf_od {
 	u32 nlive;		/* extents mapped on the host */
 	u64 mapped;		/* bytes of live extents plus MAPs in flight */
 	u32 inflight;		/* MAP entries in flight */
+	u64 inflight_bytes;	/* their bytes (part of mapped) */
 	u64 peak;		/* the most bytes mapped at once */
 	u64 limit;		/* bytes: the budget, or less if the host refused */
 	u32 max_maps;		/* the mapping cap, or less if the host refused */
@@ -129,9 +131,9 @@ struct mvf_gp {
 	 */
 	const struct bus_dma_region *cur;
 
-	/* pool and on-demand: per-device dma_map_ops, so a callback finds
-	 * its mvf_gp with container_of(get_dma_ops(dev)) */
-	struct dma_map_ops ops;
+	/* pool and on-demand: the strategy's static dma_map_ops; a callback
+	 * finds this mvf_gp with mvf_from_dev() */
+	const struct dma_map_ops *ops;
 	struct mvf_ring *rings;
 	u32 nrings;
 	u32 ring_max;			/* entries per doorbell */
@@ -143,7 +145,7 @@ struct mvf_gp {
 	u64 rebinds;
 	u64 attaches;
 	struct dentry *dbg;
-	struct list_head node;
+	struct list_head node;		/* mvf_devices, RCU for the DMA paths */
 };
 
 /* Module parameters (mvf_main.c). */
@@ -152,10 +154,7 @@ extern unsigned int mvf_lazy_unmap_ms;
 extern unsigned int mvf_idle_max;
 extern unsigned int mvf_map_chunk_kb;
 
-static inline struct mvf_gp *mvf_from_dev(struct device *dev)
-{
-	return container_of(get_dma_ops(dev), struct mvf_gp, ops);
-}
+struct mvf_gp *mvf_from_dev(struct device *dev);
 
 static inline u16 mvf_dir_flags(enum dma_data_direction dir)
 {
@@ -187,7 +186,13 @@ static dma_addr_t name(struct device *dev, struct page *page,		\
 #endif
 
 u64 mvf_read64(struct mvf_gp *gp, u32 off);
+bool mvf_iova_ok(struct mvf_gp *gp, u64 iova, u64 len);
+bool mvf_ranges_overlap(u64 a, u64 alen, u64 b, u64 blen);
 void mvf_companion_reset(struct mvf_gp *gp);
+
+/* mvf_coherent.c */
+int mvf_coherent_mmap(struct vm_area_struct *vma, void *cpu_addr, size_t size);
+int mvf_coherent_sgtable(struct sg_table *sgt, void *cpu_addr, size_t size);
 
 /* mvf_window.c */
 int mvf_window_init(struct mvf_gp *gp);
@@ -197,14 +202,16 @@ void mvf_window_fini(struct mvf_gp *gp);
 int mvf_rings_init(struct mvf_gp *gp);
 void mvf_rings_fini(struct mvf_gp *gp);
 int mvf_ring_submit(struct mvf_gp *gp, struct mvf_req *req, u32 n);
+u64 mvf_rings_irqoff_max_ns(struct mvf_gp *gp);
 
 /* mvf_ondemand.c */
+extern const struct dma_map_ops mvf_od_ops;
 int mvf_ondemand_init(struct mvf_gp *gp);
 void mvf_ondemand_fini(struct mvf_gp *gp);
-u32 mvf_ondemand_flush(struct mvf_gp *gp);
 void mvf_ondemand_show(struct mvf_gp *gp, struct seq_file *s);
 
 /* mvf_pool.c */
+extern const struct dma_map_ops mvf_pool_ops;
 int mvf_pool_init(struct mvf_gp *gp);
 void mvf_pool_fini(struct mvf_gp *gp);
 void mvf_pool_show(struct mvf_gp *gp, struct seq_file *s);

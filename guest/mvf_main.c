@@ -47,23 +47,17 @@ unsigned int mvf_map_chunk_kb = 64;
 module_param_named(map_chunk_kb, mvf_map_chunk_kb, uint, 0644);
 MODULE_PARM_DESC(map_chunk_kb, "on-demand: while the cache uses under half the budget, a miss maps the aligned chunk of this size around it (0: the granule span only)");
 
+/* Companions bound; changed under mvf_lock, read under RCU by mvf_from_dev. */
 static LIST_HEAD(mvf_devices);
 static DEFINE_MUTEX(mvf_lock);
 static struct dentry *mvf_dbg_root;
 
+/* Never NULL: the protocol's name, or "unknown" for a value it lacks. */
 static const char *mvf_strategy_name(u32 s)
 {
-	switch (s) {
-	case MVF_GP_STRATEGY_NONE:
-		return "none";
-	case MVF_GP_STRATEGY_WINDOW:
-		return "window";
-	case MVF_GP_STRATEGY_POOL:
-		return "pool";
-	case MVF_GP_STRATEGY_ONDEMAND:
-		return "ondemand";
-	}
-	return "unknown";
+	const char *name = mvf_gp_strategy_name(s);
+
+	return name ? name : "unknown";
 }
 
 u64 mvf_read64(struct mvf_gp *gp, u32 off)
@@ -72,6 +66,46 @@ u64 mvf_read64(struct mvf_gp *gp, u32 off)
 	u64 hi = ioread32(gp->regs + off + 4);
 
 	return lo | hi << 32;
+}
+
+/*
+ * The state of the managed device @dev, for the static dma_map_ops of the
+ * pool and on-demand strategies; NULL if no companion manages it (then
+ * the ops fail the call).  A short RCU walk: a guest has a few managed
+ * devices at most.  Any context.
+ */
+struct mvf_gp *mvf_from_dev(struct device *dev)
+{
+	struct mvf_gp *gp, *found = NULL;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(gp, &mvf_devices, node)
+		if (&gp->managed->dev == dev) {
+			found = gp;
+			break;
+		}
+	rcu_read_unlock();
+	return found;
+}
+
+/*
+ * Whether [iova, iova + len) that the host gave is usable: granule
+ * aligned, not wrapping, inside the aperture (if the companion has one).
+ */
+bool mvf_iova_ok(struct mvf_gp *gp, u64 iova, u64 len)
+{
+	if ((iova | len) & (gp->granule - 1) || !len || iova + len < iova)
+		return false;
+	if (!gp->aperture_size)
+		return true;
+	return iova >= gp->aperture_base &&
+	       iova + len - gp->aperture_base <= gp->aperture_size;
+}
+
+/* Whether two ranges that do not wrap share a byte. */
+bool mvf_ranges_overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return a < b + blen && b < a + alen;
 }
 
 static bool mvf_uses_ops(struct mvf_gp *gp)
@@ -85,11 +119,38 @@ static bool mvf_installed(struct mvf_gp *gp)
 	struct device *dev = &gp->managed->dev;
 
 	if (mvf_uses_ops(gp))
-		return get_dma_ops(dev) == &gp->ops;
+		return get_dma_ops(dev) == gp->ops;
 	return gp->cur && READ_ONCE(dev->dma_range_map) == gp->cur;
 }
 
-/* Caller holds mvf_lock. */
+/*
+ * Whether the managed device has DMA translation from elsewhere (firmware's
+ * dma-ranges, an IOMMU's ops) that installing ours would overwrite; if so
+ * says which, and the strategy is refused rather than composed with it.
+ * The ops strategies leave a dma_range_map alone (dma-direct, its only
+ * user, no longer runs), so only the window strategy conflicts with one.
+ */
+static bool mvf_foreign_translation(struct mvf_gp *gp)
+{
+	struct device *dev = &gp->managed->dev;
+	const struct dma_map_ops *ops = get_dma_ops(dev);
+
+	if (ops && ops != gp->ops) {
+		dev_err(&gp->pdev->dev, "%s: has DMA ops not ours (%ps): refusing the %s strategy\n",
+			pci_name(gp->managed), ops,
+			mvf_strategy_name(gp->strategy));
+		return true;
+	}
+	if (!mvf_uses_ops(gp) && dev->dma_range_map &&
+	    dev->dma_range_map != gp->cur) {
+		dev_err(&gp->pdev->dev, "%s: firmware set a DMA range map: refusing the window strategy, which would replace it\n",
+			pci_name(gp->managed));
+		return true;
+	}
+	return false;
+}
+
+/* Caller holds the managed device's lock and mvf_lock. */
 static int mvf_install(struct mvf_gp *gp)
 {
 	struct device *dev = &gp->managed->dev;
@@ -97,17 +158,16 @@ static int mvf_install(struct mvf_gp *gp)
 
 	if (mvf_installed(gp))
 		return 0;
+	if (mvf_foreign_translation(gp))
+		return -EBUSY;
 	if (mvf_uses_ops(gp)) {
-		set_dma_ops(dev, &gp->ops);
+		set_dma_ops(dev, gp->ops);
 		/* a kernel built without per-device DMA ops ignores it */
-		if (get_dma_ops(dev) != &gp->ops)
+		if (get_dma_ops(dev) != gp->ops)
 			return -EOPNOTSUPP;
 		gp->installs++;
 		return 0;
 	}
-	if (dev->dma_range_map)
-		dev_warn(&gp->pdev->dev, "%s: replacing a DMA range map not ours\n",
-			 pci_name(gp->managed));
 	copy = kmemdup(gp->map, (gp->nwin + 1) * sizeof(*gp->map), GFP_KERNEL);
 	if (!copy)
 		return -ENOMEM;
@@ -124,7 +184,7 @@ static void mvf_uninstall(struct mvf_gp *gp)
 
 	device_lock(mdev);
 	if (!mdev->driver) {
-		if (mvf_uses_ops(gp) && get_dma_ops(mdev) == &gp->ops)
+		if (mvf_uses_ops(gp) && get_dma_ops(mdev) == gp->ops)
 			set_dma_ops(mdev, NULL);
 		if (gp->cur && mdev->dma_range_map == gp->cur) {
 			mdev->dma_range_map = NULL;
@@ -140,9 +200,10 @@ static int mvf_bus_notify(struct notifier_block *nb, unsigned long action,
 {
 	struct device *dev = data;
 	struct mvf_gp *gp;
+	int ret = NOTIFY_DONE;
 
+	/* the driver core holds the device's lock for these */
 	switch (action) {
-	case BUS_NOTIFY_ADD_DEVICE:
 	case BUS_NOTIFY_BIND_DRIVER:
 	case BUS_NOTIFY_UNBOUND_DRIVER:
 	case BUS_NOTIFY_DRIVER_NOT_BOUND:
@@ -154,6 +215,7 @@ static int mvf_bus_notify(struct notifier_block *nb, unsigned long action,
 	list_for_each_entry(gp, &mvf_devices, node) {
 		if (&gp->managed->dev != dev)
 			continue;
+		ret = NOTIFY_OK;
 		if (action == BUS_NOTIFY_UNBOUND_DRIVER ||
 		    action == BUS_NOTIFY_DRIVER_NOT_BOUND)
 			gp->cur = NULL;	/* freed by the driver core */
@@ -164,7 +226,7 @@ static int mvf_bus_notify(struct notifier_block *nb, unsigned long action,
 		break;
 	}
 	mutex_unlock(&mvf_lock);
-	return NOTIFY_OK;
+	return ret;	/* NOTIFY_DONE: not a device of ours */
 }
 
 static struct notifier_block mvf_nb = {
@@ -222,6 +284,13 @@ static int mvf_counter_get(void *data, u64 *val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(mvf_counter_fops, mvf_counter_get, NULL, "%llu\n");
 
+static int mvf_irqoff_get(void *data, u64 *val)
+{
+	*val = mvf_rings_irqoff_max_ns(data);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(mvf_irqoff_fops, mvf_irqoff_get, NULL, "%llu\n");
+
 static void mvf_debugfs_add(struct mvf_gp *gp)
 {
 	static const struct {
@@ -245,6 +314,8 @@ static void mvf_debugfs_add(struct mvf_gp *gp)
 	debugfs_create_u64("rebinds", 0444, gp->dbg, &gp->rebinds);
 	debugfs_create_u64("attaches", 0444, gp->dbg, &gp->attaches);
 	debugfs_create_u64("installs", 0444, gp->dbg, &gp->installs);
+	debugfs_create_file_unsafe("irqoff_max_ns", 0444, gp->dbg, gp,
+				   &mvf_irqoff_fops);
 	for (i = 0; i < ARRAY_SIZE(counters); i++)
 		debugfs_create_file_unsafe(counters[i].name, 0444, gp->dbg,
 					   (char *)&gp->cnt + counters[i].off,
@@ -253,19 +324,14 @@ static void mvf_debugfs_add(struct mvf_gp *gp)
 
 static int mvf_parse_strategy(const char *s, u32 *out)
 {
-	static const char * const names[] = {
-		[MVF_GP_STRATEGY_WINDOW] = "window",
-		[MVF_GP_STRATEGY_POOL] = "pool",
-		[MVF_GP_STRATEGY_ONDEMAND] = "ondemand",
-	};
 	u32 i;
 
 	if (!s || sysfs_streq(s, "auto") || !*s) {
 		*out = MVF_GP_STRATEGY_NONE;	/* the companion's */
 		return 0;
 	}
-	for (i = MVF_GP_STRATEGY_WINDOW; i < ARRAY_SIZE(names); i++)
-		if (sysfs_streq(s, names[i])) {
+	for (i = MVF_GP_STRATEGY_WINDOW; i < MVF_GP_STRATEGY_COUNT; i++)
+		if (sysfs_streq(s, mvf_gp_strategy_name(i))) {
 			*out = i;
 			return 0;
 		}
@@ -370,6 +436,31 @@ static void mvf_strategy_fini(struct mvf_gp *gp)
 	}
 }
 
+/*
+ * PCI_ADDR is the host's word: the function it names must be one this
+ * companion can serve, an endpoint under the same host bridge, and
+ * neither the companion itself nor another companion.
+ */
+static int mvf_check_managed(struct mvf_gp *gp)
+{
+	struct pci_dev *m = gp->managed;
+	const char *why = NULL;
+
+	if (m == gp->pdev)
+		why = "is the companion itself";
+	else if (m->vendor == MVF_GP_PCI_VENDOR && m->device == MVF_GP_PCI_DEVICE)
+		why = "is another companion";
+	else if (pci_find_host_bridge(m->bus) != pci_find_host_bridge(gp->pdev->bus))
+		why = "is under another host bridge";
+	else if (m->hdr_type != PCI_HEADER_TYPE_NORMAL)
+		why = "is a bridge, not a function to pass through";
+	if (!why)
+		return 0;
+	dev_err(&gp->pdev->dev, "PCI_ADDR names %s, which %s: refusing it\n",
+		pci_name(m), why);
+	return -ENODEV;
+}
+
 static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct device *d = &pdev->dev;
@@ -427,8 +518,17 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENODEV;
 	}
 	mdev = &gp->managed->dev;
+	ret = mvf_check_managed(gp);
+	if (ret)
+		goto err_put;
 
 	ret = mvf_choose_strategy(gp);
+	if (ret)
+		goto err_put;
+	/* before unbinding anything: a firmware map is there while bound */
+	device_lock(mdev);
+	ret = mvf_foreign_translation(gp) ? -EBUSY : 0;
+	device_unlock(mdev);
 	if (ret)
 		goto err_put;
 
@@ -446,15 +546,20 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	bits = mvf_strategy_init(gp);
 	if (bits < 0) {
 		ret = bits;
-		goto err_put;
+		goto err_rebind;
 	}
 
+	/* on the list first: the ops find their state through it */
+	device_lock(mdev);
 	mutex_lock(&mvf_lock);
+	list_add_tail_rcu(&gp->node, &mvf_devices);
 	ret = mvf_install(gp);
-	if (!ret)
-		list_add_tail(&gp->node, &mvf_devices);
+	if (ret)
+		list_del_rcu(&gp->node);
 	mutex_unlock(&mvf_lock);
+	device_unlock(mdev);
 	if (ret) {
+		synchronize_rcu();
 		dev_err(d, "%s: cannot install the %s strategy: %d\n",
 			pci_name(gp->managed), mvf_strategy_name(gp->strategy),
 			ret);
@@ -493,6 +598,11 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 err_fini:
 	mvf_strategy_fini(gp);
+err_rebind:
+	/* give back the driver unbound above, as it was: without us */
+	if (bound && device_attach(mdev) > 0)
+		dev_warn(d, "%s: %s bound again without DMA translation\n",
+			 pci_name(gp->managed), mdev->driver->name);
 err_put:
 	pci_dev_put(gp->managed);
 	return ret;
@@ -516,10 +626,11 @@ static void mvf_remove(struct pci_dev *pdev)
 			 mvf_strategy_name(gp->strategy));
 		device_release_driver(mdev);
 	}
-	mutex_lock(&mvf_lock);
-	list_del(&gp->node);
-	mutex_unlock(&mvf_lock);
 	mvf_uninstall(gp);
+	mutex_lock(&mvf_lock);
+	list_del_rcu(&gp->node);
+	mutex_unlock(&mvf_lock);
+	synchronize_rcu();	/* gp is freed with the companion's devres */
 	mvf_strategy_fini(gp);
 	pci_dev_put(gp->managed);
 }

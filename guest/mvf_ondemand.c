@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * On-demand strategy: per-device dma_map_ops that obtain IOVAs from the
- * host through the companion's rings (docs/guest-protocol.md §6).
+ * On-demand strategy: dma_map_ops (one static table; mvf_from_dev() finds
+ * the device's state) that obtain IOVAs from the host through the
+ * companion's rings (docs/guest-protocol.md §6).
  *
  * The host maps in granules (16 KiB on Apple Silicon).  A buffer
  * [p, p + n) is served by a host mapping ("extent") that covers the
@@ -190,17 +191,6 @@ static bool mvf_iova_insert(struct mvf_od *od, struct mvf_ext *x)
 	return true;
 }
 
-/* Whether an IOVA the host returned for a MAP of @len bytes is usable. */
-static bool mvf_iova_ok(struct mvf_gp *gp, u64 iova, u64 len)
-{
-	if (iova & (gp->granule - 1) || iova + len < iova)
-		return false;
-	if (!gp->aperture_size)
-		return true;
-	return iova >= gp->aperture_base &&
-	       iova + len - gp->aperture_base <= gp->aperture_size;
-}
-
 /* Caller holds od->lock: forget an idle extent, move it to @out. */
 static void mvf_ext_take(struct mvf_od *od, struct mvf_ext *e,
 			 struct list_head *out)
@@ -291,23 +281,6 @@ static void mvf_take_idle(struct mvf_gp *gp, struct list_head *out, bool all)
 	}
 }
 
-/* Unmap every idle extent now; returns how many. */
-u32 mvf_ondemand_flush(struct mvf_gp *gp)
-{
-	LIST_HEAD(victims);
-	unsigned long flags;
-	struct mvf_ext *e;
-	u32 n = 0;
-
-	spin_lock_irqsave(&gp->od.lock, flags);
-	mvf_take_idle(gp, &victims, true);
-	spin_unlock_irqrestore(&gp->od.lock, flags);
-	list_for_each_entry(e, &victims, idle)
-		n++;
-	mvf_ext_unmap_list(gp, &victims);
-	return n;
-}
-
 /* Caller holds od->lock: when the oldest idle extent expires. */
 static unsigned long mvf_od_next_expiry(struct mvf_gp *gp)
 {
@@ -396,6 +369,7 @@ static bool mvf_od_round(struct mvf_gp *gp, struct mvf_od_map *m, u32 nm,
 	}
 	od->mapped += need;
 	od->inflight += cnt;
+	od->inflight_bytes += need;
 	spin_unlock_irqrestore(&od->lock, *flags);
 
 	list_for_each_entry(e, &victims, idle)
@@ -437,6 +411,7 @@ static bool mvf_od_round(struct mvf_gp *gp, struct mvf_od_map *m, u32 nm,
 		st = r->status;
 		od->mapped -= m[i].len;
 		od->inflight--;
+		od->inflight_bytes -= m[i].len;
 		if (!st && !mvf_iova_ok(gp, r->iova, r->len))
 			st = -EIO;
 		if (!st) {
@@ -454,7 +429,9 @@ static bool mvf_od_round(struct mvf_gp *gp, struct mvf_od_map *m, u32 nm,
 			mvf_gpa_it_insert(e, &od->by_gpa);
 			od->nlive++;
 			od->mapped += e->len;
-			od->peak = max(od->peak, od->mapped);
+			/* what is mapped, not what others still ask for */
+			od->peak = max(od->peak,
+				       od->mapped - od->inflight_bytes);
 			od->limit = max(od->limit, od->mapped);
 			od->last_gpa = e->gpa;
 			od->last_iova = e->iova;
@@ -706,7 +683,7 @@ static dma_addr_t mvf_od_map_one(struct device *dev, phys_addr_t phys,
 	struct mvf_od_item it = { .phys = phys, .size = size,
 				  .flags = mvf_dir_flags(dir), .tight = tight };
 
-	if (!size || phys + size < phys || mvf_od_map_items(gp, &it, 1))
+	if (!gp || !size || phys + size < phys || mvf_od_map_items(gp, &it, 1))
 		return DMA_MAPPING_ERROR;
 	return it.dma;
 }
@@ -724,6 +701,8 @@ static void mvf_od_unmap_phys(struct device *dev, dma_addr_t dma, size_t size,
 	struct mvf_gp *gp = mvf_from_dev(dev);
 	unsigned long flags;
 
+	if (!gp)
+		return;
 	spin_lock_irqsave(&gp->od.lock, flags);
 	mvf_od_put_handle(gp, dma);
 	spin_unlock_irqrestore(&gp->od.lock, flags);
@@ -741,6 +720,8 @@ static int mvf_od_map_sg(struct device *dev, struct scatterlist *sgl,
 	struct scatterlist *sg;
 	int i, ret;
 
+	if (!gp)
+		return -EIO;
 	if (nents <= 0)
 		return -EINVAL;
 	it = kmalloc_array(nents, sizeof(*it), GFP_ATOMIC | __GFP_NOWARN);
@@ -778,6 +759,8 @@ static void mvf_od_unmap_sg(struct device *dev, struct scatterlist *sgl,
 	unsigned long flags;
 	int i;
 
+	if (!gp)
+		return;
 	/* one lock and at most one unmap submission for the whole list */
 	spin_lock_irqsave(&gp->od.lock, flags);
 	for_each_sg(sgl, sg, nents, i)
@@ -841,6 +824,8 @@ static int mvf_od_dma_supported(struct device *dev, u64 mask)
 {
 	struct mvf_gp *gp = mvf_from_dev(dev);
 
+	if (!gp)
+		return 0;
 	return !gp->aperture_size ||
 	       mask >= gp->aperture_base + gp->aperture_size - 1;
 }
@@ -849,7 +834,7 @@ static u64 mvf_od_required_mask(struct device *dev)
 {
 	struct mvf_gp *gp = mvf_from_dev(dev);
 
-	if (!gp->aperture_size)
+	if (!gp || !gp->aperture_size)
 		return DMA_BIT_MASK(64);
 	return DMA_BIT_MASK(fls64(gp->aperture_base + gp->aperture_size - 1));
 }
@@ -865,16 +850,96 @@ static u64 mvf_od_required_mask(struct device *dev)
 static size_t mvf_od_max_mapping_size(struct device *dev)
 {
 	struct mvf_gp *gp = mvf_from_dev(dev);
-	u64 granules = gp->budget / 4 / gp->granule;
+	u64 granules;
 
+	if (!gp)
+		return PAGE_SIZE;
 	if (!gp->budget)
 		return SIZE_MAX;
+	granules = gp->budget / 4 / gp->granule;
 	if (granules < 2)
 		return PAGE_SIZE;
 	if (gp->granule > PAGE_SIZE)
 		return (granules - 1) * PAGE_SIZE;
 	return (granules - 2) * gp->granule;
 }
+
+/*
+ * Whether (@vaddr, @dma, @size) is a live coherent allocation of ours: the
+ * extent holding @dma is referenced and maps @vaddr's memory at @dma for
+ * all @size bytes.
+ */
+static bool mvf_od_is_coherent(struct mvf_gp *gp, void *vaddr, dma_addr_t dma,
+			       size_t size, const char *what)
+{
+	struct mvf_od *od = &gp->od;
+	unsigned long flags;
+	struct mvf_ext *e;
+	bool ok = false;
+
+	if (size && virt_addr_valid(vaddr) && !offset_in_page(vaddr)) {
+		spin_lock_irqsave(&od->lock, flags);
+		e = mvf_ext_find_dma(od, dma);
+		ok = e && e->refs &&
+		     e->gpa + (dma - e->iova) == virt_to_phys(vaddr) &&
+		     PAGE_ALIGN(size) <= e->len - (dma - e->iova);
+		spin_unlock_irqrestore(&od->lock, flags);
+	}
+	if (!ok) {
+		atomic64_inc(&gp->cnt.failures);
+		dev_err_ratelimited(&gp->pdev->dev,
+			"%s: %s of coherent memory not mapped by us (0x%llx)\n",
+			pci_name(gp->managed), what, (u64)dma);
+	}
+	return ok;
+}
+
+static int mvf_od_mmap(struct device *dev, struct vm_area_struct *vma,
+		       void *vaddr, dma_addr_t dma, size_t size,
+		       unsigned long attrs)
+{
+	struct mvf_gp *gp = mvf_from_dev(dev);
+
+	if (!gp || !mvf_od_is_coherent(gp, vaddr, dma, size, "mmap"))
+		return -ENXIO;
+	return mvf_coherent_mmap(vma, vaddr, size);
+}
+
+static int mvf_od_get_sgtable(struct device *dev, struct sg_table *sgt,
+			      void *vaddr, dma_addr_t dma, size_t size,
+			      unsigned long attrs)
+{
+	struct mvf_gp *gp = mvf_from_dev(dev);
+
+	if (!gp || !mvf_od_is_coherent(gp, vaddr, dma, size, "sgtable"))
+		return -ENXIO;
+	return mvf_coherent_sgtable(sgt, vaddr, size);
+}
+
+const struct dma_map_ops mvf_od_ops = {
+	.alloc = mvf_od_alloc,
+	.free = mvf_od_free,
+	.mmap = mvf_od_mmap,
+	.get_sgtable = mvf_od_get_sgtable,
+#ifdef MVF_HAVE_ALLOC_PAGES_OP
+	.alloc_pages_op = mvf_od_alloc_pages,
+#else
+	.alloc_pages = mvf_od_alloc_pages,
+#endif
+	.free_pages = mvf_od_free_pages,
+#ifdef MVF_HAVE_MAP_PHYS
+	.map_phys = mvf_od_map_phys,
+	.unmap_phys = mvf_od_unmap_phys,
+#else
+	.map_page = mvf_od_map_page,
+	.unmap_page = mvf_od_unmap_phys,
+#endif
+	.map_sg = mvf_od_map_sg,
+	.unmap_sg = mvf_od_unmap_sg,
+	.dma_supported = mvf_od_dma_supported,
+	.get_required_mask = mvf_od_required_mask,
+	.max_mapping_size = mvf_od_max_mapping_size,
+};
 
 void mvf_ondemand_show(struct mvf_gp *gp, struct seq_file *s)
 {
@@ -908,7 +973,6 @@ void mvf_ondemand_show(struct mvf_gp *gp, struct seq_file *s)
 
 int mvf_ondemand_init(struct mvf_gp *gp)
 {
-	struct dma_map_ops *ops = &gp->ops;
 	struct mvf_od *od = &gp->od;
 	int ret;
 
@@ -920,6 +984,7 @@ int mvf_ondemand_init(struct mvf_gp *gp)
 	od->nlive = 0;
 	od->mapped = 0;
 	od->inflight = 0;
+	od->inflight_bytes = 0;
 	od->peak = 0;
 	od->lost = 0;
 	od->limit = gp->budget ? gp->budget : U64_MAX;
@@ -929,27 +994,7 @@ int mvf_ondemand_init(struct mvf_gp *gp)
 	ret = mvf_rings_init(gp);
 	if (ret)
 		return ret;
-	memset(ops, 0, sizeof(*ops));
-	ops->alloc = mvf_od_alloc;
-	ops->free = mvf_od_free;
-#ifdef MVF_HAVE_ALLOC_PAGES_OP
-	ops->alloc_pages_op = mvf_od_alloc_pages;
-#else
-	ops->alloc_pages = mvf_od_alloc_pages;
-#endif
-	ops->free_pages = mvf_od_free_pages;
-#ifdef MVF_HAVE_MAP_PHYS
-	ops->map_phys = mvf_od_map_phys;
-	ops->unmap_phys = mvf_od_unmap_phys;
-#else
-	ops->map_page = mvf_od_map_page;
-	ops->unmap_page = mvf_od_unmap_phys;
-#endif
-	ops->map_sg = mvf_od_map_sg;
-	ops->unmap_sg = mvf_od_unmap_sg;
-	ops->dma_supported = mvf_od_dma_supported;
-	ops->get_required_mask = mvf_od_required_mask;
-	ops->max_mapping_size = mvf_od_max_mapping_size;
+	gp->ops = &mvf_od_ops;
 	return 0;
 }
 

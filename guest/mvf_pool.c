@@ -12,6 +12,10 @@
  * is its IOVA; genalloc is lock-free, so every path is safe in atomic
  * context.  Bounce slots are page aligned and keep the buffer's offset in
  * its page, which drivers that build page lists (NVMe PRPs) rely on.
+ *
+ * Coherent memory is in the pool already: a streaming mapping of it (a
+ * dma-buf importer mapping dma_get_sgtable()'s table) gets its own IOVA,
+ * without a bounce.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,6 +31,8 @@
 
 #define MVF_POOL_CHUNK_ORDER 10		/* 4 MiB with 4 KiB pages */
 #define MVF_POOL_MAX_MAPPING (512 * 1024)
+/* chunk->orig of a coherent page: never a page address (those are aligned) */
+#define MVF_POOL_COHERENT ((phys_addr_t)1)
 
 static struct mvf_pool_chunk *mvf_pool_chunk_of(struct mvf_gp *gp, u64 iova)
 {
@@ -39,6 +45,34 @@ static struct mvf_pool_chunk *mvf_pool_chunk_of(struct mvf_gp *gp, u64 iova)
 			return c;
 	}
 	return NULL;
+}
+
+/* The chunk holding guest-physical [phys, phys + size), or NULL. */
+static struct mvf_pool_chunk *mvf_pool_chunk_of_phys(struct mvf_gp *gp,
+						     phys_addr_t phys,
+						     size_t size)
+{
+	u32 i;
+
+	for (i = 0; i < gp->pool.nchunks; i++) {
+		struct mvf_pool_chunk *c = &gp->pool.chunk[i];
+
+		if (phys >= c->gpa && phys - c->gpa < c->size &&
+		    size <= c->size - (phys - c->gpa))
+			return c;
+	}
+	return NULL;
+}
+
+/* Whether [off, off + size) of @c lies in coherent pages only. */
+static bool mvf_pool_is_coherent(struct mvf_pool_chunk *c, u64 off, u64 size)
+{
+	u64 p;
+
+	for (p = off >> PAGE_SHIFT; p <= (off + size - 1) >> PAGE_SHIFT; p++)
+		if (c->orig[p] != MVF_POOL_COHERENT)
+			return false;
+	return true;
 }
 
 static bool mvf_pool_copy_in(enum dma_data_direction dir, unsigned long attrs)
@@ -67,7 +101,7 @@ static void mvf_pool_copy(struct mvf_gp *gp, dma_addr_t dma, size_t size,
 	off = dma - c->iova;
 	page = off >> PAGE_SHIFT;
 	orig = c->orig[page];
-	if (!orig)
+	if (!orig || orig == MVF_POOL_COHERENT)
 		return;		/* coherent memory: nothing to copy */
 	orig += offset_in_page(off);
 	bounce = c->vaddr + off;
@@ -104,7 +138,8 @@ static void mvf_pool_set_slot(struct mvf_pool_chunk *c, u64 iova, u32 npages,
 
 	c->npages[first] = npages;
 	for (i = 0; i < npages; i++)
-		c->orig[first + i] = orig_page ? orig_page + i * PAGE_SIZE : 0;
+		c->orig[first + i] = orig_page ? orig_page + i * PAGE_SIZE :
+						 MVF_POOL_COHERENT;
 }
 
 static dma_addr_t mvf_pool_map_phys(struct device *dev, phys_addr_t phys,
@@ -117,7 +152,17 @@ static dma_addr_t mvf_pool_map_phys(struct device *dev, phys_addr_t phys,
 	void *va;
 	u64 iova;
 
-	if (!size || size > MVF_POOL_MAX_MAPPING)
+	if (!gp)
+		return DMA_MAPPING_ERROR;
+	if (!size || phys + size < phys)
+		goto fail;
+	/* coherent memory of the pool: the device reaches it already */
+	c = mvf_pool_chunk_of_phys(gp, phys, size);
+	if (c && mvf_pool_is_coherent(c, phys - c->gpa, size)) {
+		atomic64_inc(&gp->cnt.dma_maps);
+		return c->iova + (phys - c->gpa);
+	}
+	if (size > MVF_POOL_MAX_MAPPING)
 		goto fail;
 	iova = mvf_pool_alloc_slot(gp, off + size, &va, &c);
 	if (!iova || !c)
@@ -138,10 +183,13 @@ static void mvf_pool_unmap_phys(struct device *dev, dma_addr_t dma,
 				unsigned long attrs)
 {
 	struct mvf_gp *gp = mvf_from_dev(dev);
-	struct mvf_pool_chunk *c = mvf_pool_chunk_of(gp, dma);
+	struct mvf_pool_chunk *c;
 	u64 slot = dma & PAGE_MASK, first;
 	u32 npages;
 
+	if (!gp)
+		return;
+	c = mvf_pool_chunk_of(gp, dma);
 	if (!c) {
 		atomic64_inc(&gp->cnt.failures);
 		dev_err_ratelimited(&gp->pdev->dev,
@@ -150,6 +198,11 @@ static void mvf_pool_unmap_phys(struct device *dev, dma_addr_t dma,
 		return;
 	}
 	first = (slot - c->iova) >> PAGE_SHIFT;
+	if (c->orig[first] == MVF_POOL_COHERENT) {
+		/* a mapping of coherent memory: nothing was allocated */
+		atomic64_inc(&gp->cnt.dma_unmaps);
+		return;
+	}
 	npages = c->npages[first];
 	if (!npages || !c->orig[first]) {
 		atomic64_inc(&gp->cnt.failures);
@@ -206,15 +259,19 @@ static int mvf_pool_map_sg(struct device *dev, struct scatterlist *sgl,
 static void mvf_pool_sync_for_cpu(struct device *dev, dma_addr_t dma,
 				  size_t size, enum dma_data_direction dir)
 {
-	if (mvf_pool_copy_out(dir, 0))
-		mvf_pool_copy(mvf_from_dev(dev), dma, size, false);
+	struct mvf_gp *gp = mvf_from_dev(dev);
+
+	if (gp && mvf_pool_copy_out(dir, 0))
+		mvf_pool_copy(gp, dma, size, false);
 }
 
 static void mvf_pool_sync_for_device(struct device *dev, dma_addr_t dma,
 				     size_t size, enum dma_data_direction dir)
 {
-	if (mvf_pool_copy_in(dir, 0))
-		mvf_pool_copy(mvf_from_dev(dev), dma, size, true);
+	struct mvf_gp *gp = mvf_from_dev(dev);
+
+	if (gp && mvf_pool_copy_in(dir, 0))
+		mvf_pool_copy(gp, dma, size, true);
 }
 
 static void mvf_pool_sync_sg(struct device *dev, struct scatterlist *sgl,
@@ -256,7 +313,7 @@ static void *mvf_pool_alloc(struct device *dev, size_t size, dma_addr_t *dma,
 	void *va;
 	u64 iova;
 
-	if (!size)
+	if (!gp || !size)
 		return NULL;
 	iova = mvf_pool_alloc_slot(gp, size, &va, &c);
 	if (!iova || !c)
@@ -268,23 +325,68 @@ static void *mvf_pool_alloc(struct device *dev, size_t size, dma_addr_t *dma,
 	return va;
 }
 
+/*
+ * The chunk of a coherent allocation (@vaddr, @dma, @size) that the pool
+ * made, or NULL (with a message) if it is not one.
+ */
+static struct mvf_pool_chunk *mvf_pool_coherent_of(struct mvf_gp *gp,
+						   void *vaddr, dma_addr_t dma,
+						   size_t size, const char *what)
+{
+	struct mvf_pool_chunk *c = mvf_pool_chunk_of(gp, dma);
+	u64 off = c ? dma - c->iova : 0;
+
+	if (!c || !size || dma & ~PAGE_MASK ||
+	    PAGE_ALIGN(size) > c->size - off ||
+	    vaddr != c->vaddr + off ||
+	    !mvf_pool_is_coherent(c, off, size)) {
+		atomic64_inc(&gp->cnt.failures);
+		dev_err_ratelimited(&gp->pdev->dev,
+			"%s: %s of coherent memory not from the pool (0x%llx)\n",
+			pci_name(gp->managed), what, (u64)dma);
+		return NULL;
+	}
+	return c;
+}
+
 static void mvf_pool_free(struct device *dev, size_t size, void *vaddr,
 			  dma_addr_t dma, unsigned long attrs)
 {
 	struct mvf_gp *gp = mvf_from_dev(dev);
-	struct mvf_pool_chunk *c = mvf_pool_chunk_of(gp, dma);
+	struct mvf_pool_chunk *c;
 
-	if (!c || !gen_pool_has_addr(gp->pool.gp, (unsigned long)vaddr,
-				     PAGE_ALIGN(size))) {
-		atomic64_inc(&gp->cnt.failures);
-		dev_err_ratelimited(&gp->pdev->dev,
-			"%s: free of coherent memory not from the pool (0x%llx)\n",
-			pci_name(gp->managed), (u64)dma);
+	if (!gp)
 		return;
-	}
+	c = mvf_pool_coherent_of(gp, vaddr, dma, size, "free");
+	if (!c)
+		return;
+	memset(&c->orig[(dma - c->iova) >> PAGE_SHIFT], 0,
+	       (PAGE_ALIGN(size) >> PAGE_SHIFT) * sizeof(*c->orig));
 	c->npages[(dma - c->iova) >> PAGE_SHIFT] = 0;
 	gen_pool_free(gp->pool.gp, (unsigned long)vaddr, PAGE_ALIGN(size));
 	atomic64_inc(&gp->cnt.dma_unmaps);
+}
+
+static int mvf_pool_mmap(struct device *dev, struct vm_area_struct *vma,
+			 void *vaddr, dma_addr_t dma, size_t size,
+			 unsigned long attrs)
+{
+	struct mvf_gp *gp = mvf_from_dev(dev);
+
+	if (!gp || !mvf_pool_coherent_of(gp, vaddr, dma, size, "mmap"))
+		return -ENXIO;
+	return mvf_coherent_mmap(vma, vaddr, size);
+}
+
+static int mvf_pool_get_sgtable(struct device *dev, struct sg_table *sgt,
+				void *vaddr, dma_addr_t dma, size_t size,
+				unsigned long attrs)
+{
+	struct mvf_gp *gp = mvf_from_dev(dev);
+
+	if (!gp || !mvf_pool_coherent_of(gp, vaddr, dma, size, "sgtable"))
+		return -ENXIO;
+	return mvf_coherent_sgtable(sgt, vaddr, size);
 }
 
 static int mvf_pool_dma_supported(struct device *dev, u64 mask)
@@ -292,6 +394,8 @@ static int mvf_pool_dma_supported(struct device *dev, u64 mask)
 	struct mvf_gp *gp = mvf_from_dev(dev);
 	u32 i;
 
+	if (!gp)
+		return 0;
 	for (i = 0; i < gp->pool.nchunks; i++)
 		if (gp->pool.chunk[i].iova + gp->pool.chunk[i].size - 1 > mask)
 			return 0;
@@ -302,6 +406,28 @@ static size_t mvf_pool_max_mapping_size(struct device *dev)
 {
 	return MVF_POOL_MAX_MAPPING;
 }
+
+const struct dma_map_ops mvf_pool_ops = {
+	.alloc = mvf_pool_alloc,
+	.free = mvf_pool_free,
+	.mmap = mvf_pool_mmap,
+	.get_sgtable = mvf_pool_get_sgtable,
+#ifdef MVF_HAVE_MAP_PHYS
+	.map_phys = mvf_pool_map_phys,
+	.unmap_phys = mvf_pool_unmap_phys,
+#else
+	.map_page = mvf_pool_map_page,
+	.unmap_page = mvf_pool_unmap_phys,
+#endif
+	.map_sg = mvf_pool_map_sg,
+	.unmap_sg = mvf_pool_unmap_sg,
+	.sync_single_for_cpu = mvf_pool_sync_for_cpu,
+	.sync_single_for_device = mvf_pool_sync_for_device,
+	.sync_sg_for_cpu = mvf_pool_sync_sg_for_cpu,
+	.sync_sg_for_device = mvf_pool_sync_sg_for_device,
+	.dma_supported = mvf_pool_dma_supported,
+	.max_mapping_size = mvf_pool_max_mapping_size,
+};
 
 void mvf_pool_show(struct mvf_gp *gp, struct seq_file *s)
 {
@@ -367,10 +493,34 @@ static int mvf_pool_alloc_chunks(struct mvf_gp *gp, u64 want)
 	return got ? 0 : -ENOMEM;
 }
 
+/* The host's IOVAs for the chunks: usable, and no two overlapping. */
+static int mvf_pool_check_iovas(struct mvf_gp *gp)
+{
+	u32 i, j;
+
+	for (i = 0; i < gp->pool.nchunks; i++) {
+		struct mvf_pool_chunk *c = &gp->pool.chunk[i];
+
+		if (!mvf_iova_ok(gp, c->iova, c->size)) {
+			dev_err(&gp->pdev->dev, "pool chunk %u: the host gave iova 0x%llx for 0x%llx bytes: unaligned or outside the aperture\n",
+				i, c->iova, c->size);
+			return -EIO;
+		}
+		for (j = 0; j < i; j++)
+			if (mvf_ranges_overlap(c->iova, c->size,
+					       gp->pool.chunk[j].iova,
+					       gp->pool.chunk[j].size)) {
+				dev_err(&gp->pdev->dev, "pool chunks %u and %u: the host gave overlapping iovas 0x%llx and 0x%llx\n",
+					j, i, gp->pool.chunk[j].iova, c->iova);
+				return -EIO;
+			}
+	}
+	return 0;
+}
+
 int mvf_pool_init(struct mvf_gp *gp)
 {
 	struct mvf_req *req = NULL;
-	struct dma_map_ops *ops = &gp->ops;
 	u64 want = (u64)mvf_pool_mb << 20;
 	u32 i;
 	int ret;
@@ -411,6 +561,8 @@ int mvf_pool_init(struct mvf_gp *gp)
 		gp->pool.chunk[i].iova = req[i].iova;
 	}
 	kfree(req);
+	if (!ret)
+		ret = mvf_pool_check_iovas(gp);
 	if (ret)
 		goto err;
 
@@ -428,24 +580,7 @@ int mvf_pool_init(struct mvf_gp *gp)
 			goto err;
 	}
 
-	memset(ops, 0, sizeof(*ops));
-	ops->alloc = mvf_pool_alloc;
-	ops->free = mvf_pool_free;
-#ifdef MVF_HAVE_MAP_PHYS
-	ops->map_phys = mvf_pool_map_phys;
-	ops->unmap_phys = mvf_pool_unmap_phys;
-#else
-	ops->map_page = mvf_pool_map_page;
-	ops->unmap_page = mvf_pool_unmap_phys;
-#endif
-	ops->map_sg = mvf_pool_map_sg;
-	ops->unmap_sg = mvf_pool_unmap_sg;
-	ops->sync_single_for_cpu = mvf_pool_sync_for_cpu;
-	ops->sync_single_for_device = mvf_pool_sync_for_device;
-	ops->sync_sg_for_cpu = mvf_pool_sync_sg_for_cpu;
-	ops->sync_sg_for_device = mvf_pool_sync_sg_for_device;
-	ops->dma_supported = mvf_pool_dma_supported;
-	ops->max_mapping_size = mvf_pool_max_mapping_size;
+	gp->ops = &mvf_pool_ops;
 	dev_info(&gp->pdev->dev, "%s: pool of %llu MiB in %u chunk(s), first at gpa 0x%llx -> iova 0x%llx\n",
 		 pci_name(gp->managed), gp->pool.size >> 20, gp->pool.nchunks,
 		 gp->pool.chunk[0].gpa, gp->pool.chunk[0].iova);

@@ -2,17 +2,21 @@
 /*
  * The companion's request rings (docs/guest-protocol.md §6).
  *
- * A doorbell is a trapped MMIO write that returns only when the host has
- * processed every entry it names, so a submission is: fill entries from
- * index 0, ring once, read the results.  Nothing sleeps; a ring is held
- * with a spinlock (interrupts off) for the duration, so the DMA paths may
- * call this from any context.  CPUs use different rings when the
- * companion offers several.
+ * A submission is: fill entries from index 0, ring the doorbell, read
+ * PROCESSED back, read the results.  The read-back is what confirms
+ * completion: an MMIO read is not answered before the writes ahead of it
+ * are done, so this holds whether the trapped doorbell write waits for the
+ * host or is posted.  Nothing sleeps; a ring is held with a spinlock
+ * (interrupts off) for one doorbell at a time, so the DMA paths may call
+ * this from any context and interrupts stay off for at most one doorbell
+ * of ring_max entries (the longest time is in debugfs, irqoff_max_ns).
+ * CPUs use different rings when the companion offers several.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/gfp.h>
 #include <linux/io.h>
+#include <linux/ktime.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 
@@ -118,7 +122,7 @@ static void mvf_ring_one(struct mvf_gp *gp, struct mvf_ring *r,
 {
 	void __iomem *blk = gp->regs + MVF_GP_RING_REG(r->index, 0);
 	s32 ring_status = 0;
-	u32 i;
+	u32 i, processed;
 
 	for (i = 0; i < n; i++) {
 		struct mvf_gp_entry *e = &r->ent[i];
@@ -133,12 +137,23 @@ static void mvf_ring_one(struct mvf_gp *gp, struct mvf_ring *r,
 	/* iowrite32 orders the entries before the doorbell */
 	iowrite32(MVF_GP_DOORBELL(0, n), blk + MVF_GP_RING_DOORBELL);
 	atomic64_inc(&gp->cnt.doorbells);
-	/* the write returned: the host is done with every entry it took */
+	/*
+	 * Answered once the doorbell is done; ioread32 also orders the entry
+	 * reads below after it.  Entries from PROCESSED on were not written
+	 * back, whatever they hold.
+	 */
+	processed = ioread32(blk + MVF_GP_RING_PROCESSED);
+	if (processed > n) {
+		dev_err_ratelimited(&gp->pdev->dev,
+			"ring %u: PROCESSED %u after a doorbell of %u\n",
+			r->index, processed, n);
+		processed = 0;
+	}
 	for (i = 0; i < n; i++) {
 		struct mvf_gp_entry *e = &r->ent[i];
 		s32 st = (s32)le32_to_cpu(READ_ONCE(e->status));
 
-		if (st == MVF_GP_STATUS_PENDING) {
+		if (i >= processed || st == MVF_GP_STATUS_PENDING) {
 			if (!ring_status)
 				ring_status = ioread32(blk + MVF_GP_RING_STATUS);
 			st = ring_status < 0 ? ring_status : -EIO;
@@ -161,27 +176,50 @@ static void mvf_ring_one(struct mvf_gp *gp, struct mvf_ring *r,
 
 /*
  * Submit n requests: as few doorbells as the ring size allows (one for up
- * to gp->ring_max entries).  Each request gets its own status; the return
- * value is the number that failed.
+ * to gp->ring_max entries), the ring's lock taken for each doorbell alone.
+ * Each request gets its own status; the return value is the number that
+ * failed.
  */
 int mvf_ring_submit(struct mvf_gp *gp, struct mvf_req *req, u32 n)
 {
 	struct mvf_ring *r;
 	unsigned long flags;
 	u32 done, chunk, i;
+	u64 t0, dt;
 	int failed = 0;
 
 	if (!n)
 		return 0;
-	r = &gp->rings[raw_smp_processor_id() % gp->nrings];
-	spin_lock_irqsave(&r->lock, flags);
 	for (done = 0; done < n; done += chunk) {
 		chunk = min(n - done, gp->ring_max);
+		r = &gp->rings[raw_smp_processor_id() % gp->nrings];
+		spin_lock_irqsave(&r->lock, flags);
+		t0 = ktime_get_ns();
 		mvf_ring_one(gp, r, req + done, chunk);
+		dt = ktime_get_ns() - t0;
+		if (dt > r->irqoff_max_ns)
+			r->irqoff_max_ns = dt;
+		spin_unlock_irqrestore(&r->lock, flags);
 	}
-	spin_unlock_irqrestore(&r->lock, flags);
 	atomic64_inc(&gp->cnt.batches);
 	for (i = 0; i < n; i++)
 		failed += req[i].status != 0;
 	return failed;
+}
+
+/* The longest time any ring was held with interrupts off, in ns. */
+u64 mvf_rings_irqoff_max_ns(struct mvf_gp *gp)
+{
+	unsigned long flags;
+	u64 most = 0;
+	u32 i;
+
+	for (i = 0; i < gp->nrings; i++) {
+		struct mvf_ring *r = &gp->rings[i];
+
+		spin_lock_irqsave(&r->lock, flags);
+		most = max(most, r->irqoff_max_ns);
+		spin_unlock_irqrestore(&r->lock, flags);
+	}
+	return most;
 }

@@ -19,7 +19,7 @@ int mvf_window_init(struct mvf_gp *gp)
 {
 	struct device *d = &gp->pdev->dev;
 	u64 max_iova = 0;
-	u32 i;
+	u32 i, j;
 
 	gp->nwin = ioread32(gp->regs + MVF_GP_REG_WINDOW_COUNT);
 	if (gp->nwin == 0 || gp->nwin > MVF_GP_MAX_WINDOWS) {
@@ -38,9 +38,23 @@ int mvf_window_init(struct mvf_gp *gp)
 		w->iova = mvf_read64(gp, MVF_GP_WIN_REG(i, MVF_GP_WIN_IOVA_LO));
 		w->flags = ioread32(gp->regs + MVF_GP_WIN_REG(i, MVF_GP_WIN_FLAGS));
 		if (!w->size || w->gpa + w->size < w->gpa ||
-		    w->iova + w->size < w->iova) {
-			dev_err(d, "window %u: bad entry gpa 0x%llx size 0x%llx iova 0x%llx\n",
+		    w->gpa & (gp->granule - 1) ||
+		    !mvf_iova_ok(gp, w->iova, w->size)) {
+			dev_err(d, "window %u: bad entry gpa 0x%llx size 0x%llx iova 0x%llx (unaligned, wrapping or outside the aperture)\n",
 				i, w->gpa, w->size, w->iova);
+			mvf_window_fini(gp);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			struct mvf_gp_window *o = &gp->win[j];
+
+			if (!mvf_ranges_overlap(w->iova, w->size, o->iova,
+						o->size) &&
+			    !mvf_ranges_overlap(w->gpa, w->size, o->gpa,
+						o->size))
+				continue;
+			dev_err(d, "windows %u and %u overlap (iova 0x%llx and 0x%llx, gpa 0x%llx and 0x%llx)\n",
+				j, i, o->iova, w->iova, o->gpa, w->gpa);
 			mvf_window_fini(gp);
 			return -EINVAL;
 		}

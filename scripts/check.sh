@@ -56,7 +56,7 @@ if [ "${E2E:-1}" != 0 ]; then
   rm -f build/e2e-results/*.log
   bash qemu/build.sh || status=1
   bash qemu/build.sh --iokit-double || status=1
-  for t in boot dmatest nvme iokit hostile kbuild; do
+  for t in boot dmatest nvme dmaops iokit hostile kbuild; do
     tests/e2e/test-$t.sh 2>&1 | tee build/e2e-results/$t.log || status=1
     results+=(build/e2e-results/$t.log)
   done

@@ -1760,7 +1760,7 @@ static void case_rom(const struct ring *rg)
 }
 #endif
 
-/* ---- the companion needs no bus mastering (spec §2) ------------------------ */
+/* ---- without bus mastering the companion cannot read its rings (spec §2) ---- */
 
 static void case_no_bus_master(struct ring *rg)
 {
@@ -1768,17 +1768,23 @@ static void case_no_bus_master(struct ring *rg)
     uint64_t iova = 0;
     int32_t st;
     uint16_t cmd = command_get();
+    struct ent e = { target.gpa, granule, MVF_GP_OP_MAP, 3, 0 };
 
     tc_begin(&t, "doorbell with the companion's bus mastering off (spec 2: "
-             "needs no bus mastering)");
+             "STATUS -EFAULT, nothing read or mapped)");
     command_set((cmd | 0x2) & ~0x4);
-    st = map1(rg, 9, target.gpa, granule, 3, &iova);
-    tc_st(&t, "ring STATUS", ring_status(rg->r), 0);
-    tc_u(&t, "PROCESSED", ring_processed(rg->r), 1);
-    tc_st(&t, "entry status", st, 0);
+    put_ent(rg, 9, &e);
+    doorbell(rg, MVF_GP_DOORBELL(9, 1));
+    tc_st(&t, "ring STATUS", ring_status(rg->r), MVF_GP_EFAULT);
+    tc_u(&t, "PROCESSED", ring_processed(rg->r), 0);
+    tc_st(&t, "entry status (still pending)", ent_status(rg, 9), 1);
+    tc_u(&t, "LIVE_MAPPINGS", live(), n_model);
+    tc_u(&t, "ring still enabled", ring_ctrl(rg->r), 1);
     command_set(cmd);
+    st = map1(rg, 10, target.gpa, granule, 3, &iova);
+    tc_st(&t, "MAP once bus mastering is back on", st, 0);
     if (st == 0)
-        tc_st(&t, "UNMAP (bus mastering on)", unmap1(rg, 10, iova, granule), 0);
+        tc_st(&t, "UNMAP", unmap1(rg, 11, iova, granule), 0);
     tc_u(&t, "LIVE_MAPPINGS", live(), n_model);
     tc_end(&t);
 }
@@ -2399,7 +2405,7 @@ int main(int argc, char **argv)
     find_companion();
     sysfs_write("enable", "1");
     cmd_saved = command_get();
-    command_set(cmd_saved | 0x6);   /* memory decoding; bus mastering: see case */
+    command_set(cmd_saved | 0x6);   /* memory decoding; bus mastering: rings are DMA */
     map_bar();
     if (rd32(MVF_GP_REG_MAGIC) != MVF_GP_MAGIC)
         die("%s: MAGIC reads 0x%x", devdir, rd32(MVF_GP_REG_MAGIC));

@@ -479,6 +479,8 @@ static int mvf_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = pcim_enable_device(pdev);
 	if (ret)
 		return ret;
+	/* The companion reads its rings by DMA (guest-protocol.md, 2) */
+	pci_set_master(pdev);
 	ret = pcim_iomap_regions(pdev, BIT(0), MVF_DRV_NAME);
 	if (ret)
 		return ret;

@@ -45,6 +45,17 @@
 #   dma-strategy=pool  QEMU started paused (-S): apple-dma-pci's QOM
 #                  strategy and guest-strategy are "pool", macvfiod has
 #                  nothing mapped (registered only)
+#   explicit companion x86_64: -device apple-dma-pci,id=gp0,device=va0 after
+#                  the device: the guest checks as in dmatest and sees one
+#                  companion (the explicit one replaced the automatic one);
+#                  its QOM properties are at /machine/peripheral/gp0
+#   companion errors  no device=, an unknown ID, an ID that is not a
+#                  vfio-apple-pci, two companions for one device: start-up
+#                  errors saying so
+#   hot-plug refused  device_add vfio-apple-pci on a pcie-root-port (a bus
+#                  that takes hot-plugged devices) over QMP: refused with
+#                  "cannot be hot-plugged", macvfiod has nothing claimed
+#                  or registered, the VM still answers QMP
 #   root port, unplugged  vfio-apple-pci behind a pcie-root-port: the guest
 #                  checks as above (companion on the root bus, PCI_ADDR bus 1),
 #                  then powers the slot off: the companion goes with the
@@ -356,6 +367,110 @@ t_qom_window() {
     QOM="$DMATEST_QOM" QOM_NAME="dmatest-x86_64" check_qom window ondemand
 }
 
+t_explicit() {  # t_explicit ARCH IMAGE
+    start_daemon "explicit-$1" || return 1
+    COMPANION=/machine/peripheral/gp0 run_dmatest "$1" "$2" dmatest-explicit qom \
+        -device apple-dma-pci,id=gp0,device=va0
+    [ "$GUEST_RC" = 0 ] || { stop_daemon; return 1; }
+    stop_daemon
+    QOM_NAME="dmatest-explicit-$1" check_qom window ondemand || return 1
+    STEP_NOTE="-device apple-dma-pci,id=gp0,device=va0: one companion, window and ring DMA; ${STEP_NOTE#qom-get: }"
+}
+
+t_explicit_errors() {  # t_explicit_errors ARCH
+    local arch="$1" rc=0 notes=() va
+    start_daemon "explicit-errors-$arch" || return 1
+    va=(-machine memory-backend=mem "${MEMFD_ARGS[@]}" -device "vfio-apple-pci,id=va0,socket=$SOCK")
+    qemu_start_fails "$arch" companion-nodev "device=<vfio-apple-pci id> is required" \
+        "${va[@]}" -device apple-dma-pci || rc=1
+    notes+=("$STEP_NOTE")
+    qemu_start_fails "$arch" companion-noid "Device 'nosuch' not found" \
+        "${va[@]}" -device apple-dma-pci,device=nosuch || rc=1
+    notes+=("$STEP_NOTE")
+    qemu_start_fails "$arch" companion-type "expected: vfio-apple-pci" \
+        "${va[@]}" -device pcie-root-port,id=rp9,chassis=9 -device apple-dma-pci,device=rp9 || rc=1
+    notes+=("$STEP_NOTE")
+    qemu_start_fails "$arch" companion-two "va0 already has a companion" \
+        "${va[@]}" -device apple-dma-pci,device=va0 -device apple-dma-pci,device=va0 || rc=1
+    notes+=("$STEP_NOTE")
+    stop_daemon
+    STEP_NOTE="${notes[*]}"
+    return "$rc"
+}
+
+# qemu_paused ARCH OUT QMP QEMU-ARGS...: starts QEMU stopped (-S) in the
+# background with memfd RAM and a QMP socket QMP, output to OUT; sets QPID
+# and waits (up to 20 s) for the socket.
+qemu_paused() {
+    local arch="$1" out="$2" qmp="$3"
+    shift 3
+    # shellcheck disable=SC2046  # machine args are words on purpose
+    timeout --kill-after=5 "$START_TIMEOUT" "$QEMU_DIR/qemu-system-$arch" -accel tcg -S \
+        $(memfd_machine "$arch") "${MEMFD_ARGS[@]}" -nodefaults -display none \
+        -monitor none -serial none -L /usr/share/seabios -L /usr/share/qemu \
+        -qmp "unix:$qmp,server=on,wait=off" "$@" </dev/null >"$out" 2>&1 &
+    QPID=$!
+    for _ in $(seq 1 200); do
+        [ -S "$qmp" ] && break
+        kill -0 "$QPID" 2>/dev/null || break
+        sleep 0.1
+    done
+}
+
+# qmp_run SOCKET CMD-JSON...: runs each {"execute":...} over QMP and prints
+# "ok" or "error: DESC" for each.
+qmp_run() {
+    python3 - "$@" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(20)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()                                   # greeting
+def run(c):
+    f.write(json.dumps(c) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r:
+            return "ok"
+        if "error" in r:
+            return "error: " + r["error"]["desc"]
+run({"execute": "qmp_capabilities"})
+for c in sys.argv[2:]:
+    print(run(json.loads(c)))
+PY
+}
+
+t_hotplug() {  # t_hotplug ARCH
+    local arch="$1" qmp="$RUN/hotplug-$1.qmp" out="$LOGS/hotplug-$1.qemu.log" pid
+    local live mapped reg claimed rc=0 res
+    start_daemon "hotplug-$arch" || return 1
+    qemu_paused "$arch" "$out" "$qmp" -device pcie-root-port,id=rp1,chassis=1,slot=1
+    pid=$QPID
+    res=$(qmp_run "$qmp" "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"vfio-apple-pci\", \"id\": \"va0\", \"bus\": \"rp1\", \"socket\": \"$SOCK\"}}" \
+          '{"execute": "query-status"}' 2>>"$out") || rc=1
+    read -r live mapped reg claimed < <(stats "$SOCK") || rc=1
+    qmp_run "$qmp" '{"execute": "quit"}' >/dev/null 2>>"$out" || rc=1
+    wait "$pid" || rc=1
+    stop_daemon
+    printf '  qmp %s\n' "${res//$'\n'/$'\n'  qmp }" >&2
+    if [ "$rc" != 0 ]; then
+        msg "QEMU did not start, answer QMP or quit ($out)"
+        return 1
+    fi
+    if [[ "$(sed -n 1p <<<"$res")" != *"vfio-apple-pci cannot be hot-plugged"* ]] ||
+       [ "$(sed -n 2p <<<"$res")" != ok ]; then
+        msg "device_add vfio-apple-pci: expected a refusal, then a running QEMU; QMP said: $res"
+        return 1
+    fi
+    if [ "${live:-x}" != 0 ] || [ "${reg:-x}" != 0 ] || [ "${claimed:-x}" != 0 ]; then
+        msg "after the refused hot-plug: $live live mapping(s), $reg registered, claimed $claimed"
+        return 1
+    fi
+    STEP_NOTE="device_add on rp1: \"$(sed -n 1p <<<"$res" | cut -c1-90)\"; macvfiod: nothing claimed or registered"
+}
+
 t_unplug() {  # t_unplug ARCH IMAGE
     local live mapped reg claimed
     start_daemon "unplug-$1" || return 1
@@ -453,19 +568,10 @@ t_pool() {  # t_pool ARCH
     local arch="$1" qmp="$RUN/pool-$1.qmp" out="$LOGS/pool-$1.qemu.log" pid
     local live mapped reg claimed rc=0
     start_daemon "pool-$arch" || return 1
-    # shellcheck disable=SC2046  # machine args are words on purpose
-    timeout --kill-after=5 "$START_TIMEOUT" "$QEMU_DIR/qemu-system-$arch" -accel tcg -S \
-        $(memfd_machine "$arch") "${MEMFD_ARGS[@]}" -nodefaults -display none \
-        -monitor none -serial none -L /usr/share/seabios -L /usr/share/qemu \
-        -qmp "unix:$qmp,server=on,wait=off" \
+    qemu_paused "$arch" "$out" "$qmp" \
         -device "vfio-apple-pci,id=va0,socket=$SOCK,dma-strategy=pool" \
-        -trace enable=vfio_apple_dma_strategy </dev/null >"$out" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 200); do
-        [ -S "$qmp" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
+        -trace enable=vfio_apple_dma_strategy
+    pid=$QPID
     # The QMP socket exists before the device is realized (it claims and
     # registers RAM then): wait for that rather than sampling once.
     for _ in $(seq 1 100); do
@@ -651,6 +757,11 @@ for arch in "${ARCHES[@]}"; do
     step "dma-strategy=window too big" "$arch" t_window_too_big "$arch" || true
     step "auto: on-demand when too big" "$arch" t_ondemand "$arch" "$img" "$(qom_arg "$arch")" || true
     step "dma-strategy=pool" "$arch" t_pool "$arch" || true
+    if [ "$arch" = x86_64 ]; then
+        step "explicit companion" "$arch" t_explicit "$arch" "$img" || true
+    fi
+    step "companion errors" "$arch" t_explicit_errors "$arch" || true
+    step "hot-plug refused" "$arch" t_hotplug "$arch" || true
     step "behind a root port, unplugged" "$arch" t_unplug "$arch" "$img" || true
     step "macvfiod killed" "$arch" t_daemon_killed "$arch" "$img" || true
     step "macvfiod killed, device idle" "$arch" t_daemon_killed "$arch" "$img" idle x-heartbeat-ms=0 || true

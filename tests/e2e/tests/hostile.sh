@@ -20,8 +20,8 @@
 #   nohonest    stop after the hostile cases
 #   seek=N      where the honest driver writes the pattern (MiB, default 0)
 #   bme         diagnostic: turn the companion's bus mastering on before
-#               modprobe macvfio (QEMU reads the rings through the
-#               companion's bus-master address space)
+#               modprobe macvfio (the module sets it itself; the rings
+#               are the companion's DMA, guest-protocol.md section 2)
 #
 # Boot with macvfio.modules=none: nothing may drive the companion before
 # the hostile cases.  The test passes only if both parts pass.

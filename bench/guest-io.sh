@@ -438,25 +438,12 @@ host_stats() {  # host_stats SOCK: "trapped dma_maps" of device 0 (reads + write
 # companion_calls QMP: apple-dma-pci's host DMA calls so far (QOM map-calls
 # + unmap-calls of the companion of vfio-apple-pci id=va0), or "-"
 companion_calls() {
-    python3 - "$1" <<'PY' 2>/dev/null || echo -
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(2)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-f.readline()                                    # greeting
-def cmd(name, **args):
-    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r or "error" in r:
-            return r.get("return")
-cmd("qmp_capabilities")
-obj = "/machine/peripheral/va0/apple-dma-pci"
-print(cmd("qom-get", path=obj, property="map-calls") +
-      cmd("qom-get", path=obj, property="unmap-calls"))
-PY
+    local out
+    out=$(qom_get "$1" "" /machine/peripheral/va0/apple-dma-pci map-calls unmap-calls 2>/dev/null) || {
+        echo -
+        return
+    }
+    awk '{ s += $2 } END { print s }' <<<"$out"
 }
 
 # run_config CONFIG SMP: one boot; appends to $RESFILE

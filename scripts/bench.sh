@@ -40,20 +40,18 @@ echo "== a neighbour's call latency, idle and next to a hostile client (tests/in
 MACVFIOD="$(cd "$build" && pwd)/daemon/macvfiod" "$build/tests/integration/test_isolation" 2>/dev/null |
     grep '^# ' | sed 's/^# //'
 
-echo
-echo "== interrupt delivery into a guest: sim:dmatest's MSI-X through vfio-apple-pci (bench/guest-irq.sh)"
-if [ "${BENCH_GUEST:-1}" = 0 ]; then
-    echo "skipped (BENCH_GUEST=0)"
-else
-    MACVFIO_HOST_BUILD="$(cd "$build" && pwd)" "$(dirname "$0")/../bench/guest-irq.sh" ||
-        echo "interrupt benchmark failed (status $?); the figures above stand"
-fi
-
-echo
-echo "== guest I/O: sim:nvme passed through, per DMA strategy, vs QEMU's emulated nvme"
-if [ "${BENCH_GUEST:-1}" = 0 ]; then
-    echo "skipped (BENCH_GUEST=0)"
-else
-    MACVFIO_HOST_BUILD="$(cd "$build" && pwd)" "$(dirname "$0")/../bench/guest-io.sh" ||
-        echo "guest I/O benchmark failed (status $?); the figures above stand"
-fi
+# guest_bench TITLE SCRIPT WHAT: one of bench/'s guest benchmarks
+guest_bench() {
+    echo
+    echo "== $1"
+    if [ "${BENCH_GUEST:-1}" = 0 ]; then
+        echo "skipped (BENCH_GUEST=0)"
+        return
+    fi
+    MACVFIO_HOST_BUILD="$(cd "$build" && pwd)" "$(dirname "$0")/../bench/$2" ||
+        echo "$3 benchmark failed (status $?); the figures above stand"
+}
+guest_bench "interrupt delivery into a guest: sim:dmatest's MSI-X through vfio-apple-pci (bench/guest-irq.sh)" \
+    guest-irq.sh interrupt
+guest_bench "guest I/O: sim:nvme passed through, per DMA strategy, vs QEMU's emulated nvme" \
+    guest-io.sh "guest I/O"

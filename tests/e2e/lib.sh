@@ -294,3 +294,32 @@ start_nvme_daemon() {
 
 # stats SOCK: "live_mappings mapped_bytes" of device 0
 stats() { daemon_stats "$1" live_mappings mapped_bytes; }
+
+# qom_get SOCKET QUIT OBJECT PROPERTY...: "PROPERTY VALUE" for each, read
+# over QEMU's QMP socket; QUIT non-empty: then quits QEMU.  Fails (with
+# QMP's message) if QEMU does not answer within 10 s or refuses one.
+qom_get() {
+    python3 - "$@" <<'PY'
+import json, socket, sys
+path, quit, obj, props = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(path)
+f = s.makefile("rw")
+f.readline()                                   # greeting
+def cmd(name, **args):
+    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r:
+            return r["return"]
+        if "error" in r:
+            sys.exit("QMP %s: %s" % (name, r["error"]["desc"]))
+cmd("qmp_capabilities")
+for p in props:
+    print(p, cmd("qom-get", path=obj, property=p))
+if quit:
+    cmd("quit")
+PY
+}

@@ -254,31 +254,7 @@ COMPANION=/machine/peripheral/va0/apple-dma-pci
 
 # qmp_qom SOCKET [quit]: "NAME VALUE" for each of QOM_PROPS of $COMPANION,
 # read over QMP; with "quit", then quits QEMU.
-qmp_qom() {
-    python3 - "$1" "${2:-}" "$COMPANION" "${QOM_PROPS[@]}" <<'PY'
-import json, socket, sys
-path, quit, obj, props = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(path)
-f = s.makefile("rw")
-f.readline()                                   # greeting
-def cmd(name, **args):
-    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r:
-            return r["return"]
-        if "error" in r:
-            sys.exit("QMP %s: %s" % (name, r["error"]["desc"]))
-cmd("qmp_capabilities")
-for p in props:
-    print(p, cmd("qom-get", path=obj, property=p))
-if quit:
-    cmd("quit")
-PY
-}
+qmp_qom() { qom_get "$1" "${2:-}" "$COMPANION" "${QOM_PROPS[@]}"; }
 
 # qom_value NAME: the value of NAME in $QOM (qmp_qom's output)
 qom_value() { awk -v n="$1" '$1 == n { print $2 }' <<<"$QOM"; }

@@ -38,6 +38,19 @@
  * bad MMIO doorbells, values beyond a queue are ignored and logged, once
  * per value written.
  *
+ * Once the host has written a queue's shadow, that queue's MMIO doorbell
+ * only wakes the controller, and the value is the shadow's (as in QEMU's
+ * emulated controller).  The host writes the shadow before it rings, so
+ * the shadow is never older than the ring; but a ring can reach the
+ * controller after newer values in the shadow did, and taken then it
+ * would move the tail back a lap (re-running a whole queue of stale
+ * entries) or a head back (posting over entries the host has not read).
+ * That happens with posted MMIO writes: macvfiod runs a posted doorbell
+ * when its turn on the socket comes, while the guest went on and wrote
+ * the next tails to the shadow, which a slice reads straight from guest
+ * memory.  On real PCIe a read completion does not pass a posted write,
+ * but a controller's doorbell logic may still act on it late.
+ *
  * The buffers are reached by DMA through the DART like any other memory.
  * A host that gave them keeps consulting the EventIdx before every MMIO
  * doorbell, so a controller that silently stopped using them would never
@@ -121,6 +134,7 @@ uint16_t nvme_dbbuf_config(struct nvme *n, const struct nvme_cmd *c)
     if ((c->prp1 | c->prp2) & (MVF_NVME_PAGE_SIZE - 1) || c->prp1 == c->prp2)
         return nvme_err(NVME_SCT_GENERIC, NVME_SC_INVALID_FIELD);
     n->dbbuf.on = false;
+    memset(n->dbbuf.host_writes, 0, sizeof(n->dbbuf.host_writes));
     /* The shadows start as the doorbells stand (queues the host created
      * before this command keep their state), the EventIdx as armed. */
     memset(db, 0, sizeof(db));
@@ -160,6 +174,7 @@ void nvme_dbbuf_queue_created(struct nvme *n, uint16_t qid, bool is_sq)
      * deleted queue's value.  SQ EventIdx 0: the first submission rings;
      * CQ EventIdx 0xffff: its head updates need not. */
     n->dbbuf.seen[is_sq ? SQ_SLOT(qid) : CQ_SLOT(qid)] = 0;
+    n->dbbuf.host_writes[is_sq ? SQ_SLOT(qid) : CQ_SLOT(qid)] = false;
     nvme_put_le32(ei, is_sq ? 0 : 0xffff);
     if (mvf_device_dma_write(n->dev, n->dbbuf.db + off, zero, 4, &bad))
         fail(n, "shadow doorbell", n->dbbuf.db, bad);
@@ -176,17 +191,19 @@ static bool moved_past(uint32_t last, uint32_t now, uint32_t cur,
     return (now + size - last) % size > (cur + size - last) % size;
 }
 
-/* Whether the shadow value `now` of a queue of `size` entries at `cur`
- * is to be taken: new since the last look, and past cur (values beyond
- * the queue go to the setter, which logs and ignores them). */
-static bool shadow_new(uint32_t *seen, uint32_t now, uint32_t cur,
-                       uint32_t size)
+/* Whether the shadow value `now` of slot `slot`, a queue of `size`
+ * entries at `cur`, is to be taken: new since the last look, and past
+ * cur (values beyond the queue go to the setter, which logs and ignores
+ * them). */
+static bool shadow_new(struct nvme_dbbuf *b, uint32_t slot, uint32_t now,
+                       uint32_t cur, uint32_t size)
 {
-    uint32_t last = *seen;
+    uint32_t last = b->seen[slot];
 
     if (now == last)
         return false;
-    *seen = now;
+    b->seen[slot] = now;
+    b->host_writes[slot] = true;
     if (now >= size)
         return true;
     /* A last value the queue could not take says nothing of where the
@@ -197,7 +214,6 @@ static bool shadow_new(uint32_t *seen, uint32_t now, uint32_t cur,
 bool nvme_dbbuf_poll(struct nvme *n)
 {
     uint8_t db[(MVF_NVME_QUEUES_MAX + 1) * 8];
-    uint32_t *seen = n->dbbuf.seen;
     uint64_t bad = 0;
     bool moved = false;
 
@@ -214,14 +230,20 @@ bool nvme_dbbuf_poll(struct nvme *n)
         uint32_t head = nvme_get_le32(db + 8 * q + 4);
 
         /* The CQ first: room it frees lets this slice run its SQs. */
-        if (cq->size && shadow_new(&seen[CQ_SLOT(q)], head, cq->head,
+        if (cq->size && shadow_new(&n->dbbuf, CQ_SLOT(q), head, cq->head,
                                    cq->size))
             moved |= nvme_cq_set_head(n, q, head, "shadow");
-        if (sq->size && shadow_new(&seen[SQ_SLOT(q)], tail, sq->tail,
+        if (sq->size && shadow_new(&n->dbbuf, SQ_SLOT(q), tail, sq->tail,
                                    sq->size))
             moved |= nvme_sq_set_tail(n, q, tail, "shadow");
     }
     return moved;
+}
+
+bool nvme_dbbuf_shadowed(const struct nvme *n, uint32_t qid, bool is_sq)
+{
+    return active(n) &&
+           n->dbbuf.host_writes[is_sq ? SQ_SLOT(qid) : CQ_SLOT(qid)];
 }
 
 bool nvme_dbbuf_arm(struct nvme *n)

@@ -78,11 +78,14 @@ struct nvme_features {
 /* Doorbell Buffer Config (nvme_dbbuf.c): the host's shadow doorbell and
  * EventIdx pages, while `on`.  seen[2y] and seen[2y + 1] are the SQ y
  * tail and CQ y head the controller last read in (or wrote to) the
- * shadow page: a value is taken only when it changed since then. */
+ * shadow page: a value is taken only when it changed since then.
+ * host_writes[] of the same slot: the host has written it since, so the
+ * queue's MMIO doorbell only wakes the controller. */
 struct nvme_dbbuf {
     bool on;
     uint64_t db, ei;    /* IOVAs */
     uint32_t seen[2 * (MVF_NVME_QUEUES_MAX + 1)];
+    bool host_writes[2 * (MVF_NVME_QUEUES_MAX + 1)];
 };
 
 /* One contiguous IOVA range of a data transfer. */
@@ -206,6 +209,9 @@ void nvme_dbbuf_queue_created(struct nvme *n, uint16_t qid, bool is_sq);
 /* Start of a slice: takes the new tails and heads of the shadow buffer;
  * true if a queue's tail or head moved. */
 bool nvme_dbbuf_poll(struct nvme *n);
+/* An MMIO doorbell of SQ (is_sq) or CQ qid: true when the host writes
+ * that queue's shadow, whose value then stands instead (nvme_dbbuf.c). */
+bool nvme_dbbuf_shadowed(const struct nvme *n, uint32_t qid, bool is_sq);
 /* The controller is out of work: writes the EventIdx buffer so that the
  * host rings again, then polls once more.  True if that last look moved
  * a tail or head (the caller must run another slice, which arms again

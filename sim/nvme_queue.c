@@ -336,6 +336,12 @@ void nvme_sq_doorbell(struct nvme *n, uint32_t qid, uint32_t value)
 
     if (!doorbell_ok(n, "SQ", qid, sq && sq->size))
         return;
+    /* The host writes this queue's shadow: the ring only says "look"
+     * (its value may be older than the shadow's; nvme_dbbuf.c). */
+    if (nvme_dbbuf_shadowed(n, qid, true)) {
+        mvf_device_work_pending(n->dev);
+        return;
+    }
     /* With shadow doorbells the CQ may have room the controller has not
      * read yet: the slice looks (and arms the EventIdx again). */
     if (nvme_sq_set_tail(n, qid, value, "MMIO") &&
@@ -349,6 +355,10 @@ void nvme_cq_doorbell(struct nvme *n, uint32_t qid, uint32_t value)
 
     if (!doorbell_ok(n, "CQ", qid, cq && cq->size))
         return;
+    if (nvme_dbbuf_shadowed(n, qid, false)) {
+        mvf_device_work_pending(n->dev);
+        return;
+    }
     if (!nvme_cq_set_head(n, qid, value, "MMIO"))
         return;
     /* Room again: SQs that stopped on a full CQ resume. */

@@ -79,3 +79,12 @@ companion() {
     done
     fail "no apple-dma-pci (1b36:00e1); PCI: $(pci_list | tr '\n' ';')"
 }
+
+# managed_bdf: the BDF of the device macvfio manages (its directory in
+# /sys/kernel/debug/macvfio), or nothing.
+managed_bdf() {
+    for _d in /sys/kernel/debug/macvfio/*; do
+        [ -d "$_d" ] && echo "${_d##*/}" && return 0
+    done
+    return 0
+}

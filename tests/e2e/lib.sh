@@ -295,6 +295,19 @@ start_nvme_daemon() {
 # stats SOCK: "live_mappings mapped_bytes" of device 0
 stats() { daemon_stats "$1" live_mappings mapped_bytes; }
 
+# t_released: a step after a guest: stops the daemon of $SOCK, and fails
+# unless the guest's session left no mapping behind on it.
+t_released() {
+    local live mapped
+    read -r live mapped < <(stats "$SOCK") || { daemon_stop; return 1; }
+    daemon_stop
+    if [ "$live" != 0 ] || [ "$mapped" != 0 ]; then
+        msg "after the guest: $live live mapping(s), $mapped bytes mapped"
+        return 1
+    fi
+    STEP_NOTE="0 live mappings"
+}
+
 # qom_get SOCKET QUIT OBJECT PROPERTY...: "PROPERTY VALUE" for each, read
 # over QEMU's QMP socket; QUIT non-empty: then quits QEMU.  Fails (with
 # QMP's message) if QEMU does not answer within 10 s or refuses one.

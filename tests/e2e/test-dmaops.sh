@@ -66,17 +66,6 @@ t_dmaops() {
     [ "$strat" = window ] || STEP_NOTE="$STEP_NOTE; $irqoff"
 }
 
-t_released() {
-    local live mapped
-    read -r live mapped < <(stats "$SOCK") || { daemon_stop; return 1; }
-    daemon_stop
-    if [ "$live" != 0 ] || [ "$mapped" != 0 ]; then
-        msg "after the guest: $live live mapping(s), $mapped bytes mapped"
-        return 1
-    fi
-    STEP_NOTE="0 live mappings"
-}
-
 for arch in "${ARCHES[@]}"; do
     arch="$(qemu_arch "$arch")"
     msg "=== $arch"

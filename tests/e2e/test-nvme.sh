@@ -103,17 +103,6 @@ t_backing() {  # t_backing OFFSET_MIB SIZE_MIB: the backing file holds the patte
     STEP_NOTE="$2 MiB at $1 MiB"
 }
 
-t_released() {
-    local live mapped
-    read -r live mapped < <(stats "$SOCK") || { daemon_stop; return 1; }
-    daemon_stop
-    if [ "$live" != 0 ] || [ "$mapped" != 0 ]; then
-        msg "after the guest: $live live mapping(s), $mapped bytes mapped"
-        return 1
-    fi
-    STEP_NOTE="0 live mappings"
-}
-
 # config ARCH IMAGE LABEL NAME QEMU_STRATEGY GUEST_ARGS APPEND BUDGET [MEM]: a
 # boot, then the backing file and the mappings left on the host
 config() {

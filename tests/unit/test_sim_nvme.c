@@ -2684,11 +2684,15 @@ static void pair2(struct fx *f, struct hq *q, uint32_t sq_size,
  * it: MMIO doorbells that move a queue past a stale shadow are not
  * undone (before, the stale 0 was taken back as the tail: the commands
  * rung by MMIO never ran), and no tail moves back over submitted
- * commands, whichever doorbell says so. */
+ * commands, whichever doorbell says so.  Once the host writes a queue's
+ * shadow, a ring that arrives late (a posted MMIO write) with a tail or
+ * head older than the shadow's is not taken: before, it moved the tail
+ * back a lap and the controller ran 31 stale entries. */
 static void test_dbbuf_stale_shadow(void **state)
 {
     struct fx *f = *state;
-    uint32_t cid;
+    uint32_t cid, late;
+    struct cmd c;
     struct cqe r;
 
     enable(f, 8, 8);
@@ -2713,8 +2717,25 @@ static void test_dbbuf_stale_shadow(void **state)
     assert_false(cqe_ready(f, &f->ioq));
     assert_int_equal(f->host.warnings, 0);
 
-    /* The host turns to the shadow: its first value rings (the EventIdx
-     * is the tail) and is taken; nothing runs twice. */
+    /* Three submitted, then a tail that would withdraw two of them, by
+     * MMIO: ignored and logged. */
+    for (unsigned i = 0; i < 3; i++)
+        push_read(f, &f->ioq, 8 * i);
+    wr32(&f->p, DB(1), f->ioq.sq_tail);
+    wr32(&f->p, DB(1), (f->ioq.sq_tail + 30) % 32);
+    assert_non_null(strstr(f->host.last_log, "would withdraw 2"));
+    /* The host turns to the shadow, writing first a place the MMIO
+     * doorbell passed: nothing new there, nothing taken (and nothing to
+     * log). */
+    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), (f->ioq.sq_tail + 31) % 32);
+    run_idle(f);
+    assert_int_equal(take_all(f, &f->ioq), 3);
+    db(f, CQDB(1), f->ioq.cq_head);
+    assert_false(cqe_ready(f, &f->ioq));
+    assert_int_equal(f->host.warnings, 1);
+
+    /* Its next value rings (the EventIdx is the tail) and is taken;
+     * nothing runs twice. */
     push_read(f, &f->ioq, 0);
     cid = (uint16_t)(f->next_cid - 1);
     assert_true(sq_update(f, &f->ioq));
@@ -2723,19 +2744,34 @@ static void test_dbbuf_stale_shadow(void **state)
     assert_int_equal(r.cid, cid);
     assert_false(cqe_ready(f, &f->ioq));
 
-    /* Three submitted, then a tail that would withdraw two of them, by
-     * MMIO and through the shadow: both ignored and logged. */
-    for (unsigned i = 0; i < 3; i++)
+    /* The late ring.  A submission is due a ring, which is on its way;
+     * the next one goes to the shadow only, and a slice (here one that an
+     * admin command's doorbell started) takes both from the shadow.
+     * Then the ring arrives, one behind the tail, with nothing pending:
+     * only a wake-up, nothing runs again. */
+    push_read(f, &f->ioq, 8);
+    assert_true(host_store(f, SLOT_SQ(1), f->ioq.sq_tail));
+    late = f->ioq.sq_tail;
+    push_read(f, &f->ioq, 16);
+    assert_false(host_store(f, SLOT_SQ(1), f->ioq.sq_tail));
+    cmd_init(&c, NVME_ADM_GET_FEAT, 0);
+    cmd_dw(&c, 10, NVME_FEAT_NUM_QUEUES);
+    assert_int_equal(admin(f, &c), 0);
+    assert_int_equal(take_all(f, &f->ioq), 2);
+    db(f, DB(1), late);
+    assert_false(cqe_ready(f, &f->ioq));
+    /* The same for a head: the host's new head goes to the shadow and a
+     * slice takes it, then an older one arrives by MMIO (it would have
+     * given the controller room over entries the host has not read). */
+    cq_update(f, &f->ioq);
+    assert_int_equal(admin(f, &c), 0);
+    db(f, CQDB(1), (f->ioq.cq_head + 31) % 32);
+    for (unsigned i = 0; i < 3; i++) {
         push_read(f, &f->ioq, 8 * i);
-    wr32(&f->p, DB(1), f->ioq.sq_tail);
-    wr32(&f->p, DB(1), (f->ioq.sq_tail + 30) % 32);
-    assert_non_null(strstr(f->host.last_log, "would withdraw 2"));
-    /* A shadow that changed, but to a place the MMIO doorbell passed:
-     * nothing new there, nothing taken (and nothing to log). */
-    nvme_put_le32(f->mem + DBB_OFF + SLOT_SQ(1), (f->ioq.sq_tail + 31) % 32);
+        sq_update(f, &f->ioq);
+    }
     run_idle(f);
     assert_int_equal(take_all(f, &f->ioq), 3);
-    run_idle(f);
     assert_false(cqe_ready(f, &f->ioq));
     assert_int_equal(f->host.warnings, 1);
     assert_int_equal(rd32(&f->p, NVME_REG_CSTS), NVME_CSTS_RDY);
@@ -2744,7 +2780,8 @@ static void test_dbbuf_stale_shadow(void **state)
 /* The admin queue has shadow slots too (as in the specification and
  * QEMU's controller).  Linux never writes them and rings the admin
  * queue by MMIO: its commands run once each.  A host that follows the
- * EventIdx there too rings only when it asks. */
+ * EventIdx there too rings only when it asks, and must keep to the
+ * shadow from then on. */
 static void test_dbbuf_admin(void **state)
 {
     struct fx *f = *state;
@@ -2787,9 +2824,15 @@ static void test_dbbuf_admin(void **state)
     assert_int_equal(take_all(f, &f->aq), 1);
     assert_false(cq_update(f, &f->aq));
     assert_int_equal(f->rings, 2);
-    /* And back to MMIO only: the shadow it left is not taken again. */
-    assert_int_equal(admin(f, &c), 0);
-    run_idle(f);
+    /* From now on its MMIO doorbell only wakes the controller: a ring
+     * without the shadow runs nothing, and the shadow's tail is taken
+     * when it comes. */
+    push(f, &f->aq, &c);
+    db(f, DB(0), f->aq.sq_tail);
+    assert_false(cqe_ready(f, &f->aq));
+    host_store(f, SLOT_SQ(0), f->aq.sq_tail);
+    db(f, DB(0), f->aq.sq_tail);
+    assert_int_equal(take_all(f, &f->aq), 1);
     assert_false(cqe_ready(f, &f->aq));
     assert_int_equal(f->host.warnings, 0);
 }

@@ -99,7 +99,7 @@ pt)
     done
     [ -z "$IGNORED" ] || log "macvfio ignored the parameter(s) $IGNORED (unknown to this module)"
     wait_for "$DBG" 10 || fail "no $DBG: $(macvfio_why)"
-    for d in "$DBG"/*; do [ -d "$d" ] && BDF=${d##*/}; done
+    BDF=$(managed_bdf)
     [ -n "$BDF" ] || fail "macvfio manages no device: $(macvfio_why)"
     STRATEGY=$(cat "$DBG/$BDF/strategy" 2>/dev/null || echo '?')
     if [ -n "$EXPECT" ] && [ "$STRATEGY" != "$EXPECT" ]; then

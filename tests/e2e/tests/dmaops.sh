@@ -32,8 +32,7 @@ set -- macvfio "strategy=$STRATEGY"
 must modprobe "$@"
 must modprobe mvf_dmacheck "coherent_min_kb=$MIN_KB"
 wait_for "$CHK/mmap" 10 || fail "mvf_dmacheck did not bind: $(dmesg | grep -e mvf_dmacheck -e macvfio | tail -n 3 | tr '\n' ' ')"
-BDF=""
-for d in "$DBG"/*; do [ -d "$d" ] && BDF=${d##*/}; done
+BDF=$(managed_bdf)
 [ -n "$BDF" ] || fail "macvfio manages no device"
 got=$(cat "$DBG/$BDF/strategy")
 [ "$got" = "$STRATEGY" ] || fail "macvfio strategy is '$got', expected $STRATEGY"

@@ -85,7 +85,7 @@ honest() {  # runs the honest driver; prints HONEST: PASS|FAIL
     BDF=""
     i=0
     while [ -z "$BDF" ] && [ $i -lt 50 ]; do
-        for d in "$DBG"/*; do [ -d "$d" ] && BDF=${d##*/}; done
+        BDF=$(managed_bdf)
         [ -n "$BDF" ] || { usleep 100000; i=$((i + 1)); }
     done
     [ -n "$BDF" ] || { echo "macvfio manages no device: $(dmesg | grep macvfio | tail -n 3 | tr '\n' ' ')"; return 1; }

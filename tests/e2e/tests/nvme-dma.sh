@@ -93,8 +93,7 @@ else
 fi
 
 wait_for "$DBG" 10 || fail "no $DBG: $(dmesg | grep macvfio | tail -n 3 | tr '\n' ' ')"
-BDF=""
-for d in "$DBG"/*; do [ -d "$d" ] && BDF=${d##*/}; done
+BDF=$(managed_bdf)
 [ -n "$BDF" ] || fail "macvfio manages no device: $(dmesg | grep macvfio | tail -n 3 | tr '\n' ' ')"
 strategy=$(cat "$DBG/$BDF/strategy")
 [ "$strategy" = "$EXPECT" ] || fail "macvfio strategy is '$strategy', expected $EXPECT"

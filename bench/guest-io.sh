@@ -180,7 +180,7 @@ function median(arr, key, n,   v, i, j, x) {
 }
 function add(list, item, set) { return (item in set) ? list : list " " item }
 /^# bench/ { if (load == "") load = $(NF - 2) " " $(NF - 1) " " $NF; cores = $(NF - 5); next }
-/^# secs=/ { secs = kv($0, "secs"); engine = kv($0, "engine"); rounds = kv($0, "rounds"); arch = kv($0, "arch"); if (arch == "") arch = "x86_64"; next }
+/^# secs=/ { secs = kv($0, "secs"); loads = kv($0, "loads"); qds = kv($0, "qd"); engine = kv($0, "engine"); rounds = kv($0, "rounds"); arch = kv($0, "arch"); if (arch == "") arch = "x86_64"; next }
 /^#/ { next }
 { name = $1; smp = substr($2, 5); kind = $3
   order = add(order, name, seen); seen[name] = 1
@@ -207,6 +207,10 @@ END {
     r = rounds > 1 ? sprintf(", median of %d rounds", rounds) : ""
     printf "Guest I/O (%s guest, TCG, %s host cores, load %s): iogen %s (unless noted below), %d s per load%s, O_DIRECT, every block verified\n\n", arch, cores, load, engine, secs, r
     printf "%-3s %-9s %3s %-15s %-8s %8s %8s %6s %13s %9s %9s %9s %8s\n", "cpu", "load", "qd", "config", "strategy", "IOPS", "MB/s", "x emu", "p50/p99 us", "traps/IO", "dbells/IO", "calls/IO", "irqs/IO"
+    # No result at all (every configuration n/a): the loads and queue
+    # depths asked for, so that the n/a lines are still printed.
+    if (torder == "") { torder = loads; gsub(/,/, " ", torder) }
+    if (dorder == "") { dorder = qds; gsub(/,/, " ", dorder) }
     ns = split(sorder, S, " "); nt = split(torder, T, " "); nd = split(dorder, D, " "); nc = split(order, C, " ")
     for (a = 1; a <= ns; a++) for (b = 1; b <= nt; b++) for (e = 1; e <= nd; e++) {
         ekey = "emu" SUBSEP S[a] SUBSEP T[b] SUBSEP D[e]
@@ -411,9 +415,19 @@ fi
 "$E2E_DIR/build-guest.sh" "$ARCH" "$IMG" "${image_args[@]}" >>"$OUT/build.log" 2>&1 ||
     skip "cannot build the benchmark image (see $OUT/build.log)"
 # The backing file: real data, every 4 KiB block starting with its offset.
+# Filled on the host: with another guest architecture that takes an iogen
+# of the host's own.
 if [ ! -f "$DISK" ] || [ "$(stat -c %s "$DISK")" != $((DISK_MB << 20)) ]; then
     rm -f "$OUT"/disk-*.img
-    "$OUT/iogen" fill "$DISK.tmp" "${DISK_MB}M" 20261125 && mv "$DISK.tmp" "$DISK"
+    filler="$OUT/iogen"
+    if [ "$ARCH" != "$(uname -m)" ]; then
+        filler="$OUT/iogen-host"
+        gcc -O2 -Wall -Wextra -Werror -pthread -o "$filler" "$E2E_DIR/helpers/iogen.c" ||
+            skip "cannot build iogen for the host"
+    fi
+    "$filler" fill "$DISK.tmp" "${DISK_MB}M" 20261125 ||
+        skip "cannot write the backing file $DISK"
+    mv "$DISK.tmp" "$DISK"
 fi
 msg "iogen, macvfio.ko, image and a ${DISK_MB} MiB backing file ready in $(elapsed "$t0" "$(now)")s"
 
@@ -425,7 +439,7 @@ start_daemon() {  # start_daemon NAME OPTIONS...: sim:nvme on $DISK; sets SOCK
     SOCK="$RUN/$name.sock"
     # shellcheck disable=SC2068  # options, split on purpose
     daemon_start "$SOCK" "$log" --quiet --device "sim:nvme,file=$DISK" $@ 2>/dev/null || {
-        WHY="macvfiod $* did not start: $(tail -n 1 "$log")"
+        WHY="macvfiod${*:+ $*} did not start: $(tail -n 1 "$log")"
         return 1
     }
 }
@@ -435,15 +449,17 @@ host_stats() {  # host_stats SOCK: "trapped dma_maps" of device 0 (reads + write
     daemon_stats "$1" trapped_reads+trapped_writes dma_maps 2>/dev/null
 }
 
-# companion_calls QMP: apple-dma-pci's host DMA calls so far (QOM map-calls
-# + unmap-calls of the companion of vfio-apple-pci id=va0), or "-"
+# companion_calls: apple-dma-pci's host DMA calls so far (QOM map-calls +
+# unmap-calls of the companion of vfio-apple-pci id=va0, from the boot's
+# qom_watch), or "-"
 companion_calls() {
-    local out
-    out=$(qom_get "$1" "" /machine/peripheral/va0/apple-dma-pci map-calls unmap-calls 2>/dev/null) || {
+    local maps unmaps
+    read -r maps unmaps <<<"$(qom_watch_read)"
+    if [[ "$maps" =~ ^[0-9]+$ && "${unmaps:-}" =~ ^[0-9]+$ ]]; then
+        echo $((maps + unmaps))
+    else
         echo -
-        return
-    }
-    awk '{ s += $2 } END { print s }' <<<"$out"
+    fi
 }
 
 # run_config CONFIG SMP: one boot; appends to $RESFILE
@@ -501,6 +517,8 @@ run_config() {
         --append "macvfio.modules=none macvfio.args=$args" -- "${qemu_args[@]}" \
         >"$RUN/$name.out" 2>&1 &
     pid=$!
+    [ "$name" = emu ] ||
+        qom_watch_start "$qmp" /machine/peripheral/va0/apple-dma-pci map-calls unmap-calls
     trapped=""; maps=""
     # take_marks COUNT CALLS: the marks the guest printed since the last
     # look get the trapped COUNT and companion CALLS just read (within a
@@ -524,7 +542,7 @@ run_config() {
         if [ -n "$DAEMON_PID" ] && read -r t tm < <(host_stats "$SOCK"); then
             trapped=$t; maps=$tm
             # the last good answer stands (QEMU is gone after the last mark)
-            qc=$(companion_calls "$qmp")
+            qc=$(companion_calls)
             [ "$qc" = - ] || calls=$qc
             take_marks "$t" "$calls"
         fi
@@ -532,6 +550,7 @@ run_config() {
     done
     rc=0
     wait "$pid" || rc=$?
+    qom_watch_stop
     if [ -n "$DAEMON_PID" ] && read -r t tm < <(host_stats "$SOCK"); then
         [ "${t:-0}" -ge "${trapped:-0}" ] && { trapped=$t; maps=$tm; }
         take_marks "$trapped" "$calls"   # the last load's end, if the guest was quick

@@ -70,6 +70,7 @@ INTERVAL_TREE_DEFINE(struct mvf_ext, gpa_node, u64, subtree_last,
 struct mvf_od_item {
 	u64 phys, size;
 	u16 flags;
+	u16 other;		/* a miss: directions of extents covering it */
 	bool tight;		/* long-lived (coherent): never a whole chunk */
 	u32 map;		/* a miss: index of the MAP serving it */
 	struct mvf_ext *ext;	/* the live extent serving it */
@@ -314,24 +315,46 @@ static void mvf_od_flush_work(struct work_struct *work)
 		schedule_delayed_work(&od->flush, delay);
 }
 
-/* After puts: unmap what must go now, or make sure the expiry runs. */
-static void mvf_od_after_put(struct mvf_gp *gp)
+/*
+ * After puts, caller holds od->lock: moves what must be unmapped now to
+ * @victims and returns the delay for the expiry work (0: none to start).
+ * Callers that put under the lock call this in the same hold, so an unmap
+ * takes od->lock once: all vCPUs share it, and a vCPU preempted by its
+ * host while holding it stalls the others.
+ */
+static unsigned long mvf_od_settle(struct mvf_gp *gp,
+				   struct list_head *victims)
 {
 	struct mvf_od *od = &gp->od;
 	bool strict = !READ_ONCE(mvf_lazy_unmap_ms);
 	u32 keep = READ_ONCE(mvf_idle_max);
-	LIST_HEAD(victims);
-	unsigned long flags, delay = 0;
 
-	spin_lock_irqsave(&od->lock, flags);
 	if (strict || (keep && od->nidle > keep))
-		mvf_take_idle(gp, &victims, strict);
+		mvf_take_idle(gp, victims, strict);
 	if (od->nidle && !delayed_work_pending(&od->flush))
-		delay = mvf_od_next_expiry(gp);
-	spin_unlock_irqrestore(&od->lock, flags);
-	mvf_ext_unmap_list(gp, &victims);
+		return mvf_od_next_expiry(gp);
+	return 0;
+}
+
+/* After mvf_od_settle, without od->lock: the unmaps and the expiry. */
+static void mvf_od_settled(struct mvf_gp *gp, struct list_head *victims,
+			   unsigned long delay)
+{
+	mvf_ext_unmap_list(gp, victims);
 	if (delay)
-		schedule_delayed_work(&od->flush, delay);
+		schedule_delayed_work(&gp->od.flush, delay);
+}
+
+/* After puts: unmap what must go now, or make sure the expiry runs. */
+static void mvf_od_after_put(struct mvf_gp *gp)
+{
+	LIST_HEAD(victims);
+	unsigned long flags, delay;
+
+	spin_lock_irqsave(&gp->od.lock, flags);
+	delay = mvf_od_settle(gp, &victims);
+	spin_unlock_irqrestore(&gp->od.lock, flags);
+	mvf_od_settled(gp, &victims, delay);
 }
 
 /*
@@ -492,34 +515,32 @@ static int mvf_od_map_items(struct mvf_gp *gp, struct mvf_od_item *it, u32 n)
 	u64 chunk = mvf_chunk(gp);
 	u64 most = gp->budget ? max(gp->budget / 4, gp->granule) : U64_MAX;
 	u32 i, misses = 0, nm = 0, round;
-	u16 *other = NULL, ostack[MVF_OD_STACK];
 	bool refused = false, more;
 	int ret = 0;
-
-	if (n > MVF_OD_STACK) {
-		other = kcalloc(n, sizeof(*other), GFP_ATOMIC | __GFP_NOWARN);
-		if (!other)
-			return -ENOMEM;
-	} else {
-		other = ostack;
-		memset(ostack, 0, sizeof(ostack));
-	}
 
 	spin_lock_irqsave(&od->lock, flags);
 	for (i = 0; i < n; i++) {
 		u64 s = mvf_span_start(gp, it[i].phys);
 		u64 e = mvf_span_end(gp, it[i].phys, it[i].size);
+		struct mvf_ext *x;
 
-		it[i].ext = mvf_ext_lookup(od, s, e, it[i].flags, &other[i]);
-		if (it[i].ext)
-			mvf_ext_get(od, it[i].ext);
-		else
+		it[i].other = 0;
+		x = mvf_ext_lookup(od, s, e, it[i].flags, &it[i].other);
+		it[i].ext = x;
+		if (x) {
+			mvf_ext_get(od, x);
+			it[i].dma = x->iova + (it[i].phys - x->gpa);
+		} else {
 			misses++;
+		}
 	}
 	spin_unlock_irqrestore(&od->lock, flags);
 	atomic64_add(n - misses, &gp->cnt.cache_hits);
-	if (!misses)
-		goto out;
+	if (!misses) {
+		/* all hits, the common case: done in one hold of od->lock */
+		atomic64_add(n, &gp->cnt.dma_maps);
+		return 0;
+	}
 	atomic64_add(misses, &gp->cnt.cache_misses);
 
 	if (misses > MVF_OD_STACK) {
@@ -540,7 +561,7 @@ static int mvf_od_map_items(struct mvf_gp *gp, struct mvf_od_item *it, u32 n)
 			continue;
 		s = mvf_span_start(gp, it[i].phys);
 		e = mvf_span_end(gp, it[i].phys, it[i].size);
-		f = it[i].flags | other[i];
+		f = it[i].flags | it[i].other;
 		if (nm) {
 			struct mvf_od_map *p = &m[nm - 1];
 
@@ -646,8 +667,6 @@ out:
 	kfree(req);
 	if (m != mstack)
 		kfree(m);
-	if (other != ostack)
-		kfree(other);
 	if (ret) {
 		atomic64_inc(&gp->cnt.failures);
 		mvf_od_after_put(gp);
@@ -699,14 +718,16 @@ static void mvf_od_unmap_phys(struct device *dev, dma_addr_t dma, size_t size,
 			      enum dma_data_direction dir, unsigned long attrs)
 {
 	struct mvf_gp *gp = mvf_from_dev(dev);
-	unsigned long flags;
+	LIST_HEAD(victims);
+	unsigned long flags, delay;
 
 	if (!gp)
 		return;
 	spin_lock_irqsave(&gp->od.lock, flags);
 	mvf_od_put_handle(gp, dma);
+	delay = mvf_od_settle(gp, &victims);
 	spin_unlock_irqrestore(&gp->od.lock, flags);
-	mvf_od_after_put(gp);
+	mvf_od_settled(gp, &victims, delay);
 }
 
 MVF_DEFINE_MAP_PAGE(mvf_od_map_page, mvf_od_map_phys)
@@ -756,7 +777,8 @@ static void mvf_od_unmap_sg(struct device *dev, struct scatterlist *sgl,
 {
 	struct mvf_gp *gp = mvf_from_dev(dev);
 	struct scatterlist *sg;
-	unsigned long flags;
+	LIST_HEAD(victims);
+	unsigned long flags, delay;
 	int i;
 
 	if (!gp)
@@ -765,8 +787,9 @@ static void mvf_od_unmap_sg(struct device *dev, struct scatterlist *sgl,
 	spin_lock_irqsave(&gp->od.lock, flags);
 	for_each_sg(sgl, sg, nents, i)
 		mvf_od_put_handle(gp, sg_dma_address(sg));
+	delay = mvf_od_settle(gp, &victims);
 	spin_unlock_irqrestore(&gp->od.lock, flags);
-	mvf_od_after_put(gp);
+	mvf_od_settled(gp, &victims, delay);
 }
 
 static gfp_t mvf_od_gfp(gfp_t gfp)

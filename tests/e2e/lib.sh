@@ -311,28 +311,32 @@ t_released() {
 # qom_get SOCKET QUIT OBJECT PROPERTY...: "PROPERTY VALUE" for each, read
 # over QEMU's QMP socket; QUIT non-empty: then quits QEMU.  Fails (with
 # QMP's message) if QEMU does not answer within 10 s or refuses one.
-qom_get() {
-    python3 - "$@" <<'PY'
-import json, socket, sys
-path, quit, obj, props = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(path)
-f = s.makefile("rw")
-f.readline()                                   # greeting
-def cmd(name, **args):
-    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r:
-            return r["return"]
-        if "error" in r:
-            sys.exit("QMP %s: %s" % (name, r["error"]["desc"]))
-cmd("qmp_capabilities")
-for p in props:
-    print(p, cmd("qom-get", path=obj, property=p))
-if quit:
-    cmd("quit")
-PY
+qom_get() { python3 "$E2E_DIR/qmp_qom.py" get "$@"; }
+
+# qom_watch_start SOCKET OBJECT PROPERTY...: one QMP client for a whole
+# boot (a coprocess; one at a time), so that polling costs no Python
+# start-up.  qom_watch_read prints the values, space-separated, or "-"
+# when QEMU cannot be reached (yet, or any more) or is slow to answer.
+# (bash closes a coprocess's descriptors when it ends: keep our copies.)
+qom_watch_start() {
+    coproc QOM_WATCH { exec python3 "$E2E_DIR/qmp_qom.py" watch "$@"; }
+    QW_PID=$QOM_WATCH_PID
+    exec {QW_TO}>&"${QOM_WATCH[1]}" {QW_FROM}<&"${QOM_WATCH[0]}"
+}
+qom_watch_read() {
+    local line
+    if [ -n "${QW_PID:-}" ] && kill -0 "$QW_PID" 2>/dev/null &&
+        { echo >&"$QW_TO"; } 2>/dev/null &&
+        read -r -t 12 line <&"$QW_FROM"; then
+        echo "$line"
+    else
+        echo -
+    fi
+}
+qom_watch_stop() {
+    [ -n "${QW_PID:-}" ] || return 0
+    exec {QW_TO}>&- {QW_FROM}<&-
+    kill "$QW_PID" 2>/dev/null || true
+    wait "$QW_PID" 2>/dev/null || true
+    QW_PID=""
 }

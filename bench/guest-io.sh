@@ -25,7 +25,8 @@
 #                   --qd 1,4,32 --smp 1,4
 #   --disk-mb N     backing file size in MiB (default 256, or $BENCH_IO_DISK_MB)
 #   --rounds N      run every configuration N times, interleaved, and report
-#                   the median of each figure (default 1, or $BENCH_IO_ROUNDS)
+#                   the median of each figure and each round's ratio to emu
+#                   (default 1, or $BENCH_IO_ROUNDS)
 #   --config 'NAME|MACVFIOD OPTS|VFIO-APPLE-PCI PROPS|MACVFIO PARAMS|EXPECT[|BOOT]'
 #                   add (or replace, by NAME) a configuration; '-' or empty
 #                   fields mean none; selected when no CONFIG is named, or by NAME;
@@ -237,6 +238,16 @@ END {
                 (c == "emu") ? "(QEMU)" : strat[c], iops, median(mv, key, nres[key]),
                 (ref > 0 ? sprintf("%.2f", iops / ref) : "-"),
                 median(p50, key, nres[key]) "/" median(p99, key, nres[key]), tr, db, hc, ir
+            # Rounds run interleaved: round k of each is paired with
+            # round k of emu, so the spread of the ratio shows.
+            if (c != "emu" && nres[key] > 1 && nres[key] == nres[ekey]) {
+                line = ""; above = 0
+                for (k = 1; k <= nres[key]; k++) {
+                    x = iv[ekey, k] > 0 ? iv[key, k] / iv[ekey, k] : 0
+                    line = line sprintf(" %.2f", x); above += x >= 1.0
+                }
+                spread = spread sprintf("%-3s %-9s %3s %-15s%s  (%d of %d at or above 1.0)\n", S[a], T[b], D[e], c, line, above, nres[key])
+            }
             if (c != "emu") {
                 nk = split("maps unmaps batches cache_hits cache_misses evictions refusals coalesced bytes_bounced dma_maps failures", keys, " ")
                 line = ""
@@ -276,6 +287,7 @@ END {
             if (line != "") rat = rat sprintf("  %-15s vs %-12s %s CPUs qd %-3s %s; host MAPs per I/O %s\n", c, w, S[a], D[e], substr(line, 3), mp)
         }
     }
+    if (spread != "") { print ""; print "x emu in each round (IOPS over emulated NVMe'"'"'s in the same round), to show the spread:"; printf "%s", spread }
     if (rat != "") { print ""; print "on-demand / window IOPS, same guest size and load (issue #13 goal >= 0.9x, MAPs/I/O <= 0.05):"; printf "%s", rat }
     print ""
     print "MB/s: 10^6 bytes/s. x emu: IOPS over emulated NVMe'"'"'s in the same row group. p50/p99: iogen'"'"'s submit-to-completion latency."

@@ -190,6 +190,31 @@ int mvf_device_dma_read(struct mvf_device *dev, uint64_t iova, void *dst,
 int mvf_device_dma_write(struct mvf_device *dev, uint64_t iova,
                          const void *src, size_t len, uint64_t *fault_iova);
 
+/* A piece of client memory, as the host maps it. */
+struct mvf_dma_span {
+    void *host;
+    size_t len;
+};
+
+/* Spans of one or more transfers: `n` of `max` entries in use. */
+struct mvf_dma_spans {
+    struct mvf_dma_span *span;
+    unsigned n, max;
+};
+
+/* The same checks as mvf_device_dma_read (to_device) or _write, but
+ * instead of copying, appends the host memory behind [iova, iova+len) to
+ * `out`, so a device can move data with one copy (a backing file's
+ * preadv straight into guest memory) instead of two.  A span continuing
+ * the last one is merged with it.  A fault is counted and logged as with
+ * a copy and returns -EFAULT; more pieces than `out` has room for return
+ * -E2BIG (not a fault: copy instead).  On any error `out` is unchanged.
+ * The spans stay valid until the provider's op returns to the core: no
+ * mapping can be removed before. */
+int mvf_device_dma_spans(struct mvf_device *dev, uint64_t iova, size_t len,
+                         bool to_device, struct mvf_dma_spans *out,
+                         uint64_t *fault_iova);
+
 /* The device has deferred work: the host will call its run_work op. */
 void mvf_device_work_pending(struct mvf_device *dev);
 

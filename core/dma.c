@@ -367,14 +367,39 @@ void mvf_dma_teardown(struct mvf_device *dev)
     dev->next_handle = 1;
 }
 
+/* What a walk over an IOVA range does with each piece it finds. */
+enum dma_walk_op {
+    WALK_CHECK,         /* only validates */
+    WALK_TO_DEVICE,     /* copies memory into buf */
+    WALK_FROM_DEVICE,   /* copies buf into memory */
+    WALK_SPANS,         /* appends the host pieces to a span list */
+};
+
+/* Appends a host piece, merged with the last one when it continues it. */
+static bool span_add(struct mvf_dma_spans *o, uint8_t *host, uint64_t len)
+{
+    struct mvf_dma_span *last = o->n ? &o->span[o->n - 1] : NULL;
+
+    if (last && (uint8_t *)last->host + last->len == host) {
+        last->len += (size_t)len;
+        return true;
+    }
+    if (o->n >= o->max)
+        return false;
+    o->span[o->n].host = host;
+    o->span[o->n].len = (size_t)len;
+    o->n++;
+    return true;
+}
+
 /*
- * Walks [iova, iova+len) mapping by mapping.  With `copy` false it only
- * validates; with it true it copies.  Returns 0 or the first bad IOVA
- * through *bad (and -EFAULT).
+ * Walks [iova, iova+len) mapping by mapping, doing `op` with each piece.
+ * Returns 0; or -EFAULT with the first bad IOVA through *bad; or, for
+ * WALK_SPANS, -E2BIG when the pieces do not fit in the caller's array.
  */
 static int dma_walk(struct mvf_device *dev, uint64_t iova, uint8_t *buf,
-                    size_t len, uint32_t need, bool to_device, bool copy,
-                    uint64_t *bad)
+                    size_t len, uint32_t need, enum dma_walk_op op,
+                    struct mvf_dma_spans *out, uint64_t *bad)
 {
     while (len) {
         const struct mvf_dart_mapping *m = mvf_dart_lookup(dev->dart, iova);
@@ -395,13 +420,22 @@ static int dma_walk(struct mvf_device *dev, uint64_t iova, uint8_t *buf,
                                           rec->offset + in_map, chunk);
         if (!host)
             goto fault;
-        if (copy) {
-            if (to_device)
-                memcpy(buf, host, chunk);
-            else
-                memcpy(host, buf, chunk);
+        switch (op) {
+        case WALK_CHECK:
+            break;
+        case WALK_TO_DEVICE:
+            memcpy(buf, host, chunk);
+            buf += chunk;
+            break;
+        case WALK_FROM_DEVICE:
+            memcpy(host, buf, chunk);
+            buf += chunk;
+            break;
+        case WALK_SPANS:
+            if (!span_add(out, host, chunk))
+                return -E2BIG;
+            break;
         }
-        buf += chunk;
         len -= chunk;
         iova += chunk;
         if (len && iova == 0)  /* wrapped */
@@ -413,17 +447,20 @@ fault:
     return -EFAULT;
 }
 
+/* Validates the whole range first, so a fault leaves memory untouched;
+ * counts and logs a fault. */
 static int device_dma(struct mvf_device *dev, uint64_t iova, uint8_t *buf,
-                      size_t len, bool to_device, uint64_t *fault_iova)
+                      size_t len, bool to_device, enum dma_walk_op op,
+                      struct mvf_dma_spans *out, uint64_t *fault_iova)
 {
     uint32_t need = to_device ? MVF_DMA_READ : MVF_DMA_WRITE;
     uint64_t bad = iova;
     int ret = -EFAULT;
 
     if (dev->owner && mvf_device_bus_master(dev))
-        ret = dma_walk(dev, iova, buf, len, need, to_device, false, &bad);
+        ret = dma_walk(dev, iova, buf, len, need, WALK_CHECK, NULL, &bad);
     if (!ret)
-        return dma_walk(dev, iova, buf, len, need, to_device, true, &bad);
+        return dma_walk(dev, iova, buf, len, need, op, out, &bad);
     dev->stats.dma_faults++;
     if (fault_iova)
         *fault_iova = bad;
@@ -439,7 +476,8 @@ static int device_dma(struct mvf_device *dev, uint64_t iova, uint8_t *buf,
 int mvf_device_dma_read(struct mvf_device *dev, uint64_t iova, void *dst,
                         size_t len, uint64_t *fault_iova)
 {
-    return device_dma(dev, iova, dst, len, true, fault_iova);
+    return device_dma(dev, iova, dst, len, true, WALK_TO_DEVICE, NULL,
+                      fault_iova);
 }
 
 int mvf_device_dma_write(struct mvf_device *dev, uint64_t iova,
@@ -447,5 +485,18 @@ int mvf_device_dma_write(struct mvf_device *dev, uint64_t iova,
 {
     /* The walk only reads from buf when writing memory. */
     return device_dma(dev, iova, (uint8_t *)(uintptr_t)src, len, false,
-                      fault_iova);
+                      WALK_FROM_DEVICE, NULL, fault_iova);
+}
+
+int mvf_device_dma_spans(struct mvf_device *dev, uint64_t iova, size_t len,
+                         bool to_device, struct mvf_dma_spans *out,
+                         uint64_t *fault_iova)
+{
+    unsigned had = out->n;
+    int ret = device_dma(dev, iova, NULL, len, to_device, WALK_SPANS, out,
+                         fault_iova);
+
+    if (ret)
+        out->n = had;
+    return ret;
 }

@@ -190,6 +190,7 @@ static void nv_free(struct nvme *n)
     if (n->buf)
         munmap(n->buf, BUF_MAP_SIZE);
     free(n->segs);
+    free(n->spans.span);
     free(n);
 }
 
@@ -343,7 +344,9 @@ static int nvme_alloc(struct nvme *n, const struct nvme_opts *o, char *err,
     n->cq = calloc(n->nqueues + 1, sizeof(*n->cq));
     n->buf = buf_create();
     n->segs = calloc(NVME_SEGS_MAX, sizeof(*n->segs));
-    if (!n->sq || !n->cq || !n->buf || !n->segs) {
+    n->spans.span = calloc(NVME_SPANS_MAX, sizeof(*n->spans.span));
+    n->spans.max = NVME_SPANS_MAX;
+    if (!n->sq || !n->cq || !n->buf || !n->segs || !n->spans.span) {
         snprintf(err, errlen, "sim:nvme: out of memory");
         return -ENOMEM;
     }

@@ -3,7 +3,10 @@
  * sim:nvme, a simulated NVMe 1.4 controller with one namespace, built so
  * that the stock Linux nvme driver (Debian's 6.1) binds to it through
  * QEMU's vfio-apple-pci and uses it as a disk.  All of its DMA goes
- * through the core's DART model (mvf_device_dma_read/write).
+ * through the core's DART model: queue entries, PRP lists and admin data
+ * are copied (mvf_device_dma_read/write); a Read's or Write's data moves
+ * in one copy between the store and the host memory the DART resolves
+ * (mvf_device_dma_spans), as an emulated controller's preadv does.
  *
  * Spec: "sim:nvme[,file=PATH][,size=SIZE][,queues=N][,serial=S]"
  *   file    backing file; it must exist and be a regular file.  The

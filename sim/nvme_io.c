@@ -4,9 +4,12 @@
  * 6): Flush, Write, Read, Write Zeroes, Dataset Management.  One
  * namespace (NSID 1) of 512-byte LBAs.
  *
- * A Write gathers all of its data before touching the backing store, so
- * a DMA fault leaves the namespace unchanged.  A Read fills the host's
- * buffers in PRP order and stops at the first fault.
+ * A Write checks all of its data's DMA before touching the backing
+ * store, so a DMA fault leaves the namespace unchanged.  A Read fills the
+ * host's buffers in PRP order and stops at the first fault.  Data moves
+ * between the store and the host's memory in one copy: preadv/pwritev
+ * straight between the file and the pieces of host memory behind the
+ * IOVAs (nvme_dma_spans), with no bounce buffer.
  */
 #include <string.h>
 
@@ -58,6 +61,29 @@ bool nvme_io_syncs(const struct nvme *n, const struct nvme_cmd *c)
            ((c->cdw12 & FUA) || !(n->feat.vwc & 1));
 }
 
+/* A Write's DMA is checked whole before the store changes. */
+static uint16_t write_data(struct nvme *n, const struct nvme_cmd *c,
+                           uint64_t off, uint32_t len)
+{
+    uint16_t st = nvme_dma_spans(n, c, len, false);
+    int rc;
+
+    if (st)
+        return st;
+    rc = nvme_store_writev(&n->store, off, &n->spans);
+    return rc ? media_error(n, c, "write", rc, NVME_SC_WRITE_FAULT) : 0;
+}
+
+/* After a fault, the pieces before it are filled, as a copy fills them. */
+static uint16_t read_data(struct nvme *n, const struct nvme_cmd *c,
+                          uint64_t off, uint32_t len)
+{
+    uint16_t st = nvme_dma_spans(n, c, len, true);
+    int rc = nvme_store_readv(&n->store, off, &n->spans);
+
+    return rc ? media_error(n, c, "read", rc, NVME_SC_READ_ERROR) : st;
+}
+
 static uint16_t read_write(struct nvme *n, const struct nvme_cmd *c,
                            bool write)
 {
@@ -65,7 +91,6 @@ static uint16_t read_write(struct nvme *n, const struct nvme_cmd *c,
     uint32_t nlb = (c->cdw12 & 0xffff) + 1, len;
     uint64_t off;
     uint16_t st = check_range(n, slba, nlb);
-    int rc;
 
     if (st)
         return st;
@@ -74,20 +99,14 @@ static uint16_t read_write(struct nvme *n, const struct nvme_cmd *c,
         return invalid_field();             /* over MDTS (6.15) */
     off = slba << MVF_NVME_LBA_SHIFT;       /* inside the store: checked */
     if (write) {
-        st = nvme_dma_from_host(n, c, n->buf, len);
+        st = write_data(n, c, off, len);
         if (st)
             return st;
-        rc = nvme_store_write(&n->store, off, n->buf, len);
-        if (rc)
-            return media_error(n, c, "write", rc, NVME_SC_WRITE_FAULT);
         n->stats.write_cmds++;
         n->stats.blocks_written += nlb;
         return write_through(n, c);
     }
-    rc = nvme_store_read(&n->store, off, n->buf, len);
-    if (rc)
-        return media_error(n, c, "read", rc, NVME_SC_READ_ERROR);
-    st = nvme_dma_to_host(n, c, n->buf, len);
+    st = read_data(n, c, off, len);
     if (!st) {
         n->stats.read_cmds++;
         n->stats.blocks_read += nlb;

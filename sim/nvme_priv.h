@@ -18,6 +18,9 @@
 /* Data segments of one transfer: every page of MDTS, plus one for a
  * first page that starts at an offset. */
 #define NVME_SEGS_MAX ((MVF_NVME_MAX_XFER / MVF_NVME_PAGE_SIZE) + 1)
+/* Host pieces of one transfer.  Mappings are whole 4 KiB pages, so each
+ * page of a transfer lies in one: never more pieces than segments. */
+#define NVME_SPANS_MAX NVME_SEGS_MAX
 #define NVME_PRP_PER_PAGE (MVF_NVME_PAGE_SIZE / 8)
 #define NVME_MSIX_BYTES (16u * MVF_NVME_NVEC_MAX)
 
@@ -34,9 +37,14 @@ struct nvme_store {
 int nvme_store_open(struct nvme_store *s, const char *path, uint64_t ram_size,
                     char *err, size_t errlen);
 void nvme_store_close(struct nvme_store *s);
-/* [off, off + len) must lie inside the store (callers check LBAs).
- * 0 or a negative errno. */
-int nvme_store_read(struct nvme_store *s, uint64_t off, void *buf, size_t len);
+/* Moves the spans' bytes, in order, from or to [off, ...) of the store,
+ * straight between the file and that memory (one copy).  The range must
+ * lie inside the store (callers check LBAs).  0 or a negative errno. */
+int nvme_store_readv(struct nvme_store *s, uint64_t off,
+                     const struct mvf_dma_spans *v);
+int nvme_store_writev(struct nvme_store *s, uint64_t off,
+                      const struct mvf_dma_spans *v);
+/* nvme_store_writev of one buffer. */
 int nvme_store_write(struct nvme_store *s, uint64_t off, const void *buf,
                      size_t len);
 int nvme_store_zero(struct nvme_store *s, uint64_t off, uint64_t len);
@@ -127,6 +135,7 @@ struct nvme {
     uint8_t *buf;                   /* MVF_NVME_MAX_XFER bytes + guard */
     struct nvme_seg *segs;          /* NVME_SEGS_MAX */
     uint32_t nsegs;
+    struct mvf_dma_spans spans;     /* NVME_SPANS_MAX */
     uint8_t prp_page[MVF_NVME_PAGE_SIZE];
 };
 
@@ -246,5 +255,11 @@ uint16_t nvme_dma_from_host(struct nvme *n, const struct nvme_cmd *c,
                             void *buf, uint32_t len);
 uint16_t nvme_dma_to_host(struct nvme *n, const struct nvme_cmd *c,
                           const void *buf, uint32_t len);
+/* The host memory of a transfer, in PRP order, into n->spans, so the
+ * store moves the data without a bounce buffer.  Returns 0, or the
+ * status of a bad PRP or of the first segment that faulted, n->spans
+ * then holding the segments before it. */
+uint16_t nvme_dma_spans(struct nvme *n, const struct nvme_cmd *c,
+                        uint32_t len, bool to_host);
 
 #endif /* MACVFIO_SIM_NVME_PRIV_H */

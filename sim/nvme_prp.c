@@ -2,7 +2,8 @@
 /*
  * sim:nvme data transfers: walks PRP1/PRP2 and PRP lists (NVMe 1.4
  * section 4.3) into IOVA segments, then copies through the core's DART
- * model.  Memory pages are 4 KiB (the only CC.MPS the controller takes).
+ * model, or resolves them into host memory for the store to fill or
+ * drain.  Memory pages are 4 KiB (the only CC.MPS the controller takes).
  *
  * Rules enforced, each failing with PRP Offset Invalid:
  *   - PRP1 may have an offset into its page, but must be dword aligned;
@@ -163,6 +164,25 @@ uint16_t nvme_dma_to_host(struct nvme *n, const struct nvme_cmd *c,
                                  &bad) != 0)
             return fault(n, c, "writing data", bad);
         p += n->segs[i].len;
+    }
+    return st;
+}
+
+uint16_t nvme_dma_spans(struct nvme *n, const struct nvme_cmd *c,
+                        uint32_t len, bool to_host)
+{
+    uint16_t st = prp_map(n, c, len);
+
+    n->spans.n = 0;
+    for (uint32_t i = 0; !st && i < n->nsegs; i++) {
+        uint64_t bad = n->segs[i].iova;
+        int rc = mvf_device_dma_spans(n->dev, n->segs[i].iova, n->segs[i].len,
+                                      !to_host, &n->spans, &bad);
+
+        if (rc == -E2BIG)   /* NVME_SPANS_MAX says why it cannot be */
+            return nvme_err(NVME_SCT_GENERIC, NVME_SC_INTERNAL);
+        if (rc)
+            return fault(n, c, to_host ? "writing data" : "reading data", bad);
     }
     return st;
 }

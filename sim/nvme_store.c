@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sim:nvme backing store: a regular file (pread/pwrite) or anonymous RAM. */
+/* sim:nvme backing store: a regular file (preadv/pwritev) or anonymous RAM. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "nvme_priv.h"
@@ -106,57 +107,102 @@ static bool in_store(const struct nvme_store *s, uint64_t off, uint64_t len)
     return off <= s->size && len <= s->size - off;
 }
 
-int nvme_store_read(struct nvme_store *s, uint64_t off, void *buf, size_t len)
+static uint64_t spans_bytes(const struct mvf_dma_spans *v)
 {
-    uint8_t *p = buf;
+    uint64_t total = 0;
 
-    if (!in_store(s, off, len))
-        return -EINVAL;
-    if (s->ram) {
-        memcpy(buf, s->ram + off, len);
-        return 0;
-    }
-    while (len) {
-        ssize_t n = pread(s->fd, p, len, (off_t)off);
+    for (unsigned i = 0; i < v->n; i++)
+        total += v->span[i].len;
+    return total;
+}
 
-        if (n < 0 && errno == EINTR)
+/* preadv/pwritev over the spans, IOV_CHUNK at a time, until every byte
+ * has moved: short transfers go on where they stopped. */
+#define IOV_CHUNK 64
+
+static int file_io(int fd, uint64_t off, const struct mvf_dma_spans *v,
+                   bool write)
+{
+    unsigned i = 0;
+    size_t done = 0;    /* bytes of span i already moved */
+
+    for (;;) {
+        struct iovec iov[IOV_CHUNK];
+        int cnt = 0;
+        ssize_t got;
+
+        while (i < v->n && done == v->span[i].len) {
+            i++;
+            done = 0;
+        }
+        if (i == v->n)
+            return 0;
+        for (unsigned j = i; j < v->n && cnt < IOV_CHUNK; j++, cnt++) {
+            size_t skip = j == i ? done : 0;
+
+            iov[cnt].iov_base = (uint8_t *)v->span[j].host + skip;
+            iov[cnt].iov_len = v->span[j].len - skip;
+        }
+        got = write ? pwritev(fd, iov, cnt, (off_t)off)
+                    : preadv(fd, iov, cnt, (off_t)off);
+        if (got < 0 && errno == EINTR)
             continue;
-        if (n < 0)
+        if (got < 0)
             return -errno;
-        if (n == 0)
+        if (got == 0)
             return -EIO;    /* the file shrank under us */
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
+        off += (uint64_t)got;
+        for (size_t left = (size_t)got; left;) {
+            size_t step = v->span[i].len - done;
+
+            if (step > left)
+                step = left;
+            done += step;
+            left -= step;
+            if (done == v->span[i].len) {
+                i++;
+                done = 0;
+            }
+        }
+    }
+}
+
+static int store_io(struct nvme_store *s, uint64_t off,
+                    const struct mvf_dma_spans *v, bool write)
+{
+    if (!in_store(s, off, spans_bytes(v)))
+        return -EINVAL;
+    if (!s->ram)
+        return file_io(s->fd, off, v, write);
+    for (unsigned i = 0; i < v->n; i++) {
+        if (write)
+            memcpy(s->ram + off, v->span[i].host, v->span[i].len);
+        else
+            memcpy(v->span[i].host, s->ram + off, v->span[i].len);
+        off += v->span[i].len;
     }
     return 0;
+}
+
+int nvme_store_readv(struct nvme_store *s, uint64_t off,
+                     const struct mvf_dma_spans *v)
+{
+    return store_io(s, off, v, false);
+}
+
+int nvme_store_writev(struct nvme_store *s, uint64_t off,
+                      const struct mvf_dma_spans *v)
+{
+    return store_io(s, off, v, true);
 }
 
 int nvme_store_write(struct nvme_store *s, uint64_t off, const void *buf,
                      size_t len)
 {
-    const uint8_t *p = buf;
+    struct mvf_dma_span one = { (void *)(uintptr_t)buf, len };
+    struct mvf_dma_spans v = { &one, 1, 1 };
 
-    if (!in_store(s, off, len))
-        return -EINVAL;
-    if (s->ram) {
-        memcpy(s->ram + off, buf, len);
-        return 0;
-    }
-    while (len) {
-        ssize_t n = pwrite(s->fd, p, len, (off_t)off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO;
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return store_io(s, off, &v, true);
 }
 
 /* RAM: pages wholly inside the range are dropped (the private anonymous

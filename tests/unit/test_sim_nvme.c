@@ -1664,6 +1664,69 @@ static void test_dma_faults(void **state)
     free(snap);
 }
 
+/* mvf_device_dma_spans, the core's zero-copy path the controller's
+ * Read and Write use: the same checks as a copy, host pieces merged
+ * where they continue each other, and on any error nothing appended. */
+static void test_dma_spans(void **state)
+{
+    struct fx *f = *state;
+    struct mvf_dma_span span[2];
+    struct mvf_dma_spans v = { span, 0, 2 };
+    struct mvf_stats st0 = stats(f), st1;
+    uint64_t bad = 0;
+
+    /* Host pointers are the core host's own mapping of the memfd: a
+     * piece is checked by what it holds. */
+    fill(f->mem, CLIENT_MEM, 9);
+    /* 3 pages from an offset: one piece. */
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, PG + 0x10),
+                                          3 * PG, false, &v, &bad), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(span[0].len, 3 * PG);
+    assert_memory_equal(span[0].host, f->mem + PG + 0x10, 3 * PG);
+    /* A range that continues it merges; one that does not is appended. */
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, 4 * PG + 0x10),
+                                          PG, false, &v, &bad), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(span[0].len, 4 * PG);
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, 9 * PG), 8, true,
+                                          &v, &bad), 0);
+    assert_int_equal(v.n, 2);
+    assert_memory_equal(span[1].host, f->mem + 9 * PG, 8);
+    /* Full: -E2BIG, not a fault; a merge still fits. */
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, 20 * PG), 8, true,
+                                          &v, &bad), -E2BIG);
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, 9 * PG + 8), 8,
+                                          true, &v, &bad), 0);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(span[1].len, 16);
+    st1 = stats(f);
+    assert_int_equal(st1.dma_faults, st0.dma_faults);
+
+    /* Faults: the device may read the read-only mapping, not write it;
+     * a range running off the mapped memory; bus mastering off. */
+    v.n = 0;
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, RO_OFF), PG, true,
+                                          &v, &bad), 0);
+    assert_int_equal(v.n, 1);
+    assert_memory_equal(span[0].host, f->mem + RO_OFF, PG);
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, RO_OFF + PG), PG,
+                                          false, &v, &bad), -EFAULT);
+    assert_int_equal(bad, iova(f, RO_OFF + PG));
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, RO_OFF + RO_LEN - PG),
+                                          2 * PG, true, &v, &bad), -EFAULT);
+    assert_int_equal(bad, iova(f, RO_OFF + RO_LEN));
+    assert_int_equal(v.n, 1);
+    assert_int_equal(span[0].len, PG);
+    set_command(f, 0x0002);     /* memory space only */
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, 0), PG, true, &v,
+                                          &bad), -EFAULT);
+    assert_int_equal(v.n, 1);
+    st1 = stats(f);
+    assert_int_equal(st1.dma_faults, st0.dma_faults + 3);
+    set_command(f, 0x0006);
+}
+
 static void test_cq_phase_wrap(void **state)
 {
     struct fx *f = *state;
@@ -3238,6 +3301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lba_range, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_zeroes_dsm_flush, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_dma_faults, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_dma_spans, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cq_phase_wrap, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cq_full_resume, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_doorbell_abuse, fx_setup, fx_teardown),

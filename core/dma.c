@@ -447,8 +447,10 @@ fault:
     return -EFAULT;
 }
 
-/* Validates the whole range first, so a fault leaves memory untouched;
- * counts and logs a fault. */
+/* A copy validates the whole range first, so a fault leaves memory
+ * untouched; collecting spans changes nothing the caller cannot undo
+ * (mvf_device_dma_spans does), so it walks once.  Counts and logs a
+ * fault. */
 static int device_dma(struct mvf_device *dev, uint64_t iova, uint8_t *buf,
                       size_t len, bool to_device, enum dma_walk_op op,
                       struct mvf_dma_spans *out, uint64_t *fault_iova)
@@ -457,10 +459,14 @@ static int device_dma(struct mvf_device *dev, uint64_t iova, uint8_t *buf,
     uint64_t bad = iova;
     int ret = -EFAULT;
 
-    if (dev->owner && mvf_device_bus_master(dev))
-        ret = dma_walk(dev, iova, buf, len, need, WALK_CHECK, NULL, &bad);
-    if (!ret)
-        return dma_walk(dev, iova, buf, len, need, op, out, &bad);
+    if (dev->owner && mvf_device_bus_master(dev)) {
+        ret = op == WALK_SPANS ? 0 :
+              dma_walk(dev, iova, buf, len, need, WALK_CHECK, NULL, &bad);
+        if (!ret)
+            ret = dma_walk(dev, iova, buf, len, need, op, out, &bad);
+        if (ret != -EFAULT)
+            return ret;     /* 0, or -E2BIG: not a fault */
+    }
     dev->stats.dma_faults++;
     if (fault_iova)
         *fault_iova = bad;
@@ -492,11 +498,16 @@ int mvf_device_dma_spans(struct mvf_device *dev, uint64_t iova, size_t len,
                          bool to_device, struct mvf_dma_spans *out,
                          uint64_t *fault_iova)
 {
+    /* A failed walk may have merged into the last span, or appended. */
     unsigned had = out->n;
+    size_t last_len = had ? out->span[had - 1].len : 0;
     int ret = device_dma(dev, iova, NULL, len, to_device, WALK_SPANS, out,
                          fault_iova);
 
-    if (ret)
+    if (ret) {
         out->n = had;
+        if (had)
+            out->span[had - 1].len = last_len;
+    }
     return ret;
 }

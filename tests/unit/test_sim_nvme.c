@@ -1725,6 +1725,16 @@ static void test_dma_spans(void **state)
     st1 = stats(f);
     assert_int_equal(st1.dma_faults, st0.dma_faults + 3);
     set_command(f, 0x0006);
+
+    /* A faulting range whose first piece continued the last span: the
+     * span keeps its length. */
+    v.n = 0;
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, RO_OFF),
+                                          RO_LEN - PG, true, &v, &bad), 0);
+    assert_int_equal(mvf_device_dma_spans(f->dev, iova(f, RO_OFF + RO_LEN - PG),
+                                          2 * PG, true, &v, &bad), -EFAULT);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(span[0].len, RO_LEN - PG);
 }
 
 static void test_cq_phase_wrap(void **state)
